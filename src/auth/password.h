@@ -1,0 +1,19 @@
+/*
+ * password: crypt(3) password hashes through libxcrypt.
+ *
+ * New hashes are yescrypt ("$y$"); SHA512-CRYPT ("$6$") and bcrypt ("$2b$",
+ * "$2y$") hashes verify too, so a Dovecot passwd file can be imported as is.
+ * Both calls are slow on purpose (tens of ms): run them off the event loop
+ * (net/worker.h). Thread-safe.
+ */
+#ifndef BUZON_AUTH_PASSWORD_H
+#define BUZON_AUTH_PASSWORD_H
+
+#include <stdbool.h>
+
+/* A new yescrypt hash of password, malloc'd into *hash_r. 0 or -1. */
+int password_hash(const char *password, char **hash_r, const char **error_r);
+/* true when password matches hash (constant time over the hash bytes). */
+bool password_verify(const char *password, const char *hash);
+
+#endif

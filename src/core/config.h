@@ -1,0 +1,48 @@
+/*
+ * config: the one small config file, `key = value` lines with `#` comments.
+ *
+ * The set of keys is a contract (DESIGN.md): an unknown key or a bad value is
+ * an error that names file:line, and keys are never renamed or removed, so an
+ * old config keeps working after an upgrade. Every key, its default and its
+ * meaning is listed in docs/config.md; keep the two in step.
+ */
+#ifndef BUZON_CORE_CONFIG_H
+#define BUZON_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A listener address as written in the file: "127.0.0.1:1143", "[::1]:1993",
+ * or for lmtp "unix:/path". enabled is false when the key is absent. */
+struct config_listen {
+	bool enabled;
+	char *host;      /* numeric address or name; NULL for unix */
+	char *port;      /* decimal port as a string; NULL for unix */
+	char *unix_path; /* set for "unix:PATH" */
+};
+
+struct config {
+	char *path;            /* the file we read, for messages */
+	char *data_dir;        /* required */
+	char *hostname;        /* default: gethostname() */
+	char **domains;        /* NULL-terminated; default: empty list */
+	char *tls_cert;        /* default: NULL = DATA_DIR/tls/cert.pem, generated */
+	char *tls_key;         /* default: NULL = DATA_DIR/tls/key.pem, generated */
+	struct config_listen imap, imaps, pop3, pop3s, smtp, submission, submissions, lmtp;
+	char *relay_host;      /* HOST:PORT or NULL */
+	bool allow_plaintext_auth;  /* default false */
+	unsigned threads;           /* event loops; default 0 = one per core */
+	uint64_t max_message_size;  /* bytes; default 50 MiB */
+	char *log_level;            /* debug|info|warn|error; default info */
+};
+
+/* Read and validate path into *config_r. On error returns -1 and sets *error_r
+ * to a malloc'd message "FILE:LINE: what is wrong" (free it). */
+int config_load(const char *path, struct config *config_r, char **error_r);
+/* Free everything config_load allocated. */
+void config_free(struct config *config);
+/* true when domain (any case) is one of the configured local domains. */
+bool config_is_local_domain(const struct config *config, const char *domain);
+
+#endif

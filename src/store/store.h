@@ -1,0 +1,290 @@
+/*
+ * store: the mail store API. Everything above this header (IMAP, POP3, SMTP,
+ * the command line) works the same on every back end (DESIGN.md rule 7); the
+ * embedded back end is store/sqlite/, the cluster one will be store/pg/.
+ *
+ * Threads: a struct store is one connection to the back end and belongs to
+ * one thread (each event loop opens its own). The change bus is shared by all
+ * threads and is thread-safe.
+ *
+ * Rules kept here (DESIGN.md):
+ *  1. a call that stores mail returns 0 only after the message and its
+ *     metadata are on stable storage (committed with fsync);
+ *  2. messages are parsed once, in store_message_append, with mime/;
+ *  3. every change to a mailbox bumps its MODSEQ; UIDs only grow and are
+ *     never reused; UIDVALIDITY is stable;
+ *  4. every committed change is published on the bus.
+ *
+ * Errors: functions return 0 on success or a negative STORE_E* code;
+ * *error_r (where present) then points to a message valid until the next call
+ * on the same store. Mailbox names are UTF-8 with '/' as the hierarchy
+ * separator; INBOX is always spelled "INBOX".
+ */
+#ifndef BUZON_STORE_H
+#define BUZON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+
+#define STORE_OK 0
+#define STORE_EFAIL (-1)     /* back end error (I/O, corruption) */
+#define STORE_ENOTFOUND (-2) /* no such account, mailbox or message */
+#define STORE_EEXISTS (-3)   /* name already taken */
+#define STORE_EINVALID (-4)  /* a request that cannot be done (e.g. delete INBOX) */
+
+/* System flags (RFC 9051 §2.3.2), as a bit set. */
+enum store_flag {
+	STORE_FLAG_SEEN = 1 << 0,
+	STORE_FLAG_ANSWERED = 1 << 1,
+	STORE_FLAG_FLAGGED = 1 << 2,
+	STORE_FLAG_DELETED = 1 << 3,
+	STORE_FLAG_DRAFT = 1 << 4,
+};
+
+/* Special-use attributes (RFC 6154), as a bit set. */
+enum store_special_use {
+	STORE_USE_ALL = 1 << 0,
+	STORE_USE_ARCHIVE = 1 << 1,
+	STORE_USE_DRAFTS = 1 << 2,
+	STORE_USE_FLAGGED = 1 << 3,
+	STORE_USE_JUNK = 1 << 4,
+	STORE_USE_SENT = 1 << 5,
+	STORE_USE_TRASH = 1 << 6,
+};
+
+struct store;
+struct store_bus;
+
+/* ---- opening ---------------------------------------------------------- */
+
+/* Open (creating if needed) the store in data_dir. bus may be NULL (command
+ * line tools that nobody watches). */
+int store_open(const char *data_dir, struct store_bus *bus, struct store **store_r,
+	       const char **error_r);
+void store_close(struct store *store);
+
+/* ---- the change bus (rule 4) ------------------------------------------- */
+
+/* Called after a commit that changed mailbox_id of account_id, with the
+ * mailbox's new HIGHESTMODSEQ. Runs on the committing thread, with the bus
+ * lock held: it must only note the event and wake its own loop. */
+typedef void store_watch_fn(void *context, int64_t mailbox_id, uint64_t modseq);
+struct store_watch;
+
+struct store_bus *store_bus_new(void);
+void store_bus_free(struct store_bus *bus);
+/* Watch every mailbox of an account. */
+struct store_watch *store_bus_watch(struct store_bus *bus, int64_t account_id,
+				    store_watch_fn *fn, void *context);
+/* After this returns, fn is not running and will never be called again. */
+void store_bus_unwatch(struct store_bus *bus, struct store_watch *watch);
+/* Tell every watcher of account_id (back ends call this after commit). */
+void store_bus_publish(struct store_bus *bus, int64_t account_id, int64_t mailbox_id,
+		       uint64_t modseq);
+
+/* ---- accounts ---------------------------------------------------------- */
+
+struct store_account {
+	int64_t id;
+	char *address;       /* lower case */
+	char *password_hash; /* crypt(3) string */
+};
+
+/* Create an account with its default folders (INBOX, Sent, Drafts, Trash,
+ * Junk, Archive with their special-use). EEXISTS if the address is taken. */
+int store_account_create(struct store *store, const char *address, const char *password_hash,
+			 int64_t *id_r, const char **error_r);
+int store_account_find(struct store *store, const char *address, struct arena *arena,
+		       struct store_account *account_r, const char **error_r);
+int store_account_set_password(struct store *store, const char *address,
+			       const char *password_hash, const char **error_r);
+/* Delete the account and all its mail. */
+int store_account_delete(struct store *store, const char *address, const char **error_r);
+int store_account_list(struct store *store, struct arena *arena, struct store_account **list_r,
+		       size_t *count_r, const char **error_r);
+/* Create any missing default folder (idempotent; run at login). */
+int store_account_ensure_defaults(struct store *store, int64_t account_id, const char **error_r);
+
+/* ---- mailboxes --------------------------------------------------------- */
+
+struct store_mailbox {
+	int64_t id;
+	char *name;
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint64_t highestmodseq;
+	unsigned special_use; /* enum store_special_use bits */
+};
+
+struct store_mailbox_status {
+	uint32_t messages;
+	uint32_t unseen;
+	uint32_t deleted;
+	uint32_t uidnext;
+	uint32_t uidvalidity;
+	uint64_t highestmodseq;
+	uint64_t size; /* sum of message sizes (STATUS SIZE) */
+};
+
+/* All mailboxes of an account, sorted by name. */
+int store_mailbox_list(struct store *store, int64_t account_id, struct arena *arena,
+		       struct store_mailbox **list_r, size_t *count_r, const char **error_r);
+int store_mailbox_find(struct store *store, int64_t account_id, const char *name,
+		       struct arena *arena, struct store_mailbox *mailbox_r, const char **error_r);
+/* A new mailbox with a fresh UIDVALIDITY. EEXISTS if present. */
+int store_mailbox_create(struct store *store, int64_t account_id, const char *name,
+			 unsigned special_use, const char **error_r);
+/* Remove the mailbox and its messages (children are untouched). EINVALID for INBOX. */
+int store_mailbox_delete(struct store *store, int64_t account_id, const char *name,
+			 const char **error_r);
+/* Rename a mailbox and every mailbox below it ("a" -> "b" also renames
+ * "a/x" to "b/x"). Renaming INBOX moves its messages to a new mailbox and
+ * leaves INBOX empty (RFC 9051 §6.3.6). EEXISTS if the target exists. */
+int store_mailbox_rename(struct store *store, int64_t account_id, const char *old_name,
+			 const char *new_name, const char **error_r);
+int store_mailbox_status(struct store *store, int64_t mailbox_id,
+			 struct store_mailbox_status *status_r, const char **error_r);
+
+/* Subscriptions are names, which may not exist (RFC 9051 §6.3.7). */
+int store_subscription_set(struct store *store, int64_t account_id, const char *name,
+			   bool subscribed, const char **error_r);
+int store_subscription_list(struct store *store, int64_t account_id, struct arena *arena,
+			    char ***names_r, size_t *count_r, const char **error_r);
+
+/* ---- messages ---------------------------------------------------------- */
+
+/* One message to append. keywords: space-separated, may be NULL. */
+struct store_new_message {
+	const char *data;
+	size_t size;
+	unsigned flags;
+	const char *keywords;
+	int64_t internal_date;   /* seconds since the epoch; 0 = now */
+	int internal_date_tz;    /* zone offset in minutes, for INTERNALDATE */
+};
+
+/* Append count messages in one transaction (MULTIAPPEND, group commit).
+ * Parses each once (rule 2). On success uids_r[i] is message i's UID and
+ * *uidvalidity_r the mailbox's UIDVALIDITY (APPENDUID). Durable on return. */
+int store_message_append(struct store *store, int64_t mailbox_id,
+			 const struct store_new_message *messages, size_t count, uint32_t *uids_r,
+			 uint32_t *uidvalidity_r, const char **error_r);
+
+/* The state of one message as a session keeps it. keywords are
+ * space-separated (NULL or "" when none). */
+struct store_message_state {
+	uint32_t uid;
+	unsigned flags;
+	uint64_t modseq;
+	char *keywords;
+};
+
+/* Every message with uid >= min_uid, ascending; *highestmodseq_r is the
+ * mailbox's MODSEQ at the same instant. */
+int store_message_list(struct store *store, int64_t mailbox_id, uint32_t min_uid,
+		       struct arena *arena, struct store_message_state **list_r,
+		       size_t *count_r, uint64_t *highestmodseq_r, const char **error_r);
+
+/* What changed since since_modseq, read in one snapshot: messages added or
+ * changed (modseq > since, ascending uid) and UIDs expunged (ascending), with
+ * the mailbox's HIGHESTMODSEQ. The sync primitive behind untagged updates,
+ * IDLE and QRESYNC. */
+struct store_changes {
+	struct store_message_state *changed;
+	size_t changed_count;
+	uint32_t *expunged;
+	size_t expunged_count;
+	uint64_t highestmodseq;
+	uint32_t uidnext;
+};
+int store_message_changes(struct store *store, int64_t mailbox_id, uint64_t since_modseq,
+			  struct arena *arena, struct store_changes *changes_r,
+			  const char **error_r);
+
+enum store_flags_op { STORE_FLAGS_ADD, STORE_FLAGS_REMOVE, STORE_FLAGS_REPLACE };
+
+/* Change flags and keywords of the given UIDs (missing ones are skipped).
+ * Messages whose flags really change get a new MODSEQ. unchanged_since > 0
+ * applies RFC 7162's UNCHANGEDSINCE: messages with a greater modseq are left
+ * alone and listed in *failed_r. *result_r gets the resulting state of every
+ * existing message named, ascending uid. */
+int store_message_set_flags(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+			    size_t count, enum store_flags_op op, unsigned flags,
+			    const char *keywords, uint64_t unchanged_since, struct arena *arena,
+			    struct store_message_state **result_r, size_t *result_count_r,
+			    uint32_t **failed_r, size_t *failed_count_r, const char **error_r);
+
+/* Expunge messages that have \Deleted: among uids (UID EXPUNGE), or all
+ * when uids is NULL. *expunged_r lists what went, ascending. */
+int store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+			  size_t count, struct arena *arena, uint32_t **expunged_r,
+			  size_t *expunged_count_r, const char **error_r);
+
+/* Copy (or move) the given UIDs to dest_mailbox_id of the same account,
+ * sharing the message bytes. Missing UIDs are skipped. For COPYUID:
+ * *source_uids_r and *dest_uids_r (count *count_r, ascending source uid) and
+ * *dest_uidvalidity_r. A move expunges the sources in the same transaction. */
+int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+		       size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
+		       uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,
+		       uint32_t *dest_uidvalidity_r, const char **error_r);
+
+/* What was kept at save time for one message (rule 2). */
+struct store_message_info {
+	uint32_t uid;
+	unsigned flags;
+	uint64_t modseq;
+	char *keywords;
+	int64_t internal_date;
+	int internal_date_tz;
+	int64_t save_date;
+	uint64_t size;
+	int64_t blob_id;        /* for store_blob_read */
+	char *email_id;         /* RFC 8474 OBJECTID */
+	char *envelope;         /* IMAP wire form */
+	char *bodystructure;    /* IMAP wire form, extended */
+	char *body;             /* IMAP wire form, basic */
+	char *parts;            /* mime_parts_serialize() text */
+	char *preview;
+	uint32_t header_size;
+	/* SEARCH / SORT fields (decoded UTF-8; NULL when absent) */
+	char *from, *to, *cc, *bcc, *subject;
+	char *from_addr, *to_addr, *cc_addr;
+	bool has_sent_date;
+	int64_t sent_date;
+};
+
+/* Which parts of store_message_info to fill in (cheap state is always). */
+#define STORE_INFO_STATE 0      /* uid, flags, modseq, keywords, dates, size, blob */
+#define STORE_INFO_STRUCTURE 1  /* envelope, bodystructure, body, parts, header_size */
+#define STORE_INFO_SEARCH 2     /* search fields, preview, email_id */
+
+int store_message_get(struct store *store, int64_t mailbox_id, uint32_t uid, unsigned what,
+		      struct arena *arena, struct store_message_info *info_r,
+		      const char **error_r);
+
+/* Iterate over every message of a mailbox with all of STORE_INFO_STATE and
+ * STORE_INFO_SEARCH filled in, ascending uid (SEARCH, SORT). Stops early
+ * when fn returns non-zero. info is valid only during the call. */
+typedef int store_message_fn(void *context, const struct store_message_info *info);
+int store_message_iterate(struct store *store, int64_t mailbox_id, store_message_fn *fn,
+			  void *context, const char **error_r);
+
+/* Read bytes [offset, offset+length) of a message blob (clamped to its
+ * size); length SIZE_MAX means to the end. The bytes are put in arena. */
+int store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t length,
+		    struct arena *arena, const char **data_r, size_t *length_r,
+		    const char **error_r);
+
+/* Full-text search (rule 2: from the index built at save time, no
+ * re-parse). UIDs of messages in the mailbox whose body text (or, with
+ * include_headers, headers and body: SEARCH TEXT) contains needle,
+ * case-insensitively. Ascending. */
+int store_search_text(struct store *store, int64_t mailbox_id, const char *needle,
+		      bool include_headers, struct arena *arena, uint32_t **uids_r,
+		      size_t *count_r, const char **error_r);
+
+#endif
