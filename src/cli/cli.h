@@ -1,0 +1,22 @@
+/*
+ * cli: the command line's verbs (DESIGN.md "Command line", a contract).
+ *
+ *   buzon -c FILE serve
+ *   buzon -c FILE user add|passwd ADDRESS     (password: one line on stdin)
+ *   buzon -c FILE user del ADDRESS
+ *   buzon -c FILE user list
+ *
+ * Each returns the process exit status (0 success, 1 failure after printing
+ * the reason to stderr, 2 usage error).
+ */
+#ifndef BUZON_CLI_H
+#define BUZON_CLI_H
+
+#include "core/config.h"
+
+/* Run the server in the foreground until SIGTERM/SIGINT. */
+int cli_serve(const struct config *config);
+/* argv[0] is "user"; argv[1] the sub-command. */
+int cli_user(const struct config *config, int argc, char **argv);
+
+#endif
