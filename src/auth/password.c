@@ -1,0 +1,103 @@
+/*
+ * password: hashing and checking login passwords with libxcrypt.
+ *
+ * Only the reentrant calls are used (crypt_rn with a heap struct crypt_data
+ * per call, never crypt()), so any worker thread may check a password. The
+ * scratch area holds key material and is wiped before it is freed.
+ *
+ * What verifies: any modular crypt format ("$id$...") that libxcrypt knows —
+ * in practice yescrypt, SHA512-CRYPT and bcrypt, as Dovecot writes them.
+ * What never verifies: an empty hash, a locked one ("*..." or "!..."), and
+ * the old DES hashes without a "$id$" prefix (they ignore everything after
+ * the eighth character of the password).
+ */
+#include "auth/password.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+
+/* New hashes: yescrypt with libxcrypt's default cost (about 30 ms). */
+#define PASSWORD_HASH_PREFIX "$y$"
+/* SHA512-CRYPT costs time in proportion to the password's length, so an
+ * unbounded password is a way to burn CPU; nobody types more than this. */
+#define PASSWORD_MAX_LENGTH 1024
+
+/* Hash password with setting into a fresh string, or NULL when libxcrypt
+ * refuses (unknown or malformed setting). */
+static char *password_crypt(const char *password, const char *setting)
+{
+	struct crypt_data *data = mem_zalloc(sizeof(*data));
+	char *result = NULL;
+	const char *out;
+
+	out = crypt_rn(password, setting, data, (int)sizeof(*data));
+	if (out != NULL && out[0] != '*')
+		result = mem_strdup(out);
+	explicit_bzero(data, sizeof(*data));
+	free(data);
+	return result;
+}
+
+int password_hash(const char *password, char **hash_r, const char **error_r)
+{
+	char *setting;
+
+	*hash_r = NULL;
+	if (password == NULL || password[0] == '\0') {
+		*error_r = "empty password";
+		return -1;
+	}
+	if (strlen(password) > PASSWORD_MAX_LENGTH) {
+		*error_r = "password too long";
+		return -1;
+	}
+	setting = crypt_gensalt_ra(PASSWORD_HASH_PREFIX, 0, NULL, 0);
+	if (setting == NULL) {
+		*error_r = "crypt_gensalt: no yescrypt support or no randomness";
+		return -1;
+	}
+	*hash_r = password_crypt(password, setting);
+	free(setting);
+	if (*hash_r == NULL) {
+		*error_r = "crypt: hashing failed";
+		return -1;
+	}
+	return 0;
+}
+
+/* true when hash is a format we accept at all (see the top of this file). */
+static bool password_hash_usable(const char *hash)
+{
+	return hash != NULL && hash[0] == '$' && strchr(hash + 1, '$') != NULL;
+}
+
+/* Compare two strings in time that depends only on the length of want. */
+static bool password_equal(const char *got, const char *want)
+{
+	size_t got_len = strlen(got), want_len = strlen(want);
+	unsigned char diff = got_len != want_len;
+
+	for (size_t i = 0; i < want_len; i++)
+		diff |= (unsigned char)(want[i] ^ (i < got_len ? got[i] : 0));
+	return diff == 0;
+}
+
+bool password_verify(const char *password, const char *hash)
+{
+	char *computed;
+	bool match;
+
+	if (password == NULL || password[0] == '\0' || !password_hash_usable(hash) ||
+	    strlen(password) > PASSWORD_MAX_LENGTH)
+		return false;
+	computed = password_crypt(password, hash);
+	if (computed == NULL)
+		return false;
+	match = password_equal(computed, hash);
+	explicit_bzero(computed, strlen(computed));
+	free(computed);
+	return match;
+}
