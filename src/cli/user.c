@@ -1,0 +1,257 @@
+/*
+ * user: the `buzon -c FILE user ...` verbs that manage accounts.
+ *
+ *   user add ADDRESS      create; the password is one line on stdin
+ *   user passwd ADDRESS   replace the password, read the same way
+ *   user del ADDRESS      delete the account and all its mail
+ *   user list             print every address, one per line
+ *
+ * Passwords come from stdin so that they never appear in `ps` or in shell
+ * history; on a terminal the line is read with echo off. Addresses are
+ * lower-cased, and must be in one of the configured `domains` when any are
+ * set. The work itself is store.h's; this file only checks and reports.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "auth/password.h"
+#include "core/arena.h"
+#include "core/mem.h"
+#include "core/str.h"
+#include "store/store.h"
+
+#define CLI_USER_EXIT_FAILURE 1
+#define CLI_USER_EXIT_USAGE 2
+/* RFC 5321 §4.5.3.1.3: a path is at most 256 octets, so an address less. */
+#define CLI_USER_ADDRESS_MAX 254
+
+static const char cli_user_usage_text[] =
+	"usage: buzon -c FILE user add ADDRESS      (password: one line on stdin)\n"
+	"       buzon -c FILE user passwd ADDRESS   (password: one line on stdin)\n"
+	"       buzon -c FILE user del ADDRESS\n"
+	"       buzon -c FILE user list\n";
+
+static int cli_user_usage(const char *message)
+{
+	fprintf(stderr, "buzon: %s\n%s", message, cli_user_usage_text);
+	return CLI_USER_EXIT_USAGE;
+}
+
+/* A lower-cased copy of address when it is an address we may host, else NULL
+ * after saying why. */
+static char *cli_user_check_address(const struct config *config, const char *address)
+{
+	const char *at = strrchr(address, '@');
+	size_t len = strlen(address);
+
+	if (at == NULL || at == address || at[1] == '\0' || len > CLI_USER_ADDRESS_MAX) {
+		fprintf(stderr, "buzon: '%s' is not an address like user@example.com\n", address);
+		return NULL;
+	}
+	for (const char *p = address; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			fprintf(stderr, "buzon: spaces and control characters are not allowed "
+				"in an address\n");
+			return NULL;
+		}
+	}
+	if (config->domains != NULL && config->domains[0] != NULL &&
+	    !config_is_local_domain(config, at + 1)) {
+		fprintf(stderr, "buzon: %s is not one of the local domains in %s\n",
+			at + 1, config->path);
+		return NULL;
+	}
+	return str_lower(mem_strdup(address));
+}
+
+/* Turn terminal echo off (on is false) or back on; a no-op when stdin is not
+ * a terminal. Returns whether echo was changed. */
+static bool cli_user_set_echo(bool on, struct termios *saved)
+{
+	struct termios quiet;
+
+	if (!isatty(STDIN_FILENO))
+		return false;
+	if (on)
+		return tcsetattr(STDIN_FILENO, TCSAFLUSH, saved) == 0;
+	if (tcgetattr(STDIN_FILENO, saved) < 0)
+		return false;
+	quiet = *saved;
+	quiet.c_lflag &= ~(tcflag_t)ECHO;
+	return tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+}
+
+/* One line from stdin without its line ending, malloc'd; NULL after saying
+ * why (end of input, or an empty line). */
+static char *cli_user_read_password(void)
+{
+	struct termios saved;
+	bool quiet;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+
+	if (isatty(STDIN_FILENO))
+		fputs("Password: ", stderr);
+	quiet = cli_user_set_echo(false, &saved);
+	len = getline(&line, &cap, stdin);
+	if (quiet) {
+		(void)cli_user_set_echo(true, &saved);
+		fputc('\n', stderr);
+	}
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (len <= 0) {
+		fprintf(stderr, "buzon: no password given (expected one line on stdin)\n");
+		free(line);
+		return NULL;
+	}
+	if (strlen(line) != (size_t)len) {
+		fprintf(stderr, "buzon: the password contains a NUL byte\n");
+		free(line);
+		return NULL;
+	}
+	return line;
+}
+
+/* Read a password from stdin and hash it; NULL after saying why. */
+static char *cli_user_new_hash(void)
+{
+	char *password = cli_user_read_password();
+	char *hash = NULL;
+	const char *error;
+
+	if (password == NULL)
+		return NULL;
+	if (password_hash(password, &hash, &error) < 0)
+		fprintf(stderr, "buzon: %s\n", error);
+	explicit_bzero(password, strlen(password));
+	free(password);
+	return hash;
+}
+
+/* Print what went wrong in a store call about address. */
+static int cli_user_store_error(int ret, const char *address, const char *error)
+{
+	if (ret == STORE_EEXISTS)
+		fprintf(stderr, "buzon: account %s already exists\n", address);
+	else if (ret == STORE_ENOTFOUND)
+		fprintf(stderr, "buzon: no such account: %s\n", address);
+	else
+		fprintf(stderr, "buzon: %s: %s\n", address, error != NULL ? error : "store error");
+	return CLI_USER_EXIT_FAILURE;
+}
+
+/* user add / user passwd: both read a password and store its hash. */
+static int cli_user_set(struct store *store, const char *address, bool create)
+{
+	const char *error = NULL;
+	char *hash;
+	int64_t id;
+	int ret;
+
+	if (!create) {
+		struct arena *arena = arena_new();
+		struct store_account account;
+		/* Check first so a typo fails before the password is typed. */
+		ret = store_account_find(store, address, arena, &account, &error);
+		arena_free(arena);
+		if (ret < 0)
+			return cli_user_store_error(ret, address, error);
+	}
+	hash = cli_user_new_hash();
+	if (hash == NULL)
+		return CLI_USER_EXIT_FAILURE;
+	if (create)
+		ret = store_account_create(store, address, hash, &id, &error);
+	else
+		ret = store_account_set_password(store, address, hash, &error);
+	free(hash);
+	if (ret < 0)
+		return cli_user_store_error(ret, address, error);
+	return 0;
+}
+
+static int cli_user_delete(struct store *store, const char *address)
+{
+	const char *error = NULL;
+	int ret = store_account_delete(store, address, &error);
+
+	if (ret < 0)
+		return cli_user_store_error(ret, address, error);
+	return 0;
+}
+
+static int cli_user_list(struct store *store)
+{
+	struct arena *arena = arena_new();
+	struct store_account *list;
+	const char *error = NULL;
+	size_t count;
+	int ret = store_account_list(store, arena, &list, &count, &error);
+
+	if (ret < 0) {
+		fprintf(stderr, "buzon: listing accounts: %s\n", error != NULL ? error : "store error");
+		arena_free(arena);
+		return CLI_USER_EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < count; i++)
+		printf("%s\n", list[i].address);
+	arena_free(arena);
+	return fflush(stdout) == 0 ? 0 : CLI_USER_EXIT_FAILURE;
+}
+
+/* Run one sub-command with the store open. */
+static int cli_user_run(const struct config *config, struct store *store, const char *command,
+			const char *address)
+{
+	if (strcmp(command, "add") == 0)
+		return cli_user_set(store, address, true);
+	if (strcmp(command, "passwd") == 0)
+		return cli_user_set(store, address, false);
+	if (strcmp(command, "del") == 0)
+		return cli_user_delete(store, address);
+	return cli_user_list(store);
+}
+
+/* Usage check: the sub-command and how many arguments it takes. */
+static bool cli_user_args_ok(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "list") == 0)
+		return true;
+	return argc == 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "passwd") == 0 ||
+			     strcmp(argv[1], "del") == 0);
+}
+
+int cli_user(const struct config *config, int argc, char **argv)
+{
+	struct store *store;
+	const char *error = NULL;
+	char *address = NULL;
+	int status;
+
+	if (!cli_user_args_ok(argc, argv))
+		return cli_user_usage(argc < 2 ? "user needs a sub-command" :
+				      "bad user sub-command or arguments");
+	if (argc == 3) {
+		address = cli_user_check_address(config, argv[2]);
+		if (address == NULL)
+			return CLI_USER_EXIT_FAILURE;
+	}
+	if (store_open(config->data_dir, NULL, &store, &error) < 0) {
+		fprintf(stderr, "buzon: opening the store in %s: %s\n", config->data_dir,
+			error != NULL ? error : "failed");
+		free(address);
+		return CLI_USER_EXIT_FAILURE;
+	}
+	status = cli_user_run(config, store, argv[1], address);
+	store_close(store);
+	free(address);
+	return status;
+}
