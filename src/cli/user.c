@@ -208,8 +208,7 @@ static int cli_user_list(struct store *store)
 }
 
 /* Run one sub-command with the store open. */
-static int cli_user_run(const struct config *config, struct store *store, const char *command,
-			const char *address)
+static int cli_user_run(struct store *store, const char *command, const char *address)
 {
 	if (strcmp(command, "add") == 0)
 		return cli_user_set(store, address, true);
@@ -250,7 +249,7 @@ int cli_user(const struct config *config, int argc, char **argv)
 		free(address);
 		return CLI_USER_EXIT_FAILURE;
 	}
-	status = cli_user_run(config, store, argv[1], address);
+	status = cli_user_run(store, argv[1], address);
 	store_close(store);
 	free(address);
 	return status;
