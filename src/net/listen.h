@@ -18,5 +18,8 @@ int listen_open(const struct config_listen *addr, int *fd_r, const char **error_
 typedef void listen_accept_fn(struct loop *loop, int fd, void *context);
 /* Accept on listen_fd from this loop. */
 int listen_watch(struct loop *loop, int listen_fd, listen_accept_fn *fn, void *context);
+/* Added: stop accepting on listen_fd from this loop (before loop_free). The
+ * fd stays open; the caller closes it once every loop has let go. */
+void listen_unwatch(struct loop *loop, int listen_fd);
 
 #endif

@@ -28,6 +28,14 @@ void loop_free(struct loop *loop);
 int loop_fd_add(struct loop *loop, int fd, unsigned events, loop_fd_fn *fn, void *context);
 int loop_fd_modify(struct loop *loop, int fd, unsigned events);
 void loop_fd_remove(struct loop *loop, int fd);
+/* Added: like loop_fd_add, but with EPOLLEXCLUSIVE, so that of several loops
+ * watching one listening socket only one is woken per connection. */
+int loop_fd_add_exclusive(struct loop *loop, int fd, unsigned events, loop_fd_fn *fn,
+			  void *context);
+/* Added: the context fd was added with, or NULL if fd is not in the loop.
+ * Events 0 (loop_fd_add or loop_fd_modify) keep fd in the loop but take it
+ * out of epoll, so not even an error or hang-up is reported for it. */
+void *loop_fd_context(struct loop *loop, int fd);
 
 /* One-shot timer after ms milliseconds. The handle is valid until the timer
  * fires or is cancelled. */
