@@ -422,7 +422,7 @@ def _collect(module):
     for name, obj in vars(module).items():
         if getattr(obj, '__module__', None) != module.__name__:
             continue
-        if inspect.isfunction(obj) and name.startswith('test'):
+        if inspect.isfunction(obj) and name.startswith('test_'):
             found.append((inspect.getsourcelines(obj)[1], unittest.FunctionTestCase(obj)))
         elif inspect.isclass(obj) and issubclass(obj, unittest.TestCase):
             found.append((inspect.getsourcelines(obj)[1], loader.loadTestsFromTestCase(obj)))
