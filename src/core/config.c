@@ -71,7 +71,7 @@ static char *config_resolve_path(const struct config_parse *parse, const char *v
 
 	if (value[0] == '/')
 		return mem_strdup(value);
-	buf_printf(&b, "%s/%s", parse->dir, value);
+	buf_printf(&b, "%s%s%s", parse->dir, strcmp(parse->dir, "/") == 0 ? "" : "/", value);
 	return buf_steal(&b);
 }
 
@@ -451,19 +451,21 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 	return 0;
 }
 
-/* The absolute directory of path, for relative paths inside the file. */
+/* The absolute directory of path as named (a symlinked file's own target
+ * directory does not count), for relative paths inside the file. */
 static char *config_file_dir(const char *path)
 {
-	char *real = realpath(path, NULL);
-	char *slash;
+	const char *slash = strrchr(path, '/');
+	char *dir, *real;
 
-	if (real == NULL)
-		return NULL;
-	slash = strrchr(real, '/');
-	if (slash == real)
-		slash[1] = '\0';
+	if (slash == NULL)
+		dir = mem_strdup(".");
+	else if (slash == path)
+		dir = mem_strdup("/");
 	else
-		*slash = '\0';
+		dir = mem_strndup(path, (size_t)(slash - path));
+	real = realpath(dir, NULL);
+	free(dir);
 	return real;
 }
 

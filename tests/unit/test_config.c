@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "core/config.h"
 #include "unit.h"
@@ -178,6 +179,25 @@ static void relative_paths_are_relative_to_the_file(void)
 	UNIT_CHECK_STR(c.tls_key, test_abs("k.pem"));
 	UNIT_CHECK_STR(c.lmtp.unix_path, test_abs("lmtp.sock"));
 	config_free(&c);
+}
+
+static void symlinked_file_uses_the_directory_it_is_named_in(void)
+{
+	char sub[TEST_PATH_MAX + 8], link[TEST_PATH_MAX + 16];
+	struct config c;
+	char *error = NULL;
+
+	snprintf(sub, sizeof(sub), "%s/sub", test_dir.path);
+	snprintf(link, sizeof(link), "%s/sub/link.conf", test_dir.path);
+	test_write("data_dir = data\n");
+	UNIT_CHECK(mkdir(sub, 0700) == 0);
+	UNIT_CHECK(symlink(test_dir.file, link) == 0);
+	UNIT_CHECK(config_load(link, &c, &error) == 0);
+	free(error);
+	UNIT_CHECK_STR(c.data_dir, test_abs("sub/data"));
+	config_free(&c);
+	unlink(link);
+	rmdir(sub);
 }
 
 static void comments_blank_lines_and_crlf_are_ignored(void)
@@ -386,6 +406,7 @@ int main(void)
 	UNIT_RUN(minimal_file_gets_defaults);
 	UNIT_RUN(full_file_sets_every_key);
 	UNIT_RUN(relative_paths_are_relative_to_the_file);
+	UNIT_RUN(symlinked_file_uses_the_directory_it_is_named_in);
 	UNIT_RUN(comments_blank_lines_and_crlf_are_ignored);
 	UNIT_RUN(unknown_key_names_file_and_line);
 	UNIT_RUN(duplicate_key_is_an_error);
