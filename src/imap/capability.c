@@ -1,0 +1,73 @@
+/*
+ * capability: the one CAPABILITY table (STYLE.md habit 8), sorted, each
+ * entry with its RFC. It lists exactly what is implemented; some entries
+ * depend on the session (TLS, login state).
+ */
+#include "imap/session.h"
+
+enum cap_when {
+	CAP_ALWAYS,
+	CAP_PLAINTEXT_OK,     /* password logins are allowed on this connection */
+	CAP_PLAINTEXT_REFUSED,/* ... are not (LOGINDISABLED) */
+	CAP_NEEDS_STARTTLS,   /* not yet TLS */
+	CAP_AUTHENTICATED,    /* after login only */
+};
+
+static const struct {
+	const char *name;
+	enum cap_when when;
+	const char *rfc;
+} imap_capabilities[] = {
+	{ "IMAP4rev1", CAP_ALWAYS, "RFC 3501" },
+	{ "AUTH=PLAIN", CAP_PLAINTEXT_OK, "RFC 4616, RFC 9051 §6.2.2" },
+	{ "CHILDREN", CAP_ALWAYS, "RFC 3348" },
+	{ "ENABLE", CAP_ALWAYS, "RFC 5161" },
+	{ "IDLE", CAP_ALWAYS, "RFC 2177" },
+	{ "LITERAL+", CAP_ALWAYS, "RFC 7888" },
+	{ "LOGINDISABLED", CAP_PLAINTEXT_REFUSED, "RFC 9051 §6.2.3" },
+	{ "MOVE", CAP_ALWAYS, "RFC 6851" },
+	{ "NAMESPACE", CAP_ALWAYS, "RFC 2342" },
+	{ "SASL-IR", CAP_ALWAYS, "RFC 4959" },
+	{ "SPECIAL-USE", CAP_ALWAYS, "RFC 6154" },
+	{ "STARTTLS", CAP_NEEDS_STARTTLS, "RFC 9051 §6.2.1" },
+	{ "UIDPLUS", CAP_ALWAYS, "RFC 4315" },
+	{ "UNSELECT", CAP_ALWAYS, "RFC 3691" },
+};
+
+/* Rule 8: no password over an unencrypted non-loopback connection unless
+ * the administrator allows it. */
+bool imap_plaintext_auth_allowed(struct imap_session *s)
+{
+	return s->conn != NULL && (conn_is_tls(s->conn) || conn_is_loopback(s->conn) ||
+				   s->server->config->allow_plaintext_auth);
+}
+
+static bool imap_capability_applies(struct imap_session *s, enum cap_when when)
+{
+	bool authed = s->state != IMAP_STATE_NOT_AUTHENTICATED;
+
+	switch (when) {
+	case CAP_ALWAYS:
+		return true;
+	case CAP_PLAINTEXT_OK:
+		return !authed && imap_plaintext_auth_allowed(s);
+	case CAP_PLAINTEXT_REFUSED:
+		return !authed && !imap_plaintext_auth_allowed(s);
+	case CAP_NEEDS_STARTTLS:
+		return !authed && s->conn != NULL && !conn_is_tls(s->conn) && s->server->tls != NULL;
+	case CAP_AUTHENTICATED:
+		return authed;
+	}
+	return false;
+}
+
+void imap_write_capabilities(struct imap_session *s, struct buf *out)
+{
+	buf_append_str(out, "CAPABILITY");
+	for (size_t i = 0; i < sizeof(imap_capabilities) / sizeof(imap_capabilities[0]); i++) {
+		if (imap_capability_applies(s, imap_capabilities[i].when)) {
+			buf_append_char(out, ' ');
+			buf_append_str(out, imap_capabilities[i].name);
+		}
+	}
+}

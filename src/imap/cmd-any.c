@@ -1,0 +1,100 @@
+/*
+ * cmd-any: the small commands valid in any state or that only talk about
+ * the session: CAPABILITY, NOOP, LOGOUT (RFC 9051 §6.1), CHECK, ENABLE
+ * (RFC 5161), NAMESPACE (RFC 2342), IDLE (RFC 2177).
+ */
+#include "imap/session.h"
+#include "core/str.h"
+
+static enum imap_cmd_status cmd_capability(struct imap_session *s, struct imap_parser *p,
+					   bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	buf_append_str(&s->scratch, "* ");
+	imap_write_capabilities(s, &s->scratch);
+	buf_append_str(&s->scratch, "\r\n");
+	imap_flush_scratch(s);
+	imap_cmd_ok(s, "CAPABILITY completed");
+	return IMAP_CMD_DONE;
+}
+
+/* NOOP and CHECK do nothing themselves: the updates that the session sends
+ * before every tagged reply are the point (RFC 9051 §6.1.2). */
+static enum imap_cmd_status cmd_noop(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	imap_cmd_ok(s, "%s completed", s->command->name);
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status cmd_logout(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	imap_untagged(s, "BYE Logging out");
+	s->state = IMAP_STATE_LOGOUT;
+	imap_cmd_ok(s, "LOGOUT completed");
+	return IMAP_CMD_DONE;
+}
+
+/* RFC 5161: nothing that needs enabling is implemented yet, so the
+ * ENABLED list is empty; unknown names are ignored as the RFC says. */
+static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	char *atom;
+
+	do {
+		if (!imap_parse_sp(p) || !imap_parse_atom(p, &atom))
+			return imap_cmd_syntax(s, p);
+	} while (!imap_at_end(p));
+	imap_untagged(s, "ENABLED");
+	imap_cmd_ok(s, "ENABLE completed");
+	return IMAP_CMD_DONE;
+}
+
+/* RFC 2342: one personal namespace with no prefix and "/" as separator;
+ * shared namespaces come with ACL support. */
+static enum imap_cmd_status cmd_namespace(struct imap_session *s, struct imap_parser *p,
+					  bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	imap_cmd_ok(s, "NAMESPACE completed");
+	return IMAP_CMD_DONE;
+}
+
+static void idle_line(struct imap_session *s, char *line, size_t len)
+{
+	if (str_eq_nocase_n(line, len, "DONE"))
+		imap_cmd_ok(s, "IDLE terminated");
+	else
+		imap_cmd_bad(s, "Expected DONE");
+	imap_cmd_complete(s);
+}
+
+/* RFC 2177: updates are sent as they happen (session.c's notify hook)
+ * until the client says DONE. */
+static enum imap_cmd_status cmd_idle(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	if (s->view != NULL)
+		(void)imap_view_sync(s, true);
+	imap_write(s, "+ idling\r\n", 10);
+	imap_session_wait_line(s, IMAP_INPUT_IDLE, idle_line);
+	return IMAP_CMD_ASYNC;
+}
+
+#define ANY (IMAP_STATE_NOT_AUTHENTICATED | IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
+#define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
+
+const struct imap_command imap_cmd_def_capability = { "CAPABILITY", ANY, 0, cmd_capability };
+const struct imap_command imap_cmd_def_noop = { "NOOP", ANY, 0, cmd_noop };
+const struct imap_command imap_cmd_def_logout = { "LOGOUT", ANY, 0, cmd_logout };
+const struct imap_command imap_cmd_def_check = { "CHECK", IMAP_STATE_SELECTED, 0, cmd_noop };
+const struct imap_command imap_cmd_def_enable = { "ENABLE", AUTHED, 0, cmd_enable };
+const struct imap_command imap_cmd_def_namespace = { "NAMESPACE", AUTHED, 0, cmd_namespace };
+const struct imap_command imap_cmd_def_idle = { "IDLE", AUTHED, 0, cmd_idle };

@@ -1,0 +1,108 @@
+/*
+ * cmd-copy: COPY and MOVE with their UID forms (RFC 9051 §6.4.7-8,
+ * RFC 6851), answering COPYUID (RFC 4315). Copies share the stored bytes;
+ * a MOVE is one store transaction, so the message is never in both
+ * mailboxes nor in neither.
+ */
+#include "imap/session.h"
+#include "core/log.h"
+
+#include <string.h>
+
+/* An ascending UID list as a compact set: "1:3,7,9:10". */
+static void copy_write_uidset(struct buf *out, const uint32_t *uids, size_t count)
+{
+	for (size_t i = 0; i < count;) {
+		size_t j = i;
+		while (j + 1 < count && uids[j + 1] == uids[j] + 1)
+			j++;
+		buf_printf(out, "%s%u", i > 0 ? "," : "", uids[i]);
+		if (j > i)
+			buf_printf(out, ":%u", uids[j]);
+		i = j + 1;
+	}
+}
+
+static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_parser *p, bool uid,
+					 bool move)
+{
+	struct imap_seqset set;
+	struct store_mailbox dest;
+	const char *error;
+	uint32_t *src_uids, *dst_uids, uidvalidity;
+	size_t count, copied, n = 0;
+	char *name;
+
+	if (!imap_parse_sp(p) || !imap_parse_seqset(p, &set) || !imap_parse_sp(p) ||
+	    (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	if (move && s->view->readonly) {
+		imap_cmd_no(s, "[READ-ONLY] Mailbox is read-only");
+		return IMAP_CMD_DONE;
+	}
+	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &dest, &error);
+	if (r == STORE_ENOTFOUND) {
+		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
+		return IMAP_CMD_DONE;
+	}
+	uint32_t *idx = imap_view_resolve(s, &set, uid, &count);
+	uint32_t *uids = arena_alloc(s->cmd_arena, (count ? count : 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < count; i++) {
+		if (!s->view->msgs.items[idx[i]].expunged)
+			uids[n++] = s->view->msgs.items[idx[i]].uid;
+	}
+	if (r == 0 && n > 0)
+		r = store_message_copy(s->store, s->view->mailbox_id, uids, n, dest.id, move,
+				       s->cmd_arena, &src_uids, &dst_uids, &copied, &uidvalidity,
+				       &error);
+	if (r < 0) {
+		log_error("imap: %s to %s: %s", move ? "move" : "copy", name, error);
+		imap_cmd_no(s, "[SERVERBUG] Messages not copied");
+		return IMAP_CMD_DONE;
+	}
+	if (n == 0 || copied == 0) {
+		if (n < count)
+			imap_cmd_no(s, "[EXPUNGEISSUED] Messages were expunged meanwhile");
+		else
+			imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
+		return IMAP_CMD_DONE;
+	}
+	struct buf code = BUF_INIT;
+	buf_printf(&code, "[COPYUID %u ", uidvalidity);
+	copy_write_uidset(&code, src_uids, copied);
+	buf_append_char(&code, ' ');
+	copy_write_uidset(&code, dst_uids, copied);
+	buf_append_char(&code, ']');
+	if (move) {
+		/* RFC 6851 §4.3: COPYUID goes in an untagged OK before the
+		 * EXPUNGEs, which the view sync sends next. */
+		imap_untagged(s, "OK %s Moved", code.data);
+		for (size_t i = 0; i < copied; i++) {
+			long k = imap_view_find_uid(s->view, src_uids[i]);
+			if (k >= 0 && !s->view->msgs.items[k].expunged) {
+				s->view->msgs.items[k].expunged = true;
+				s->view->has_expunged = true;
+			}
+		}
+		imap_cmd_ok(s, "%sMOVE completed", uid ? "UID " : "");
+	} else {
+		imap_cmd_ok(s, "%s %sCOPY completed", code.data, uid ? "UID " : "");
+	}
+	buf_free(&code);
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status cmd_copy(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	return copy_or_move(s, p, uid, false);
+}
+
+static enum imap_cmd_status cmd_move(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	return copy_or_move(s, p, uid, true);
+}
+
+const struct imap_command imap_cmd_def_copy = { "COPY", IMAP_STATE_SELECTED, IMAP_CMD_UID,
+						 cmd_copy };
+const struct imap_command imap_cmd_def_move = { "MOVE", IMAP_STATE_SELECTED, IMAP_CMD_UID,
+						 cmd_move };

@@ -1,0 +1,213 @@
+/*
+ * cmd-mailbox: managing mailboxes by name: CREATE, DELETE, RENAME,
+ * SUBSCRIBE, UNSUBSCRIBE, STATUS (RFC 9051 §6.3.4-8, §6.3.11).
+ */
+#include "imap/session.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <string.h>
+
+/* Answer NO with the RFC 5530 code that matches a store error. */
+static enum imap_cmd_status mailbox_store_error(struct imap_session *s, int r, const char *error)
+{
+	switch (r) {
+	case STORE_ENOTFOUND:
+		imap_cmd_no(s, "[NONEXISTENT] No such mailbox");
+		break;
+	case STORE_EEXISTS:
+		imap_cmd_no(s, "[ALREADYEXISTS] Mailbox already exists");
+		break;
+	case STORE_EINVALID:
+		imap_cmd_no(s, "[CANNOT] %s", error ? error : "Not possible");
+		break;
+	default:
+		log_error("imap: %s: %s", s->account_name, error ? error : "store error");
+		imap_cmd_no(s, "[SERVERBUG] Internal error");
+		break;
+	}
+	return IMAP_CMD_DONE;
+}
+
+/* RFC 9051 §6.3.4: create any missing superior names ("a/b" for "a/b/c"). */
+static int mailbox_create_parents(struct imap_session *s, const char *name, const char **error_r)
+{
+	char *copy = arena_strdup(s->cmd_arena, name);
+
+	for (char *slash = strchr(copy, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		int r = store_mailbox_create(s->store, s->account_id, copy, 0, error_r);
+		*slash = '/';
+		if (r < 0 && r != STORE_EEXISTS)
+			return r;
+	}
+	return 0;
+}
+
+static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	const char *error = NULL;
+	char *raw, *name;
+	size_t len;
+
+	if (!imap_parse_sp(p) || !imap_parse_astring(p, &raw, &len) || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	/* A trailing separator only says "will have children" (§6.3.4). */
+	if (len > 1 && raw[len - 1] == '/')
+		raw[--len] = '\0';
+	if ((name = imap_decode_mailbox(s, p, raw, len)) == NULL)
+		return imap_cmd_syntax(s, p);
+	if (strcmp(name, "INBOX") == 0)
+		return mailbox_store_error(s, STORE_EEXISTS, NULL);
+	int r = mailbox_create_parents(s, name, &error);
+	if (r == 0)
+		r = store_mailbox_create(s->store, s->account_id, name, 0, &error);
+	if (r < 0)
+		return mailbox_store_error(s, r, error);
+	imap_cmd_ok(s, "CREATE completed");
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status cmd_delete(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	const char *error = NULL;
+	char *name;
+
+	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	if (strcmp(name, "INBOX") == 0) {
+		imap_cmd_no(s, "[CANNOT] INBOX cannot be deleted");
+		return IMAP_CMD_DONE;
+	}
+	if (s->view != NULL && strcmp(s->view->name, name) == 0)
+		imap_view_close(s);
+	int r = store_mailbox_delete(s->store, s->account_id, name, &error);
+	if (r < 0)
+		return mailbox_store_error(s, r, error);
+	imap_cmd_ok(s, "DELETE completed");
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status cmd_rename(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	const char *error = NULL;
+	char *from, *to;
+
+	if (!imap_parse_sp(p) || (from = imap_parse_mailbox(s, p)) == NULL || !imap_parse_sp(p) ||
+	    (to = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	if (strcmp(to, "INBOX") == 0)
+		return mailbox_store_error(s, STORE_EEXISTS, NULL);
+	size_t flen = strlen(from);
+	if (strncmp(to, from, flen) == 0 && to[flen] == '/') {
+		imap_cmd_no(s, "[CANNOT] Cannot move a mailbox into itself");
+		return IMAP_CMD_DONE;
+	}
+	int r = mailbox_create_parents(s, to, &error);
+	if (r == 0)
+		r = store_mailbox_rename(s->store, s->account_id, from, to, &error);
+	if (r < 0)
+		return mailbox_store_error(s, r, error);
+	imap_cmd_ok(s, "RENAME completed");
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status subscription_set(struct imap_session *s, struct imap_parser *p,
+					     bool on)
+{
+	const char *error = NULL;
+	char *name;
+
+	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	int r = store_subscription_set(s->store, s->account_id, name, on, &error);
+	if (r < 0)
+		return mailbox_store_error(s, r, error);
+	imap_cmd_ok(s, "%s completed", on ? "SUBSCRIBE" : "UNSUBSCRIBE");
+	return IMAP_CMD_DONE;
+}
+
+static enum imap_cmd_status cmd_subscribe(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	return subscription_set(s, p, true);
+}
+
+static enum imap_cmd_status cmd_unsubscribe(struct imap_session *s, struct imap_parser *p,
+					    bool uid)
+{
+	return subscription_set(s, p, false);
+}
+
+/* STATUS items (RFC 9051 §6.3.11; RECENT from RFC 3501 is always 0). */
+static bool status_write_item(struct buf *out, const char *item,
+			      const struct store_mailbox_status *st)
+{
+	if (str_eq_nocase(item, "MESSAGES"))
+		buf_printf(out, "MESSAGES %u", st->messages);
+	else if (str_eq_nocase(item, "UIDNEXT"))
+		buf_printf(out, "UIDNEXT %u", st->uidnext);
+	else if (str_eq_nocase(item, "UIDVALIDITY"))
+		buf_printf(out, "UIDVALIDITY %u", st->uidvalidity);
+	else if (str_eq_nocase(item, "UNSEEN"))
+		buf_printf(out, "UNSEEN %u", st->unseen);
+	else if (str_eq_nocase(item, "DELETED"))
+		buf_printf(out, "DELETED %u", st->deleted);
+	else if (str_eq_nocase(item, "SIZE"))
+		buf_printf(out, "SIZE %llu", (unsigned long long)st->size);
+	else if (str_eq_nocase(item, "RECENT"))
+		buf_append_str(out, "RECENT 0");
+	else
+		return false;
+	return true;
+}
+
+static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	struct store_mailbox mb;
+	struct store_mailbox_status st;
+	const char *error = NULL;
+	char *name, *item;
+
+	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_sp(p) ||
+	    !imap_parse_char(p, '('))
+		return imap_cmd_syntax(s, p);
+	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
+	if (r == 0)
+		r = store_mailbox_status(s->store, mb.id, &st, &error);
+	struct buf *out = &s->scratch;
+	buf_append_str(out, "* STATUS ");
+	imap_write_mailbox(s, out, name);
+	buf_append_str(out, " (");
+	do {
+		if (!imap_parse_atom(p, &item) || (r == 0 && !status_write_item(out, item, &st))) {
+			buf_clear(out);
+			return imap_cmd_syntax(s, p);
+		}
+		if (imap_peek_char(p, ' ')) {
+			p->p++;
+			buf_append_char(out, ' ');
+		}
+	} while (!imap_peek_char(p, ')'));
+	if (!imap_parse_char(p, ')') || !imap_parse_eol(p)) {
+		buf_clear(out);
+		return imap_cmd_syntax(s, p);
+	}
+	if (r < 0) {
+		buf_clear(out);
+		return mailbox_store_error(s, r, error);
+	}
+	buf_append_str(out, ")\r\n");
+	imap_flush_scratch(s);
+	imap_cmd_ok(s, "STATUS completed");
+	return IMAP_CMD_DONE;
+}
+
+#define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
+
+const struct imap_command imap_cmd_def_create = { "CREATE", AUTHED, 0, cmd_create };
+const struct imap_command imap_cmd_def_delete = { "DELETE", AUTHED, 0, cmd_delete };
+const struct imap_command imap_cmd_def_rename = { "RENAME", AUTHED, 0, cmd_rename };
+const struct imap_command imap_cmd_def_subscribe = { "SUBSCRIBE", AUTHED, 0, cmd_subscribe };
+const struct imap_command imap_cmd_def_unsubscribe = { "UNSUBSCRIBE", AUTHED, 0,
+						       cmd_unsubscribe };
+const struct imap_command imap_cmd_def_status = { "STATUS", AUTHED, 0, cmd_status };

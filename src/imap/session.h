@@ -1,0 +1,219 @@
+/*
+ * session: one IMAP connection's state machine and the API that the command
+ * files (cmd-*.c) use. Private to src/imap/.
+ *
+ * Life of a command: the framer collects it, the dispatcher looks up the
+ * command table (command.c) and calls its handler with a parser positioned
+ * after the command name. The handler parses its arguments, acts, writes
+ * untagged responses, and sets its result with imap_cmd_ok/no/bad. The
+ * session then sends the untagged updates that other sessions caused (what
+ * RFC 9051 §7 allows at that moment) and the tagged reply. A handler that
+ * must wait (password hashing on a worker, a FETCH whose output is backed
+ * up) returns IMAP_CMD_ASYNC and later calls imap_cmd_complete().
+ *
+ * Memory: session->arena lives as long as the connection; session->cmd_arena
+ * is reset after each tagged reply.
+ */
+#ifndef BUZON_IMAP_SESSION_H
+#define BUZON_IMAP_SESSION_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/array.h"
+#include "core/buf.h"
+#include "imap/imap.h"
+#include "imap/parser.h"
+#include "net/conn.h"
+#include "store/store.h"
+
+enum imap_state {
+	IMAP_STATE_NOT_AUTHENTICATED = 1 << 0,
+	IMAP_STATE_AUTHENTICATED = 1 << 1,
+	IMAP_STATE_SELECTED = 1 << 2,
+	IMAP_STATE_LOGOUT = 1 << 3,
+};
+
+enum imap_input_mode {
+	IMAP_INPUT_COMMAND,  /* reading commands */
+	IMAP_INPUT_IDLE,     /* in IDLE, waiting for DONE */
+	IMAP_INPUT_AUTH,     /* AUTHENTICATE waiting for a continuation line */
+	IMAP_INPUT_BUSY,     /* a command is running; input waits */
+};
+
+/* One message of the selected mailbox, as the client knows it. */
+struct imap_msg {
+	uint32_t uid;
+	unsigned flags;     /* enum store_flag bits, as last told to the client */
+	uint64_t modseq;
+	char *keywords;     /* heap, space-separated; NULL when none */
+	bool expunged;      /* gone from the store, EXPUNGE not yet sent */
+};
+
+/* The selected mailbox. msgs[i] is sequence number i + 1. */
+struct imap_view {
+	int64_t mailbox_id;
+	char *name;          /* heap, UTF-8 */
+	bool readonly;       /* EXAMINE */
+	uint32_t uidvalidity;
+	uint32_t uidnext;    /* as last told */
+	uint64_t modseq;     /* store changes applied up to this MODSEQ */
+	ARRAY(struct imap_msg) msgs;
+	uint32_t exists_told; /* the message count the client knows */
+	bool has_expunged;   /* some msgs[].expunged are pending */
+};
+
+struct imap_session;
+
+enum imap_cmd_status { IMAP_CMD_DONE, IMAP_CMD_ASYNC };
+
+/* Command flags. */
+#define IMAP_CMD_NO_EXPUNGE 1 /* FETCH/STORE/SEARCH: no EXPUNGE may follow (RFC 9051 §7.5.1) */
+#define IMAP_CMD_UID 2        /* may be prefixed by UID */
+
+struct imap_command {
+	const char *name;
+	unsigned states;  /* enum imap_state bits where the command is allowed */
+	unsigned flags;
+	/* parser is positioned right after the command name. uid: called as
+	 * "UID <name>". */
+	enum imap_cmd_status (*run)(struct imap_session *session, struct imap_parser *parser,
+				    bool uid);
+};
+
+struct imap_session {
+	struct imap_session *prev, *next; /* in iloop->sessions */
+	struct imap_loop *iloop;
+	struct imap_server *server;
+	struct loop *loop;
+	struct store *store;
+	struct conn *conn;
+	struct arena *arena;
+	struct arena *cmd_arena;
+	struct imap_frame frame;
+	enum imap_state state;
+	enum imap_input_mode mode;
+
+	/* authenticated account */
+	int64_t account_id;
+	char *account_name;
+	struct store_watch *watch;
+	/* Set by the change bus on any thread; read on the loop's thread. */
+	atomic_bool notified;
+	atomic_bool post_queued;
+	_Atomic int64_t watched_mailbox;
+
+	struct imap_view *view; /* NULL unless SELECTED */
+	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
+
+	/* the running command */
+	char *tag;
+	const struct imap_command *command;
+	bool command_uid;
+	const char *result_status; /* "OK", "NO", "BAD" */
+	const char *result_text;
+	/* A command that returned IMAP_CMD_ASYNC and waits for output to
+	 * drain is resumed through this (then set to NULL). */
+	enum imap_cmd_status (*resume)(struct imap_session *session);
+	void *command_state;
+
+	/* IDLE / AUTHENTICATE: who gets the next line. */
+	void (*line_handler)(struct imap_session *session, char *line, size_t len);
+	bool start_tls;         /* STARTTLS: begin the handshake after the OK */
+	int pending_work;       /* worker jobs in flight; free waits for them */
+	bool closed;            /* the connection is gone */
+	struct buf scratch;     /* response building; emptied after use */
+};
+
+/* ---- results and responses ------------------------------------------------ */
+
+void imap_cmd_ok(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_cmd_no(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void imap_cmd_bad(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* BAD with the parser's error (or a default). Returns IMAP_CMD_DONE. */
+enum imap_cmd_status imap_cmd_syntax(struct imap_session *s, struct imap_parser *parser);
+/* Finish an IMAP_CMD_ASYNC command: updates, tagged reply, next command. */
+void imap_cmd_complete(struct imap_session *s);
+/* "* " + text + CRLF */
+void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write raw bytes to the client. */
+void imap_write(struct imap_session *s, const void *data, size_t len);
+/* Write and empty s->scratch. */
+void imap_flush_scratch(struct imap_session *s);
+/* True when the output queue is so full that a producer should pause and
+ * continue from s->resume (rule 5: a huge FETCH must not hog memory). */
+bool imap_output_full(struct imap_session *s);
+
+/* Append "(\Seen \Flagged kw)" for flags and keywords. */
+void imap_write_flags(struct buf *out, unsigned flags, const char *keywords);
+/* Parse a flag list "(\Seen $Junk)" (or a single flag when list is false)
+ * into system flags and a space-separated keyword string (arena).
+ * Unknown system flags (\Foo) are errors, \Recent is ignored. */
+bool imap_parse_flags(struct imap_parser *parser, bool list, unsigned *flags_r,
+		      char **keywords_r);
+/* A mailbox name argument, decoded to UTF-8 (modified UTF-7 unless UTF-8 is
+ * enabled) with INBOX normalised; NULL with a BAD/NO already set. */
+char *imap_parse_mailbox(struct imap_session *s, struct imap_parser *parser);
+/* The same for a name already parsed as an astring. */
+char *imap_decode_mailbox(struct imap_session *s, struct imap_parser *parser, char *raw,
+			  size_t len);
+/* RFC 9051 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" -> UTC seconds and zone
+ * minutes (cmd-append.c). */
+bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r);
+/* Append a mailbox name as the client expects it (mUTF-7 or UTF-8). */
+void imap_write_mailbox(struct imap_session *s, struct buf *out, const char *name);
+
+/* Read the next input line raw (IDLE's DONE, an AUTHENTICATE response)
+ * and pass it to handler; mode is IMAP_INPUT_IDLE or IMAP_INPUT_AUTH. */
+void imap_session_wait_line(struct imap_session *s, enum imap_input_mode mode,
+			    void (*handler)(struct imap_session *s, char *line, size_t len));
+/* A worker job or timer that held the session finished. Returns true when
+ * the connection is gone (the session may have been freed): the caller
+ * must not touch it then. */
+bool imap_session_work_done(struct imap_session *s);
+/* Subscribe to the change bus for the logged-in account (at login). */
+void imap_session_watch(struct imap_session *s);
+
+/* ---- the selected mailbox ----------------------------------------------- */
+
+/* Sequence set: ranges with lo <= hi; '*' is UINT32_MAX. */
+struct imap_range { uint32_t lo, hi; };
+struct imap_seqset {
+	struct imap_range *ranges;
+	size_t count;
+	bool saved; /* "$" (SEARCHRES) */
+};
+bool imap_parse_seqset(struct imap_parser *parser, struct imap_seqset *set_r);
+/* Indexes (0-based) into view->msgs named by set, ascending, no duplicates.
+ * uid: set holds UIDs. Expunged-pending messages are included: callers skip
+ * them where needed. *count_r may be 0. Memory in the command arena. */
+uint32_t *imap_view_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
+			    size_t *count_r);
+/* Deselect: free the view, back to AUTHENTICATED (cmd-select.c). */
+void imap_view_close(struct imap_session *s);
+/* Index of uid in the view or -1. */
+long imap_view_find_uid(const struct imap_view *view, uint32_t uid);
+/* Record that the client has now seen these flags for msgs[index] (after a
+ * FETCH FLAGS or STORE), so the next sync does not repeat them. */
+void imap_view_set_known(struct imap_view *view, size_t index, unsigned flags, uint64_t modseq,
+			 const char *keywords);
+/* Bring the view up to date with the store and tell the client: EXPUNGE
+ * (only if allow_expunge), EXISTS, FETCH FLAGS for changes by others. */
+int imap_view_sync(struct imap_session *s, bool allow_expunge);
+
+/* ---- commands (one file each, cmd-*.c) ------------------------------------- */
+
+/* The table, sorted by name (command.c). */
+const struct imap_command *imap_command_find(const char *name);
+/* CAPABILITY for the session's current state (capability.c). */
+void imap_write_capabilities(struct imap_session *s, struct buf *out);
+/* May passwords be sent on this connection (rule 8)? */
+bool imap_plaintext_auth_allowed(struct imap_session *s);
+
+/* Implemented in fetch.c / search.c (with their pure parsers, fuzzed). */
+enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *p, bool uid);
+enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser *p, bool uid);
+
+#endif

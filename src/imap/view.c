@@ -1,0 +1,290 @@
+/*
+ * view: the selected mailbox as the client knows it, and keeping it in step
+ * with the store (DESIGN.md rules 3 and 4).
+ *
+ * The view is an array indexed by sequence number. Other sessions' changes
+ * arrive as a bus notification; imap_view_sync() then reads what changed
+ * since the view's MODSEQ (one query) and tells the client: EXPUNGE only
+ * where RFC 9051 §7.5.1 allows it (never during FETCH, STORE or SEARCH: a
+ * message expunged meanwhile stays in the view, marked, until the next
+ * command that may send EXPUNGE), then EXISTS, then FETCH FLAGS.
+ */
+#include "imap/session.h"
+#include "core/log.h"
+#include "core/str.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef ARRAY(uint32_t) view_u32_array;
+
+long imap_view_find_uid(const struct imap_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->msgs.count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t m = view->msgs.items[mid].uid;
+		if (m == uid)
+			return (long)mid;
+		if (m < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* First index whose uid is >= uid. */
+static size_t view_lower_bound(const struct imap_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->msgs.count;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (view->msgs.items[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool view_keywords_equal(const char *a, const char *b)
+{
+	if (a == NULL || *a == '\0')
+		return b == NULL || *b == '\0';
+	return b != NULL && strcmp(a, b) == 0;
+}
+
+void imap_view_set_known(struct imap_view *view, size_t index, unsigned flags, uint64_t modseq,
+			 const char *keywords)
+{
+	struct imap_msg *m = &view->msgs.items[index];
+
+	m->flags = flags;
+	if (modseq > m->modseq)
+		m->modseq = modseq;
+	if (!view_keywords_equal(m->keywords, keywords)) {
+		free(m->keywords);
+		m->keywords = keywords != NULL && *keywords != '\0' ? mem_strdup(keywords) : NULL;
+	}
+}
+
+static int view_cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Add the indexes of one range, '*' already resolved. */
+static void view_add_range(const struct imap_view *view, uint32_t lo, uint32_t hi, bool uid,
+			   view_u32_array *out)
+{
+	if (lo > hi) {
+		uint32_t t = lo;
+		lo = hi;
+		hi = t;
+	}
+	if (!uid) {
+		uint32_t count = (uint32_t)view->msgs.count;
+		if (lo == 0)
+			lo = 1;
+		for (uint32_t n = lo; n <= hi && n <= count; n++) {
+			array_push(out, n - 1);
+			if (n == UINT32_MAX)
+				break;
+		}
+		return;
+	}
+	for (size_t i = view_lower_bound(view, lo);
+	     i < view->msgs.count && view->msgs.items[i].uid <= hi; i++)
+		array_push(out, (uint32_t)i);
+}
+
+uint32_t *imap_view_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
+			    size_t *count_r)
+{
+	struct imap_view *view = s->view;
+	view_u32_array out = ARRAY_INIT;
+	uint32_t star;
+
+	*count_r = 0;
+	if (view == NULL || view->msgs.count == 0)
+		return NULL;
+	/* RFC 9051 §9: "*" is the largest number in use. */
+	star = uid ? view->msgs.items[view->msgs.count - 1].uid : (uint32_t)view->msgs.count;
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->ranges[i].lo == UINT32_MAX ? star : set->ranges[i].lo;
+		uint32_t hi = set->ranges[i].hi == UINT32_MAX ? star : set->ranges[i].hi;
+		view_add_range(view, lo, hi, uid, &out);
+	}
+	if (out.count == 0) {
+		array_free(&out);
+		return NULL;
+	}
+	qsort(out.items, out.count, sizeof(uint32_t), view_cmp_u32);
+	size_t n = 1;
+	for (size_t i = 1; i < out.count; i++) {
+		if (out.items[i] != out.items[n - 1])
+			out.items[n++] = out.items[i];
+	}
+	uint32_t *result = arena_alloc(s->cmd_arena, n * sizeof(uint32_t));
+	memcpy(result, out.items, n * sizeof(uint32_t));
+	array_free(&out);
+	*count_r = n;
+	return result;
+}
+
+/* RFC 9051 §9: seq-number = nz-number / "*"; sets are comma-separated
+ * numbers and ranges. "$" is the saved search result (RFC 5182). */
+bool imap_parse_seqset(struct imap_parser *parser, struct imap_seqset *set_r)
+{
+	ARRAY(struct imap_range) ranges = ARRAY_INIT;
+	bool ok = true;
+
+	memset(set_r, 0, sizeof(*set_r));
+	if (imap_peek_char(parser, '$')) {
+		parser->p++;
+		set_r->saved = true;
+		return true;
+	}
+	do {
+		struct imap_range r;
+		uint32_t *ends[2] = { &r.lo, &r.hi };
+		for (int k = 0; k < 2 && ok; k++) {
+			if (imap_peek_char(parser, '*')) {
+				parser->p++;
+				*ends[k] = UINT32_MAX;
+			} else if (!imap_parse_number(parser, ends[k]) || *ends[k] == 0) {
+				ok = imap_parser_fail(parser, "Invalid sequence set");
+			}
+			if (k == 0 && !imap_peek_char(parser, ':')) {
+				r.hi = r.lo;
+				break;
+			}
+			if (k == 0)
+				parser->p++;
+		}
+		if (ok)
+			array_push(&ranges, r);
+	} while (ok && imap_peek_char(parser, ',') && parser->p++);
+	if (!ok) {
+		array_free(&ranges);
+		return false;
+	}
+	set_r->ranges = arena_alloc(parser->arena, ranges.count * sizeof(struct imap_range));
+	memcpy(set_r->ranges, ranges.items, ranges.count * sizeof(struct imap_range));
+	set_r->count = ranges.count;
+	array_free(&ranges);
+	return true;
+}
+
+/* ---- sync ------------------------------------------------------------------ */
+
+/* Apply one store change to the view; note UIDs whose flags the client must
+ * hear about. */
+static void view_apply_changed(struct imap_view *view, const struct store_message_state *c,
+			       view_u32_array *flag_uids)
+{
+	long idx = imap_view_find_uid(view, c->uid);
+
+	if (idx < 0) {
+		uint32_t last = view->msgs.count ? view->msgs.items[view->msgs.count - 1].uid : 0;
+		if (c->uid <= last)
+			return; /* expunged before we saw it; UIDs never come back */
+		struct imap_msg m = { .uid = c->uid, .flags = c->flags, .modseq = c->modseq };
+		if (c->keywords != NULL && *c->keywords != '\0')
+			m.keywords = mem_strdup(c->keywords);
+		array_push(&view->msgs, m);
+		return;
+	}
+	struct imap_msg *m = &view->msgs.items[idx];
+	if (m->expunged)
+		return;
+	if (m->flags != c->flags || !view_keywords_equal(m->keywords, c->keywords)) {
+		imap_view_set_known(view, (size_t)idx, c->flags, c->modseq, c->keywords);
+		array_push(flag_uids, c->uid);
+	} else if (c->modseq > m->modseq) {
+		m->modseq = c->modseq;
+	}
+}
+
+static int view_fetch_changes(struct imap_session *s, view_u32_array *flag_uids)
+{
+	struct imap_view *view = s->view;
+	struct store_changes ch;
+	const char *error;
+
+	if (store_message_changes(s->store, view->mailbox_id, view->modseq, s->cmd_arena, &ch,
+				  &error) < 0) {
+		log_warn("imap: changes of %s: %s", view->name, error);
+		return -1;
+	}
+	for (size_t i = 0; i < ch.expunged_count; i++) {
+		long idx = imap_view_find_uid(view, ch.expunged[i]);
+		if (idx >= 0 && !view->msgs.items[idx].expunged) {
+			view->msgs.items[idx].expunged = true;
+			view->has_expunged = true;
+		}
+	}
+	for (size_t i = 0; i < ch.changed_count; i++)
+		view_apply_changed(view, &ch.changed[i], flag_uids);
+	if (ch.highestmodseq > view->modseq)
+		view->modseq = ch.highestmodseq;
+	if (ch.uidnext > view->uidnext)
+		view->uidnext = ch.uidnext;
+	return 0;
+}
+
+/* EXPUNGE responses, ascending: each shifts the later numbers down by one,
+ * which is what the client does too (RFC 9051 §7.5.1). */
+static void view_send_expunges(struct imap_session *s)
+{
+	struct imap_view *view = s->view;
+	size_t i = 0;
+
+	while (i < view->msgs.count) {
+		if (!view->msgs.items[i].expunged) {
+			i++;
+			continue;
+		}
+		imap_untagged(s, "%zu EXPUNGE", i + 1);
+		free(view->msgs.items[i].keywords);
+		array_delete(&view->msgs, i);
+		if (view->exists_told > 0)
+			view->exists_told--;
+	}
+	view->has_expunged = false;
+}
+
+int imap_view_sync(struct imap_session *s, bool allow_expunge)
+{
+	struct imap_view *view = s->view;
+	view_u32_array flag_uids = ARRAY_INIT;
+	int ret = 0;
+
+	if (view == NULL)
+		return 0;
+	if (atomic_exchange(&s->notified, false))
+		ret = view_fetch_changes(s, &flag_uids);
+	if (allow_expunge && view->has_expunged)
+		view_send_expunges(s);
+	if (view->msgs.count != view->exists_told) {
+		imap_untagged(s, "%zu EXISTS", view->msgs.count);
+		view->exists_told = (uint32_t)view->msgs.count;
+	}
+	for (size_t i = 0; i < flag_uids.count; i++) {
+		long idx = imap_view_find_uid(view, flag_uids.items[i]);
+		if (idx < 0)
+			continue;
+		const struct imap_msg *m = &view->msgs.items[idx];
+		buf_printf(&s->scratch, "* %ld FETCH (UID %u FLAGS ", idx + 1, m->uid);
+		imap_write_flags(&s->scratch, m->flags, m->keywords);
+		buf_append_str(&s->scratch, ")\r\n");
+		imap_flush_scratch(s);
+	}
+	array_free(&flag_uids);
+	return ret;
+}
