@@ -1,0 +1,124 @@
+/*
+ * fetch: the FETCH and UID FETCH commands (RFC 9051 §6.4.5, §7.5.2; the
+ * RFC822* items of RFC 3501 §6.4.5 for rev1 clients).
+ *
+ * Two halves. imap_fetch_parse is pure: it turns the arguments into a
+ * struct imap_fetch_request using only the parser's arena, so it is unit
+ * tested and fuzzed on its own. The executor (imap_cmd_fetch in session.h)
+ * answers from what the store kept at save time (DESIGN.md rule 2): the
+ * envelope and body structure in wire form, and the part table for
+ * BODY[section]. It never parses MIME structure again; it only reads the
+ * byte ranges the part table names, and filters header lines for
+ * HEADER.FIELDS.
+ *
+ * Output is produced one message at a time from a per-message arena, and the
+ * command pauses (IMAP_CMD_ASYNC) whenever the connection's output queue is
+ * full, so FETCH 1:* BODY[] over a huge mailbox holds about one message in
+ * memory (rule 5).
+ */
+#ifndef BUZON_IMAP_FETCH_H
+#define BUZON_IMAP_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap/parser.h"
+#include "imap/session.h"
+#include "mime/mime.h"
+
+/* More items than any client sends (Thunderbird sends about ten); a bound
+ * keeps one command from multiplying its per-message output without end. */
+#define IMAP_FETCH_MAX_ITEMS 256
+/* Part numbers nest at most MIME_MAX_DEPTH deep; a longer "1.1.1..." can
+ * name nothing, so it is refused instead of being carried around. */
+#define IMAP_FETCH_MAX_SECTION_DEPTH 64
+/* HEADER.FIELDS lists: mail clients ask for a dozen or two fields. */
+#define IMAP_FETCH_MAX_FIELDS 256
+
+enum imap_fetch_item_kind {
+	IMAP_FETCH_UID,
+	IMAP_FETCH_FLAGS,
+	IMAP_FETCH_INTERNALDATE,
+	IMAP_FETCH_RFC822_SIZE,
+	IMAP_FETCH_ENVELOPE,
+	IMAP_FETCH_BODYSTRUCTURE,
+	IMAP_FETCH_BODY,    /* BODY without a section: the basic structure */
+	IMAP_FETCH_SECTION, /* BODY[..], BODY.PEEK[..], RFC822, RFC822.HEADER, RFC822.TEXT */
+};
+
+/* What follows the part number in a section (RFC 9051 §6.4.5.1). */
+enum imap_fetch_section_text {
+	IMAP_SECTION_ALL,        /* "" or a bare part number: the whole thing */
+	IMAP_SECTION_HEADER,
+	IMAP_SECTION_HEADER_FIELDS,
+	IMAP_SECTION_HEADER_FIELDS_NOT,
+	IMAP_SECTION_TEXT,
+	IMAP_SECTION_MIME,       /* only after a part number */
+};
+
+struct imap_fetch_section {
+	char *part;        /* "" for the message, else "1.2.3" (canonical digits) */
+	enum imap_fetch_section_text text;
+	char **fields;     /* HEADER.FIELDS[.NOT] names, as the client sent them */
+	size_t field_count;
+};
+
+struct imap_fetch_item {
+	enum imap_fetch_item_kind kind;
+	/* IMAP_FETCH_SECTION only: */
+	struct imap_fetch_section section;
+	bool peek;         /* does not set \Seen */
+	bool partial;      /* <origin.length> was given */
+	uint64_t origin;
+	uint64_t length;
+	/* The item's name in the response, without the <origin>:
+	 * "BODY[1.HEADER.FIELDS (From To)]", "RFC822.HEADER", ... */
+	char *response_name;
+};
+
+struct imap_fetch_request {
+	struct imap_seqset set;
+	struct imap_fetch_item *items;
+	size_t item_count;
+	bool has_uid;          /* UID was asked for (UID FETCH adds it otherwise) */
+	bool has_flags;        /* FLAGS was asked for */
+	bool sets_seen;        /* some item implicitly sets \Seen */
+	bool needs_structure;  /* envelope, structure or part table needed */
+};
+
+/* Parse " sequence-set SP (ALL / FAST / FULL / fetch-att /
+ * "(" fetch-att *(SP fetch-att) ")")" with parser positioned at the space
+ * after FETCH. Stops before whatever follows the items (RFC 7162 fetch
+ * modifiers, or the end of line): the caller checks imap_parse_eol.
+ * Pure: allocates only from parser->arena. On failure returns false with
+ * parser->error set (imap_parser_fail). */
+bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **request_r);
+
+/* A byte range [start, end) of the stored message. */
+struct imap_fetch_range {
+	uint64_t start;
+	uint64_t end;
+	bool header;    /* a header block: HEADER.FIELDS filters within it */
+};
+
+/* Where a section's bytes are, from the part table kept at save time.
+ * Returns false when the section does not exist in this message (the
+ * caller then sends an empty string, as Dovecot does). size is the message
+ * size; parts[0] is the message itself. */
+bool imap_fetch_section_range(const struct imap_fetch_section *section,
+			      const struct mime_part *parts, size_t part_count, uint64_t size,
+			      struct imap_fetch_range *range_r);
+
+/* Apply <origin.length> to data of total bytes: the offset and byte count to
+ * send (RFC 9051 §6.4.5: an origin past the end gives an empty string). */
+void imap_fetch_partial(const struct imap_fetch_item *item, size_t total, size_t *offset_r,
+			size_t *length_r);
+
+/* "dd-Mon-yyyy hh:mm:ss +zzzz" (RFC 9051 §9 date-time, without quotes) for
+ * time seconds since the epoch shown in zone tz_minutes east of UTC. out
+ * must hold IMAP_FETCH_DATE_SIZE bytes. */
+#define IMAP_FETCH_DATE_SIZE 72 /* 26 used; room for any int the compiler imagines */
+void imap_fetch_format_date(int64_t time, int tz_minutes, char *out);
+
+#endif
