@@ -2,6 +2,7 @@
 "Command line"): exit status 0 / 1 (failure) / 2 (usage), messages on
 stderr, config errors naming FILE:LINE, and the user verbs end to end."""
 
+import imaplib
 import os
 
 import harness
@@ -222,6 +223,45 @@ def test_serve_accepts_imap_and_imaps_and_stops_cleanly():
             c = s.imap(tls=tls)
             assert 'IMAP4REV' in ' '.join(c.capabilities).upper(), c.capabilities
             c.logout()
+
+
+
+def test_serve_login_over_plain_starttls_and_implicit_tls():
+    with harness.Server(accounts={'alice@example.test': 'pw'}) as s:
+        for tls in ('plain', 'starttls', 'implicit'):
+            c = s.imap('alice@example.test', tls=tls)
+            typ, _ = c.select('INBOX')
+            assert typ == 'OK', (tls, typ)
+            c.logout()
+
+
+def login_fails(s, user, password):
+    """True when the IMAP server refuses user/password."""
+    c = s.imap()
+    try:
+        c.login(user, password)
+    except imaplib.IMAP4.error:
+        return True
+    finally:
+        c.shutdown()
+    return False
+
+
+def test_user_passwd_and_del_take_effect_on_a_running_server():
+    with harness.Server(accounts={'alice@example.test': 'old'}) as s:
+        r = s.cli('user', 'passwd', 'alice@example.test', input='new\n')
+        assert r.returncode == 0, r.stderr
+        assert login_fails(s, 'alice@example.test', 'old')
+        s.imap('alice@example.test', 'new').logout()
+        r = s.cli('user', 'del', 'alice@example.test')
+        assert r.returncode == 0, r.stderr
+        assert login_fails(s, 'alice@example.test', 'new')
+
+
+def test_user_added_while_serving_can_log_in():
+    with harness.Server() as s:
+        s.add_account('bob@example.test', 'bobpw')
+        s.imap('bob@example.test').logout()
 
 
 if __name__ == '__main__':
