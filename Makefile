@@ -70,6 +70,11 @@ build/fuzz/%: tests/fuzz/%.c $(OBJ_FUZZ)
 
 fuzz: $(FUZZ_BIN)
 
+# The fuzz objects appear only in a pattern rule, so make would treat them as
+# intermediate and delete them after each link, rebuilding all of them on
+# every `make check`.
+.SECONDARY: $(OBJ_FUZZ)
+
 # ---- entry points --------------------------------------------------------------
 deps:
 	@scripts/deps.sh
