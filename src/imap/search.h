@@ -1,0 +1,155 @@
+/*
+ * search: the SEARCH and UID SEARCH commands (RFC 9051 §6.4.4, with RFC
+ * 3501's RECENT / NEW / OLD for rev1 clients, and RFC 4731 / RFC 9051
+ * RETURN options answered with ESEARCH).
+ *
+ * Three pieces, the first two pure and unit tested:
+ *  - imap_search_parse turns the criteria into a tree of keys (fuzzed:
+ *    bounded nesting, any bytes give a tree or an error);
+ *  - imap_search_match_message decides one message against the tree from a
+ *    small struct, with three-valued logic: keys that need the message's
+ *    header bytes answer MAYBE when the header was not supplied;
+ *  - the executor (imap_cmd_search in session.h) iterates the mailbox once
+ *    with the fields the store kept at save time (DESIGN.md rule 2), runs
+ *    each BODY/TEXT key once against the full-text index, and reads the
+ *    header bytes only for the messages still undecided.
+ */
+#ifndef BUZON_IMAP_SEARCH_H
+#define BUZON_IMAP_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap/parser.h"
+#include "imap/session.h"
+
+/* Nesting of parentheses, NOT and OR. Real clients nest a few levels; the
+ * bound keeps the recursive parser and evaluator off the end of the stack
+ * whatever a hostile client sends. */
+#define IMAP_SEARCH_MAX_DEPTH 100
+/* Keys in one command: more than any generated query (Thunderbird's largest
+ * filters have dozens) and a cap on per-message work. */
+#define IMAP_SEARCH_MAX_KEYS 1000
+
+enum imap_search_kind {
+	IMAP_SEARCH_AND,        /* children: all must match (also "(...)") */
+	IMAP_SEARCH_OR,         /* children: two keys */
+	IMAP_SEARCH_NOT,        /* children: one key */
+	IMAP_SEARCH_ALL,
+	IMAP_SEARCH_NONE,       /* RECENT, NEW: buzon keeps no \Recent */
+	IMAP_SEARCH_SEQSET,
+	IMAP_SEARCH_UIDSET,
+	IMAP_SEARCH_FLAGS_SET,  /* flags: every bit set (ANSWERED, SEEN, ...) */
+	IMAP_SEARCH_FLAGS_UNSET, /* flags: every bit clear (UNANSWERED, ...) */
+	IMAP_SEARCH_KEYWORD,
+	IMAP_SEARCH_UNKEYWORD,
+	IMAP_SEARCH_FROM,
+	IMAP_SEARCH_TO,
+	IMAP_SEARCH_CC,
+	IMAP_SEARCH_BCC,
+	IMAP_SEARCH_SUBJECT,
+	IMAP_SEARCH_BODY,
+	IMAP_SEARCH_TEXT,
+	IMAP_SEARCH_HEADER,
+	IMAP_SEARCH_BEFORE,     /* internal date, day < key */
+	IMAP_SEARCH_ON,
+	IMAP_SEARCH_SINCE,
+	IMAP_SEARCH_SENTBEFORE, /* Date: header */
+	IMAP_SEARCH_SENTON,
+	IMAP_SEARCH_SENTSINCE,
+	IMAP_SEARCH_LARGER,
+	IMAP_SEARCH_SMALLER,
+};
+
+struct imap_search_key {
+	enum imap_search_kind kind;
+	struct imap_search_key *children; /* AND / OR / NOT: first child */
+	struct imap_search_key *next;     /* next sibling */
+	/* string keys: the needle, case-folded (search_fold); HEADER: also
+	 * the field name as sent */
+	char *value;
+	size_t value_len;
+	char *field;
+	unsigned flags;          /* FLAGS_SET / FLAGS_UNSET; KEYWORD \Seen too */
+	uint64_t number;         /* LARGER / SMALLER */
+	int64_t day;             /* date keys: days since 1970-01-01 */
+	struct imap_seqset set;  /* SEQSET / UIDSET */
+	/* BODY / TEXT: the full-text index's answer, ascending UIDs, filled
+	 * by imap_search_prepare before matching */
+	const uint32_t *uids;
+	size_t uid_count;
+	bool prepared;
+};
+
+/* RETURN options (RFC 9051 §6.4.4, RFC 4731): ESEARCH instead of SEARCH. */
+#define IMAP_SEARCH_RETURN_MIN (1u << 0)
+#define IMAP_SEARCH_RETURN_MAX (1u << 1)
+#define IMAP_SEARCH_RETURN_ALL (1u << 2)
+#define IMAP_SEARCH_RETURN_COUNT (1u << 3)
+#define IMAP_SEARCH_RETURN_SAVE (1u << 4)
+
+struct imap_search_query {
+	struct imap_search_key *root;   /* an AND of the top-level keys */
+	char *charset;                  /* as sent; NULL when absent */
+	bool charset_supported;         /* false: answer NO [BADCHARSET (US-ASCII UTF-8)] */
+	bool esearch;                   /* RETURN (...) was given */
+	unsigned return_options;        /* IMAP_SEARCH_RETURN_* (ALL when "()") */
+	bool needs_header;              /* HEADER or SENT* keys present */
+};
+
+/* Parse "[SP RETURN (...)] SP [CHARSET x SP] search-key *(SP search-key)"
+ * with parser positioned at the space after SEARCH, up to but not including
+ * the end of line (the caller checks imap_parse_eol). Pure: allocates only
+ * from parser->arena. An unsupported charset is not an error here: see
+ * query->charset_supported. */
+bool imap_search_parse(struct imap_parser *parser, struct imap_search_query **query_r);
+
+/* One message as the matcher sees it. Strings are UTF-8, NULL when the
+ * field is absent. header is the raw top-level header, or NULL when not
+ * read (then keys needing it answer MAYBE). */
+struct imap_search_message {
+	uint32_t seq;              /* sequence number */
+	uint32_t uid;
+	uint32_t max_seq;          /* what "*" means in a sequence set */
+	uint32_t max_uid;          /* what "*" means in a UID set */
+	unsigned flags;            /* enum store_flag bits */
+	const char *keywords;      /* space-separated */
+	int64_t internal_date;
+	int internal_date_tz;      /* minutes east of UTC */
+	bool has_sent_date;
+	int64_t sent_date;         /* UTC; its zone is read from the header */
+	uint64_t size;
+	const char *from, *to, *cc, *bcc, *subject;
+	const char *header;
+	size_t header_len;
+};
+
+enum imap_search_result { IMAP_SEARCH_NO = 0, IMAP_SEARCH_YES = 1, IMAP_SEARCH_MAYBE = 2 };
+
+/* Decide one message. MAYBE only when m->header is NULL and the answer
+ * depends on it. arena: scratch for case folding (reset by the caller). */
+enum imap_search_result imap_search_match_message(const struct imap_search_query *query,
+						  const struct imap_search_message *m,
+						  struct arena *arena);
+/* The same, as a yes/no for a message given with its header. */
+bool imap_search_match(const struct imap_search_query *query, const struct imap_search_message *m,
+		       struct arena *arena);
+
+/* Runs every BODY / TEXT key once through lookup (the full-text index) and
+ * keeps the ascending UIDs it returns in the key. lookup returns < 0 on
+ * error, and then so does this. */
+typedef int imap_search_text_fn(void *context, const char *needle, bool include_headers,
+				uint32_t **uids_r, size_t *count_r);
+int imap_search_prepare(struct imap_search_query *query, imap_search_text_fn *lookup,
+			void *context);
+
+/* Parse an IMAP date "1-Feb-2024" (RFC 9051 §9 date-text) into days since
+ * 1970-01-01. false if malformed or not a real day. */
+bool imap_search_parse_date(const char *s, size_t len, int64_t *day_r);
+
+/* Fold UTF-8 text for case-insensitive matching: ASCII, Latin-1, Latin
+ * Extended-A, Greek and Cyrillic letters to lower case. Result in arena. */
+char *imap_search_fold(struct arena *arena, const char *s, size_t len, size_t *len_r);
+
+#endif
