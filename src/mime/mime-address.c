@@ -7,8 +7,9 @@
  * The parser is forgiving, as readers must be: stray characters are skipped,
  * a group left open is closed at the end, "Name <a@b>" and "a@b (Name)" both
  * give a name, and a bare word with no domain becomes mailbox "word" with
- * host "MISSING_DOMAIN" (host NIL would make it a group; the placeholder is
- * the one Dovecot uses, so clients see the same thing from both servers).
+ * host "MISSING_DOMAIN" (host NIL would make it a group), and "<>" gets
+ * mailbox "MISSING_MAILBOX"; the placeholders are the ones Dovecot uses, so
+ * clients see the same thing from both servers.
  * Strings are kept raw: RFC 2047 words in names stay encoded, as RFC 9051
  * wants for ENVELOPE.
  */
@@ -19,6 +20,7 @@
 #include "core/array.h"
 
 #define MIME_MISSING_DOMAIN "MISSING_DOMAIN"
+#define MIME_MISSING_MAILBOX "MISSING_MAILBOX"
 
 struct mime_address {
 	char *name, *adl, *mailbox, *host; /* NULL renders as NIL */
@@ -132,7 +134,8 @@ static const char *mime_addr_read_angle(struct arena *arena, const char *p,
 		}
 	}
 	p = mime_addr_read_phrase(arena, p, &b, NULL);
-	a->mailbox = mime_addr_take(arena, &b);
+	a->mailbox = b.len > 0 ? mime_addr_take(arena, &b) :
+				 arena_strdup(arena, MIME_MISSING_MAILBOX);
 	if (*p == '@') {
 		p = mime_addr_read_domain(arena, p + 1, &b);
 		a->host = mime_addr_take(arena, &b);
@@ -251,7 +254,9 @@ char *mime_first_address(struct arena *arena, const char *value)
 	mime_addr_parse_list(arena, value, &list);
 	for (size_t i = 0; i < list.count && r == NULL; i++) {
 		const struct mime_address *a = &list.items[i];
-		if (a->host != NULL && a->mailbox != NULL)
+		if (a->host != NULL && a->mailbox != NULL &&
+		    strcmp(a->host, MIME_MISSING_DOMAIN) != 0 &&
+		    strcmp(a->mailbox, MIME_MISSING_MAILBOX) != 0)
 			r = arena_printf(arena, "%s@%s", a->mailbox, a->host);
 	}
 	array_free(&list);

@@ -70,24 +70,6 @@ bool mime_header_next(const char *data, size_t end, size_t *pos, struct mime_fie
 	return true;
 }
 
-/* Where the body starts for a header beginning at start: just past the blank
- * line, or end when the header runs to the end of the data. */
-size_t mime_header_body_start(const char *data, size_t start, size_t end)
-{
-	struct mime_field field;
-	size_t pos = start;
-
-	while (mime_header_next(data, end, &pos, &field))
-		;
-	if (pos >= end)
-		return end;
-	if (data[pos] == '\r')
-		pos++;
-	if (pos < end && data[pos] == '\n')
-		pos++;
-	return pos;
-}
-
 /* RFC 5322 §2.2.3: unfolding removes the line breaks, keeping the WSP that
  * follows them; leading and trailing white space of the value goes too, as
  * every IMAP server does for ENVELOPE strings. */
@@ -110,24 +92,44 @@ char *mime_unfold(struct arena *arena, const char *value, size_t len)
 	return out;
 }
 
-/* Keep the first occurrence of each field the parser needs, unfolded. */
+/* Address fields that may be repeated: RFC 5322 §3.6 allows each once,
+ * but mail with two Cc: lines exists, and (like Dovecot) we report all the
+ * addresses rather than lose some. */
+static bool mime_header_is_address(int id)
+{
+	return id == MIME_H_FROM || id == MIME_H_SENDER || id == MIME_H_REPLY_TO ||
+	       id == MIME_H_TO || id == MIME_H_CC || id == MIME_H_BCC;
+}
+
+/* Keep the first occurrence of each field the parser needs, unfolded;
+ * repeated address fields are joined with ", ". */
 void mime_headers_collect(struct arena *arena, const char *data, size_t start, size_t end,
 			  struct mime_headers *headers_r)
 {
+	struct buf joined[MIME_H_COUNT];
 	struct mime_field f;
 	size_t pos = start;
 
 	memset(headers_r, 0, sizeof(*headers_r));
+	memset(joined, 0, sizeof(joined));
 	while (mime_header_next(data, end, &pos, &f)) {
-		if (!f.has_colon)
-			continue;
-		for (int i = 0; i < MIME_H_COUNT; i++) {
-			if (headers_r->value[i] == NULL &&
-			    str_eq_nocase_n(f.name, f.name_len, mime_header_names[i])) {
+		for (int i = 0; f.has_colon && i < MIME_H_COUNT; i++) {
+			if (!str_eq_nocase_n(f.name, f.name_len, mime_header_names[i]))
+				continue;
+			if (headers_r->value[i] == NULL) {
 				headers_r->value[i] = mime_unfold(arena, f.value, f.value_len);
-				break;
+			} else if (mime_header_is_address(i)) {
+				if (joined[i].len == 0)
+					buf_append_str(&joined[i], headers_r->value[i]);
+				buf_append_str(&joined[i], ", ");
+				buf_append_str(&joined[i], mime_unfold(arena, f.value, f.value_len));
 			}
+			break;
 		}
+	}
+	for (int i = 0; i < MIME_H_COUNT; i++) {
+		if (joined[i].len > 0)
+			headers_r->value[i] = mime_buf_to_arena(arena, &joined[i]);
 	}
 }
 

@@ -150,6 +150,15 @@ static void mime_pct_decode(struct buf *out, const char *s)
 	}
 }
 
+/* An RFC 2231 §4 value (after "charset'lang'") percent-decoded. */
+char *mime_param_pct_decode(struct arena *arena, const char *s)
+{
+	struct buf out = BUF_INIT;
+
+	mime_pct_decode(&out, s);
+	return mime_buf_to_arena(arena, &out);
+}
+
 /* Join the sections of one extended parameter into "utf-8'lang'%XX..". */
 static char *mime_param_join_extended(struct arena *arena, char *const *seg,
 				      const bool *ext, size_t count)

@@ -2,12 +2,14 @@
  * mime-parse: builds the part tree of a message (RFC 2045, RFC 2046) and
  * from it everything struct mime_message holds.
  *
- * Each node knows its byte range in the raw message. A multipart's body is
- * split at its delimiter lines first, and each child is then parsed inside
- * its own range, so a child never runs past its parent's boundary even when
- * its own end boundary is missing. Each nesting level scans its bytes once,
- * and depth is capped at MIME_MAX_DEPTH, so the work is linear in the size
- * of the message times a small constant.
+ * The body is read once, front to back, with a stack of the boundaries of
+ * the open multiparts. Every line that starts with "--" is checked against
+ * the stack from the innermost boundary out, so a part ends at the first
+ * boundary of any enclosing multipart (a missing close delimiter costs only
+ * that multipart), and a nested multipart that reuses its parent's boundary
+ * works as senders meant it: the inner one owns the lines until its close
+ * delimiter. Depth is capped at MIME_MAX_DEPTH, so each line is compared
+ * against at most that many boundaries: the work is linear in the size.
  */
 #include "mime/mime-private.h"
 
@@ -16,16 +18,36 @@
 #include "core/array.h"
 #include "core/str.h"
 
+struct mime_boundary {
+	const char *s;
+	size_t len;
+};
+
+/* The boundaries of the open multiparts, outermost first. */
+struct mime_stack {
+	struct mime_boundary items[MIME_MAX_DEPTH + 1];
+	size_t count;
+};
+
+/* A boundary line found while scanning: what ends the current part. */
+struct mime_hit {
+	size_t line;  /* start of the boundary line; the data length for none */
+	size_t next;  /* start of the line after it */
+	int level;    /* index in the stack; -1 when the data ended first */
+	bool close;   /* "--boundary--" */
+};
+
 /* What one parse needs at hand; lives on the stack of mime_parse_message. */
 struct mime_parser {
 	struct arena *arena;
 	const char *data;
 	size_t len;
 	size_t node_count;
+	struct mime_stack stack;
 };
 
-static struct mime_node *mime_node_parse(struct mime_parser *p, size_t start, size_t end,
-					 unsigned depth, bool in_digest);
+static struct mime_node *mime_entity_parse(struct mime_parser *p, size_t start, unsigned depth,
+					   bool in_digest, struct mime_hit *hit_r);
 
 /* RFC 2045 §5.2: the default type is text/plain; charset=us-ascii (the
  * charset is added when rendering). */
@@ -36,8 +58,9 @@ static void mime_ctype_default(struct mime_ctype *ct, const char *type, const ch
 	ct->subtype = (char *)subtype;
 }
 
-/* Lines of a body as RFC 9051 counts them: line ends, plus a last line
- * that has none (the CRLF before a boundary belongs to the boundary). */
+/* Lines of a body as Dovecot and Cyrus count them for RFC 9051 body-fld-lines:
+ * the line ends in it (the CRLF before a boundary belongs to the boundary,
+ * so a part's last line usually has none and is not counted). */
 static size_t mime_count_lines(const char *data, size_t start, size_t end)
 {
 	size_t n = 0;
@@ -47,8 +70,6 @@ static size_t mime_count_lines(const char *data, size_t start, size_t end)
 		n++;
 		p++;
 	}
-	if (end > start && data[end - 1] != '\n')
-		n++;
 	return n;
 }
 
@@ -63,13 +84,13 @@ static size_t mime_next_line(const char *data, size_t pos, size_t end)
 /* RFC 2046 §5.1.1: is the line at pos a delimiter ("--" boundary, then
  * transport padding) or the close delimiter ("--" boundary "--")? 0 for
  * neither, 1 for a delimiter, 2 for the close delimiter. */
-static int mime_boundary_kind(const char *data, size_t pos, size_t end, const char *boundary,
-			      size_t blen)
+static int mime_boundary_kind(const char *data, size_t pos, size_t end,
+			      const struct mime_boundary *b)
 {
-	size_t after = pos + 2 + blen;
+	size_t after = pos + 2 + b->len;
 
-	if (end - pos < 2 + blen || data[pos] != '-' || data[pos + 1] != '-' ||
-	    memcmp(data + pos + 2, boundary, blen) != 0)
+	if (end - pos < 2 + b->len || data[pos] != '-' || data[pos + 1] != '-' ||
+	    memcmp(data + pos + 2, b->s, b->len) != 0)
 		return 0;
 	if (end - after >= 2 && data[after] == '-' && data[after + 1] == '-')
 		return 2;
@@ -78,26 +99,84 @@ static int mime_boundary_kind(const char *data, size_t pos, size_t end, const ch
 	return after == end || data[after] == '\n' ? 1 : 0;
 }
 
-/* Where a part that precedes the delimiter line at pos ends: the line end
- * before the delimiter belongs to the delimiter (RFC 2046 §5.1.1). */
-static size_t mime_part_end_before(const char *data, size_t part_start, size_t pos)
+/* Is the line at pos a boundary of an open multipart (innermost first)? */
+static bool mime_line_hit(const struct mime_parser *p, size_t pos, struct mime_hit *hit)
 {
-	size_t e = pos;
-
-	if (e > part_start && data[e - 1] == '\n')
-		e--;
-	if (e > part_start && data[e - 1] == '\r')
-		e--;
-	return e;
+	if (p->len - pos < 2 || p->data[pos] != '-' || p->data[pos + 1] != '-')
+		return false;
+	for (size_t i = p->stack.count; i-- > 0;) {
+		int kind = mime_boundary_kind(p->data, pos, p->len, &p->stack.items[i]);
+		if (kind != 0) {
+			hit->line = pos;
+			hit->next = mime_next_line(p->data, pos, p->len);
+			hit->level = (int)i;
+			hit->close = kind == 2;
+			return true;
+		}
+	}
+	return false;
 }
 
-/* Append a child to a multipart. */
-static void mime_add_child(struct mime_node *parent, struct mime_node ***tail,
-			   struct mime_node *child)
+/* The next boundary line at or after the line start pos. */
+static void mime_scan(const struct mime_parser *p, size_t pos, struct mime_hit *hit)
 {
-	(void)parent;
-	**tail = child;
-	*tail = &child->next;
+	if (p->stack.count > 0) {
+		for (; pos < p->len; pos = mime_next_line(p->data, pos, p->len)) {
+			if (mime_line_hit(p, pos, hit))
+				return;
+		}
+	}
+	hit->line = hit->next = p->len;
+	hit->level = -1;
+	hit->close = false;
+}
+
+/* Where a part that runs up to hit ends: the line end before a boundary
+ * belongs to the boundary (RFC 2046 §5.1.1); never before body_offset. */
+static size_t mime_part_end(const struct mime_parser *p, size_t body_offset,
+			    const struct mime_hit *hit)
+{
+	size_t e = hit->line;
+
+	if (hit->level < 0)
+		return p->len;
+	if (e > body_offset && p->data[e - 1] == '\n')
+		e--;
+	if (e > body_offset && p->data[e - 1] == '\r')
+		e--;
+	return e > body_offset ? e : body_offset;
+}
+
+/* True when the line at pos is empty (CRLF, LF, or a lone CR at the end). */
+static bool mime_blank_line(const struct mime_parser *p, size_t pos)
+{
+	const char *d = p->data;
+
+	return d[pos] == '\n' || (d[pos] == '\r' && (pos + 1 == p->len || d[pos + 1] == '\n'));
+}
+
+/* The header starting at start ends at a blank line (the body follows it)
+ * or at a boundary line (then the body is empty and *hit_r is set). Returns
+ * where the header ends; *body_r is where the body starts. */
+static size_t mime_header_scan(const struct mime_parser *p, size_t start, size_t *body_r,
+			       struct mime_hit *hit_r, bool *hit_found_r)
+{
+	size_t pos = start;
+
+	*hit_found_r = false;
+	for (; pos < p->len; pos = mime_next_line(p->data, pos, p->len)) {
+		if (mime_blank_line(p, pos)) {
+			*body_r = mime_next_line(p->data, pos, p->len);
+			return pos;
+		}
+		if (p->stack.count > 0 && mime_line_hit(p, pos, hit_r)) {
+			*hit_found_r = true;
+			*body_r = pos;
+			return pos;
+		}
+	}
+	*body_r = p->len;
+	return p->len;
 }
 
 /* A multipart whose boundary never shows has no parts; RFC 9051 needs at
@@ -115,42 +194,61 @@ static struct mime_node *mime_fake_child(struct mime_parser *p, const struct mim
 	return n;
 }
 
-/* RFC 2046 §5.1: split the body at the delimiter lines; the preamble before
- * the first and the epilogue after the close delimiter are ignored. A
- * missing close delimiter ends the last part at the end of the body. */
-static void mime_parse_multipart(struct mime_parser *p, struct mime_node *node,
-				 const char *boundary, unsigned depth)
+/* The boundary parameter; RFC 2231 senders may send "boundary*" with an
+ * (empty) charset, which mime-param has turned into "utf-8''..." form. */
+static const char *mime_boundary_param(struct mime_parser *p, const struct mime_ctype *ct)
 {
-	struct mime_node **tail = &node->children;
-	size_t blen = strlen(boundary), end = node->body_end, part = SIZE_MAX;
-	bool digest = strcmp(node->ctype.subtype, "digest") == 0;
+	const char *b = mime_param_get(ct, "boundary");
+	const char *ext = b ? NULL : mime_param_get(ct, "boundary*");
 
-	for (size_t pos = node->body_offset; pos < end;) {
-		int kind = mime_boundary_kind(p->data, pos, end, boundary, blen);
-		size_t next = mime_next_line(p->data, pos, end);
-		if (kind == 0) {
-			pos = next;
-			continue;
-		}
-		if (part != SIZE_MAX) {
-			size_t part_end = mime_part_end_before(p->data, part, pos);
-			mime_add_child(node, &tail, mime_node_parse(p, part, part_end,
-								    depth + 1, digest));
-		}
-		if (kind == 2) {
-			part = SIZE_MAX;
+	if (ext != NULL && (ext = strchr(ext, '\'')) != NULL &&
+	    (ext = strchr(ext + 1, '\'')) != NULL)
+		b = mime_param_pct_decode(p->arena, ext + 1);
+	return b;
+}
+
+/* MIME_MAX_PARTS reached: the rest of the multipart (up to its close
+ * delimiter or an outer boundary) is added to its last part. */
+static void mime_multipart_swallow(struct mime_parser *p, struct mime_node *last, int own,
+				   struct mime_hit *hit)
+{
+	while (hit->level == own && !hit->close)
+		mime_scan(p, hit->next, hit);
+	last->body_end = mime_part_end(p, last->body_offset, hit);
+}
+
+/* RFC 2046 §5.1: the parts between the delimiters; the preamble before
+ * the first is skipped. On return *hit is what ended the multipart: an
+ * outer boundary or the end of the data (after the epilogue, or, when the
+ * close delimiter is missing, right where the last part ended). */
+static void mime_multipart_parse(struct mime_parser *p, struct mime_node *n, unsigned depth,
+				 struct mime_hit *hit)
+{
+	struct mime_node **tail = &n->children, *last = NULL;
+	int own = (int)p->stack.count;
+	bool digest = strcmp(n->ctype.subtype, "digest") == 0;
+
+	p->stack.items[p->stack.count].s = mime_boundary_param(p, &n->ctype);
+	p->stack.items[p->stack.count].len = strlen(p->stack.items[own].s);
+	p->stack.count++;
+	mime_scan(p, n->body_offset, hit);
+	while (hit->level == own && !hit->close && hit->next < p->len) {
+		if (last != NULL && p->node_count + 1 >= MIME_MAX_PARTS) {
+			mime_multipart_swallow(p, last, own, hit);
 			break;
 		}
-		part = next;
-		pos = next;
-		/* MIME_MAX_PARTS: the rest of the body becomes the last part. */
-		if (p->node_count + 1 >= MIME_MAX_PARTS)
-			break;
+		last = mime_entity_parse(p, hit->next, depth + 1, digest, hit);
+		*tail = last;
+		tail = &last->next;
 	}
-	if (part != SIZE_MAX)
-		mime_add_child(node, &tail, mime_node_parse(p, part, end, depth + 1, digest));
-	if (node->children == NULL)
-		node->children = mime_fake_child(p, node);
+	p->stack.count--;
+	if (hit->level == own && hit->close)
+		mime_scan(p, hit->next, hit); /* the epilogue */
+	else if (hit->level == own)
+		mime_scan(p, p->len, hit); /* a delimiter at the very end */
+	n->body_end = mime_part_end(p, n->body_offset, hit);
+	if (n->children == NULL)
+		n->children = mime_fake_child(p, n);
 }
 
 /* Decide what the node is from its Content-Type; containers too deep or
@@ -171,7 +269,7 @@ static void mime_node_classify(struct mime_parser *p, struct mime_node *n, unsig
 	}
 	n->kind = MIME_KIND_LEAF;
 	if (strcmp(n->ctype.type, "multipart") == 0) {
-		const char *b = mime_param_get(&n->ctype, "boundary");
+		const char *b = mime_boundary_param(p, &n->ctype);
 		/* RFC 2045 §5.2: a multipart without a boundary cannot be
 		 * read as one; treat it as text/plain. */
 		if (b == NULL || *b == '\0')
@@ -190,28 +288,50 @@ static void mime_node_classify(struct mime_parser *p, struct mime_node *n, unsig
 	}
 }
 
-/* Parse the entity (header, blank line, body) in data[start..end). */
-static struct mime_node *mime_node_parse(struct mime_parser *p, size_t start, size_t end,
-					 unsigned depth, bool in_digest)
+/* Parse the entity (header, blank line, body) starting at start; *hit_r
+ * is the boundary line (or end of data) that ended it. */
+static struct mime_node *mime_entity_parse(struct mime_parser *p, size_t start, unsigned depth,
+					   bool in_digest, struct mime_hit *hit_r)
 {
 	struct mime_node *n = arena_zalloc(p->arena, sizeof(*n));
+	bool header_hit;
 
 	p->node_count++;
 	n->header_offset = start;
-	n->body_offset = mime_header_body_start(p->data, start, end);
-	n->body_end = end;
-	mime_headers_collect(p->arena, p->data, start, n->body_offset, &n->headers);
+	size_t header_end = mime_header_scan(p, start, &n->body_offset, hit_r, &header_hit);
+	mime_headers_collect(p->arena, p->data, start, header_end, &n->headers);
 	mime_node_classify(p, n, depth, in_digest);
 	const char *cd = n->headers.value[MIME_H_CONTENT_DISPOSITION];
 	if (cd != NULL)
 		mime_parse_ctype(p->arena, cd, true, &n->disposition);
-	if (n->kind == MIME_KIND_MULTIPART)
-		mime_parse_multipart(p, n, mime_param_get(&n->ctype, "boundary"), depth);
-	else if (n->kind == MIME_KIND_MESSAGE)
-		n->children = mime_node_parse(p, n->body_offset, end, depth + 1, false);
-	if (n->kind == MIME_KIND_MESSAGE || strcmp(n->ctype.type, "text") == 0)
-		n->lines = mime_count_lines(p->data, n->body_offset, end);
+	if (header_hit) {
+		/* No body at all: the part ended inside its header. */
+		n->body_end = n->body_offset = mime_part_end(p, start, hit_r);
+		if (n->kind != MIME_KIND_LEAF)
+			mime_ctype_default(&n->ctype, "application", "octet-stream");
+		n->kind = MIME_KIND_LEAF;
+		return n;
+	}
+	if (n->kind == MIME_KIND_MULTIPART) {
+		mime_multipart_parse(p, n, depth, hit_r);
+	} else if (n->kind == MIME_KIND_MESSAGE) {
+		n->children = mime_entity_parse(p, n->body_offset, depth + 1, false, hit_r);
+		n->body_end = n->children->body_end;
+	} else {
+		mime_scan(p, n->body_offset, hit_r);
+		n->body_end = mime_part_end(p, n->body_offset, hit_r);
+	}
 	return n;
+}
+
+/* Line counts, once the ranges are final (text and message parts). */
+static void mime_count_all_lines(const char *data, struct mime_node *n)
+{
+	for (; n != NULL; n = n->next) {
+		if (n->kind == MIME_KIND_MESSAGE || strcmp(n->ctype.type, "text") == 0)
+			n->lines = mime_count_lines(data, n->body_offset, n->body_end);
+		mime_count_all_lines(data, n->children);
+	}
 }
 
 typedef ARRAY(struct mime_part) mime_part_array;
@@ -345,9 +465,12 @@ struct mime_message *mime_parse_message(struct arena *arena, const char *data, s
 	struct mime_message *msg = arena_zalloc(arena, sizeof(*msg));
 	/* Offsets are 32-bit in the part table: a bigger message is parsed
 	 * as far as they reach (the store's size limit is far below). */
-	struct mime_parser p = { arena, data ? data : "", len > UINT32_MAX ? UINT32_MAX : len, 0 };
+	struct mime_parser p = { arena, data ? data : "", len > UINT32_MAX ? UINT32_MAX : len, 0,
+				 { .count = 0 } };
+	struct mime_hit hit;
 
-	struct mime_node *root = mime_node_parse(&p, 0, p.len, 0, false);
+	struct mime_node *root = mime_entity_parse(&p, 0, 0, false, &hit);
+	mime_count_all_lines(p.data, root);
 	msg->header_size = (uint32_t)root->body_offset;
 	mime_render_all(msg, arena, root);
 	mime_build_table(msg, arena, root);

@@ -97,7 +97,6 @@ struct mime_node {
 
 /* mime-header.c */
 bool mime_header_next(const char *data, size_t end, size_t *pos, struct mime_field *field_r);
-size_t mime_header_body_start(const char *data, size_t start, size_t end);
 char *mime_unfold(struct arena *arena, const char *value, size_t len);
 void mime_headers_collect(struct arena *arena, const char *data, size_t start, size_t end,
 			  struct mime_headers *headers_r);
@@ -117,6 +116,7 @@ void mime_decode_qp(struct buf *out, const char *s, size_t len, bool encoded_wor
 void mime_parse_ctype(struct arena *arena, const char *value, bool disposition,
 		      struct mime_ctype *ctype_r);
 const char *mime_param_get(const struct mime_ctype *ctype, const char *name);
+char *mime_param_pct_decode(struct arena *arena, const char *s);
 
 /* mime-address.c */
 void mime_render_address_list(struct arena *arena, struct buf *out, const char *value);

@@ -118,13 +118,13 @@ static void multipart_alternative_lists_both_parts(void)
 	struct mime_message *m = parse(a, msg);
 
 	UNIT_CHECK_STR(m->bodystructure,
-		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 5 1 "
+		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 5 0 "
 		       "NIL NIL NIL NIL)"
-		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 17 1 "
+		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 17 0 "
 		       "NIL NIL NIL NIL) \"ALTERNATIVE\" (\"BOUNDARY\" \"b1\") NIL NIL NIL)");
 	UNIT_CHECK_STR(m->body,
-		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 5 1)"
-		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 17 1)"
+		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"utf-8\") NIL NIL \"7BIT\" 5 0)"
+		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"utf-8\") NIL NIL \"QUOTED-PRINTABLE\" 17 0)"
 		       " \"ALTERNATIVE\")");
 	UNIT_CHECK(m->part_count == 3);
 	UNIT_CHECK(m->parts[0].multipart);
@@ -159,7 +159,7 @@ static const char mixed_msg[] =
 	"--b2--\r\n";
 
 static const char mixed_bodystructure[] =
-	"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 1 NIL NIL NIL NIL)"
+	"((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 0 NIL NIL NIL NIL)"
 	"(\"APPLICATION\" \"PDF\" (\"NAME\" \"doc.pdf\") \"<part2@x>\" \"The doc\" \"BASE64\" 12 "
 	"NIL (\"attachment\" (\"FILENAME\" \"doc.pdf\")) (\"en\" \"fr\") \"http://x.test/doc.pdf\")"
 	" \"MIXED\" (\"BOUNDARY\" \"b2\") NIL NIL NIL)";
@@ -171,7 +171,7 @@ static void multipart_mixed_attachment_has_disposition_and_extension_fields(void
 
 	UNIT_CHECK_STR(m->bodystructure, mixed_bodystructure);
 	UNIT_CHECK_STR(m->body,
-		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 1)"
+		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 0)"
 		       "(\"APPLICATION\" \"PDF\" (\"NAME\" \"doc.pdf\") \"<part2@x>\" \"The doc\" "
 		       "\"BASE64\" 12) \"MIXED\")");
 	UNIT_CHECK_STR(section_body(a, m, mixed_msg, "1"), "see attached");
@@ -191,7 +191,7 @@ static void bare_lf_line_endings_give_the_same_structure(void)
 			buf_append_char(&lf, *p);
 	}
 	struct mime_message *m = mime_parse_message(a, lf.data, lf.len);
-	UNIT_CHECK(strstr(m->bodystructure, "\"7BIT\" 12 1 NIL NIL NIL NIL)") != NULL);
+	UNIT_CHECK(strstr(m->bodystructure, "\"7BIT\" 12 0 NIL NIL NIL NIL)") != NULL);
 	UNIT_CHECK(strstr(m->bodystructure, "\"BASE64\" 12 NIL (\"attachment\"") != NULL);
 	UNIT_CHECK_STR(section_body(a, m, lf.data, "1"), "see attached");
 	UNIT_CHECK_STR(section_body(a, m, lf.data, "2"), "JVBERi0xLjQK");
@@ -253,18 +253,18 @@ static void nested_message_rfc822_is_numbered_per_rfc9051(void)
 	UNIT_CHECK(mime_find_part(m, "2.1")->header_offset ==
 		   (uint32_t)(strstr(nested_msg, "\r\ninner plain") - nested_msg));
 	UNIT_CHECK_STR(m->bodystructure,
-		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 8 1 NIL NIL NIL NIL)"
+		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 8 0 NIL NIL NIL NIL)"
 		       "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 188 "
 		       "(NIL \"inner\" ((\"Carol\" NIL \"carol\" \"example.test\")) "
 		       "((\"Carol\" NIL \"carol\" \"example.test\")) "
 		       "((\"Carol\" NIL \"carol\" \"example.test\")) NIL NIL NIL NIL NIL) "
-		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 1 NIL NIL NIL NIL)"
-		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 1 NIL NIL NIL NIL)"
-		       " \"ALTERNATIVE\" (\"BOUNDARY\" \"inner\") NIL NIL NIL) 12 NIL NIL NIL NIL)"
+		       "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 0 NIL NIL NIL NIL)"
+		       "(\"TEXT\" \"HTML\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 12 0 NIL NIL NIL NIL)"
+		       " \"ALTERNATIVE\" (\"BOUNDARY\" \"inner\") NIL NIL NIL) 11 NIL NIL NIL NIL)"
 		       "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 30 "
 		       "(NIL \"single\" NIL NIL NIL NIL NIL NIL NIL NIL) "
-		       "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 1 NIL NIL NIL NIL)"
-		       " 3 NIL NIL NIL NIL)"
+		       "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 0 NIL NIL NIL NIL)"
+		       " 2 NIL NIL NIL NIL)"
 		       " \"MIXED\" (\"BOUNDARY\" \"outer\") NIL NIL NIL)");
 	UNIT_CHECK_STR(m->text, "body one\ninner plain\n inner \nsingle body");
 	arena_free(a);
@@ -393,7 +393,7 @@ static void missing_end_boundary_ends_last_part_at_end(void)
 			  "--zz\r\n\r\none\r\n--zz\r\nContent-Type: text/plain\r\n\r\ntwo\r\n";
 	struct mime_message *m = parse(a, msg);
 
-	UNIT_CHECK_STR(m->body, "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 3 1)"
+	UNIT_CHECK_STR(m->body, "((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 3 0)"
 				"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 5 1)"
 				" \"MIXED\")");
 	UNIT_CHECK_STR(section_body(a, m, msg, "2"), "two\r\n");
@@ -414,6 +414,39 @@ static void boundary_that_never_appears_gives_one_empty_part(void)
 	m = parse(a, "Content-Type: multipart/mixed\r\n\r\njust text\r\n");
 	UNIT_CHECK_STR(m->body, "(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 11 1)");
 	UNIT_CHECK_STR(m->text, "just text\r\n");
+	arena_free(a);
+}
+
+static void nested_multipart_may_reuse_the_parent_boundary(void)
+{
+	struct arena *a = arena_new();
+	/* As some Mac mailers sent: the inner multipart owns the boundary
+	 * until its close delimiter, then the outer one continues. */
+	const char *msg = "Content-Type: multipart/mixed; boundary=X\r\n\r\n"
+			  "--X\r\nContent-Type: multipart/alternative; boundary=X\r\n\r\n"
+			  "--X\r\n\r\nplain\r\n--X\r\nContent-Type: text/html\r\n\r\nhtml\r\n--X--\r\n"
+			  "\r\n--X\r\nContent-Type: image/gif\r\n\r\nGIF\r\n--X--\r\n";
+	struct mime_message *m = parse(a, msg);
+
+	UNIT_CHECK_STR(m->body, "(((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 5 0)"
+				"(\"TEXT\" \"HTML\" (\"CHARSET\" \"us-ascii\") NIL NIL \"7BIT\" 4 0)"
+				" \"ALTERNATIVE\")(\"IMAGE\" \"GIF\" NIL NIL NIL \"7BIT\" 3) \"MIXED\")");
+	UNIT_CHECK_STR(section_body(a, m, msg, "1.2"), "html");
+	UNIT_CHECK_STR(section_body(a, m, msg, "2"), "GIF");
+	arena_free(a);
+}
+
+static void repeated_address_fields_are_all_reported(void)
+{
+	struct arena *a = arena_new();
+	struct mime_message *m = parse(a, "Cc: a@x\r\nCC: b@y\r\nFrom: MAILER DAEMON <>\r\n\r\n");
+
+	UNIT_CHECK_STR(m->envelope, "(NIL NIL ((\"MAILER DAEMON\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+				    "((\"MAILER DAEMON\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) "
+				    "((\"MAILER DAEMON\" NIL \"MISSING_MAILBOX\" \"MISSING_DOMAIN\")) NIL "
+				    "((NIL NIL \"a\" \"x\")(NIL NIL \"b\" \"y\")) NIL NIL NIL)");
+	UNIT_CHECK_STR(m->cc, "a@x, b@y");
+	UNIT_CHECK(m->from_addr == NULL);
 	arena_free(a);
 }
 
@@ -749,6 +782,8 @@ int main(void)
 	UNIT_RUN(group_addresses_use_rfc9051_group_markers);
 	UNIT_RUN(missing_end_boundary_ends_last_part_at_end);
 	UNIT_RUN(boundary_that_never_appears_gives_one_empty_part);
+	UNIT_RUN(nested_multipart_may_reuse_the_parent_boundary);
+	UNIT_RUN(repeated_address_fields_are_all_reported);
 	UNIT_RUN(boundary_lines_need_the_whole_boundary);
 	UNIT_RUN(ten_thousand_deep_nesting_stays_bounded);
 	UNIT_RUN(many_parts_are_capped);
