@@ -61,7 +61,8 @@ static char **list_ancestors(struct arena *arena, char **names, size_t count, si
 		for (const char *p = strchr(names[i], '/'); p != NULL; p = strchr(p + 1, '/'))
 			array_push(&out, arena_strndup(arena, names[i], (size_t)(p - names[i])));
 	}
-	qsort(out.items, out.count, sizeof(char *), list_cmp_str);
+	if (out.count > 1)
+		qsort(out.items, out.count, sizeof(char *), list_cmp_str);
 	size_t n = 0;
 	for (size_t i = 0; i < out.count; i++) {
 		if (n == 0 || strcmp(out.items[n - 1], out.items[i]) != 0)
@@ -77,7 +78,7 @@ static char **list_ancestors(struct arena *arena, char **names, size_t count, si
 
 static bool list_contains(char **sorted, size_t count, const char *name)
 {
-	return bsearch(&name, sorted, count, sizeof(char *), list_cmp_str) != NULL;
+	return count > 0 && bsearch(&name, sorted, count, sizeof(char *), list_cmp_str) != NULL;
 }
 
 static const struct {
@@ -127,7 +128,8 @@ static void list_mailboxes(struct imap_session *s, const char *pattern, struct s
 
 	for (size_t i = 0; i < count; i++)
 		names[i] = mbs[i].name;
-	qsort(names, count, sizeof(char *), list_cmp_str);
+	if (count > 1)
+		qsort(names, count, sizeof(char *), list_cmp_str);
 	char **anc = list_ancestors(s->cmd_arena, names, count, &nanc);
 	for (size_t i = 0; i < count; i++) {
 		if (!list_match(pattern, mbs[i].name))
@@ -203,7 +205,8 @@ static enum imap_cmd_status cmd_lsub(struct imap_session *s, struct imap_parser 
 		return IMAP_CMD_DONE;
 	}
 	pattern = list_pattern(s, ref, pattern);
-	qsort(subs, count, sizeof(char *), list_cmp_str);
+	if (count > 1)
+		qsort(subs, count, sizeof(char *), list_cmp_str);
 	for (size_t i = 0; i < count; i++) {
 		if (list_match(pattern, subs[i]))
 			list_write(s, "LSUB", subs[i], "", 0);
