@@ -1,0 +1,329 @@
+/*
+ * sqlite-open: the SQLite back end's file, settings and schema, the
+ * per-store statement cache, and error reporting.
+ *
+ * The database is DATA_DIR/buzon.db. Several loop threads (one store each)
+ * and the command-line process share it, so it runs in WAL mode (readers
+ * never block the writer, nor the writer the readers) with a busy timeout,
+ * and every write transaction starts with BEGIN IMMEDIATE.
+ *
+ * Durability (DESIGN.md rule 1): synchronous=FULL makes SQLite fsync the
+ * WAL at every COMMIT, before sqlite3_step() returns. The store returns 0
+ * only after COMMIT returned, and the protocol acknowledges only after the
+ * store returned, so an acknowledged message survives a kill -9 or a power
+ * cut. (NORMAL would only fsync at checkpoints: a crash could lose the last
+ * commits, which is not allowed here.) Group commit comes from appending
+ * many messages in one transaction: one fsync for all of them.
+ *
+ * Schema, version 1 (PRAGMA user_version). Keys start with the account
+ * (rule 7: shardable by account); mailbox ids are unique over the whole
+ * database, so (mailbox_id, uid) is enough here.
+ *
+ *   account(id, address UNIQUE lower case, password_hash, created,
+ *           last_uidvalidity)        -- last UIDVALIDITY given out
+ *   mailbox(id, account_id -> account, name, uidvalidity, uidnext,
+ *           highestmodseq, special_use, UNIQUE(account_id, name))
+ *   subscription(account_id -> account, name, PK(account_id, name))
+ *   blob(id, account_id -> account, refcount, size, header_size,
+ *        sent_date, sent_date_tz, envelope, bodystructure, body, parts,
+ *        preview, subject, from_text, to_text, cc_text, bcc_text,
+ *        from_addr, to_addr, cc_addr, message_id, in_reply_to, refs)
+ *        -- the parse results of rule 2, shared by every copy
+ *   blob_data(blob_id -> blob, data)  -- the message bytes, apart from the
+ *        metadata so that scans of blob never walk overflow pages
+ *   blob_text FTS5(header, body), trigram tokenizer, rowid = blob.id
+ *   message(mailbox_id -> mailbox, uid, account_id, blob_id, modseq, flags,
+ *           keywords, size, internal_date, internal_date_tz, save_date,
+ *           PK(mailbox_id, uid)) WITHOUT ROWID, INDEX(mailbox_id, modseq)
+ *   expunged(mailbox_id -> mailbox, uid, modseq, PK(mailbox_id, uid))
+ *           WITHOUT ROWID, INDEX(mailbox_id, modseq)
+ *
+ * Blob lifetime: triggers count the messages referring to a blob; when the
+ * count drops to zero the blob, its bytes and its text index row go. The
+ * EMAILID (RFC 8474) is derived from the blob id, so copies share it.
+ * Deleting an account cascades to everything it owns.
+ */
+#include "store/sqlite/sqlite-private.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/mem.h"
+
+#define SQLITE_DB_FILE "buzon.db"
+/* The schema version this code writes and understands. */
+#define SQLITE_SCHEMA_VERSION 1
+/* How long a writer waits for another writer (a loop thread or the CLI)
+ * before giving up: far longer than any one transaction should take (a
+ * large MULTIAPPEND), short enough that a wedged process shows up as an
+ * error rather than a hang. */
+#define SQLITE_BUSY_TIMEOUT_MS 30000
+/* Page cache per connection, in KiB (negative = KiB for SQLite): enough
+ * for the hot index pages of a large mailbox; one connection per loop. */
+#define SQLITE_CACHE_KIB 16384
+/* Longest data_dir path we create directories for. */
+#define SQLITE_PATH_MAX 4096
+
+static const char *const sqlite_schema =
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY,"
+	" address TEXT NOT NULL UNIQUE,"
+	" password_hash TEXT NOT NULL,"
+	" created INTEGER NOT NULL,"
+	" last_uidvalidity INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE mailbox ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL DEFAULT 1,"
+	" highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	" special_use INTEGER NOT NULL DEFAULT 0,"
+	" UNIQUE (account_id, name));"
+	"CREATE TABLE subscription ("
+	" account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" name TEXT NOT NULL,"
+	" PRIMARY KEY (account_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE blob ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	" refcount INTEGER NOT NULL DEFAULT 0,"
+	" size INTEGER NOT NULL,"
+	" header_size INTEGER NOT NULL,"
+	" sent_date INTEGER, sent_date_tz INTEGER,"
+	" envelope TEXT NOT NULL, bodystructure TEXT NOT NULL, body TEXT NOT NULL,"
+	" parts TEXT NOT NULL, preview TEXT,"
+	" subject TEXT, from_text TEXT, to_text TEXT, cc_text TEXT, bcc_text TEXT,"
+	" from_addr TEXT, to_addr TEXT, cc_addr TEXT,"
+	" message_id TEXT, in_reply_to TEXT, refs TEXT);"
+	"CREATE INDEX blob_account ON blob (account_id);"
+	"CREATE TABLE blob_data ("
+	" blob_id INTEGER PRIMARY KEY REFERENCES blob(id) ON DELETE CASCADE,"
+	" data BLOB NOT NULL);"
+	"CREATE VIRTUAL TABLE blob_text USING fts5 (header, body, tokenize = 'trigram');"
+	"CREATE TABLE message ("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" account_id INTEGER NOT NULL,"
+	" blob_id INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" flags INTEGER NOT NULL,"
+	" keywords TEXT,"
+	" size INTEGER NOT NULL,"
+	" internal_date INTEGER NOT NULL,"
+	" internal_date_tz INTEGER NOT NULL,"
+	" save_date INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX message_modseq ON message (mailbox_id, modseq);"
+	"CREATE TABLE expunged ("
+	" mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+	" uid INTEGER NOT NULL,"
+	" modseq INTEGER NOT NULL,"
+	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged (mailbox_id, modseq);"
+	"CREATE TRIGGER message_ref AFTER INSERT ON message BEGIN"
+	" UPDATE blob SET refcount = refcount + 1 WHERE id = new.blob_id; END;"
+	"CREATE TRIGGER message_unref AFTER DELETE ON message BEGIN"
+	" UPDATE blob SET refcount = refcount - 1 WHERE id = old.blob_id; END;"
+	"CREATE TRIGGER blob_gc AFTER UPDATE OF refcount ON blob WHEN new.refcount <= 0 BEGIN"
+	" DELETE FROM blob WHERE id = new.id; END;"
+	"CREATE TRIGGER blob_text_gc AFTER DELETE ON blob BEGIN"
+	" DELETE FROM blob_text WHERE rowid = old.id; END;";
+
+int sqlite_fail(struct store *store, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(store->error, sizeof(store->error), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int sqlite_fail_db(struct store *store, const char *what)
+{
+	return sqlite_fail(store, STORE_EFAIL, "%s: %s", what, sqlite3_errmsg(store->db));
+}
+
+int sqlite_result(struct store *store, int rc, const char **error_r)
+{
+	if (rc < 0 && error_r != NULL)
+		*error_r = store->error;
+	return rc;
+}
+
+int64_t sqlite_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+sqlite3_stmt *sqlite_stmt(struct store *store, enum sqlite_sql id)
+{
+	sqlite3_stmt *stmt = store->stmts[id];
+
+	if (stmt == NULL) {
+		if (sqlite3_prepare_v3(store->db, sqlite_sql_text[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &stmt, NULL) != SQLITE_OK) {
+			sqlite_fail_db(store, "prepare");
+			return NULL;
+		}
+		store->stmts[id] = stmt;
+		return stmt;
+	}
+	sqlite3_reset(stmt);
+	sqlite3_clear_bindings(stmt);
+	return stmt;
+}
+
+int sqlite_exec(struct store *store, sqlite3_stmt *stmt, const char *what)
+{
+	int rc = sqlite3_step(stmt);
+
+	sqlite3_reset(stmt);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return sqlite_fail_db(store, what);
+	return STORE_OK;
+}
+
+void *sqlite_arena_copy(struct arena *arena, const void *p, size_t n)
+{
+	return arena_memdup(arena, p, n);
+}
+
+char *sqlite_column_strdup(struct arena *arena, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *s = sqlite3_column_text(stmt, col);
+
+	if (s == NULL)
+		return NULL;
+	return arena_strndup(arena, (const char *)s, (size_t)sqlite3_column_bytes(stmt, col));
+}
+
+/* mkdir -p with mode 0700 for what we create: the store holds everyone's
+ * mail and password hashes. */
+static int sqlite_make_dir(struct store *store, const char *dir)
+{
+	char path[SQLITE_PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(path))
+		return sqlite_fail(store, STORE_EINVALID, "bad data_dir '%s'", dir);
+	memcpy(path, dir, len + 1);
+	for (size_t i = 1; i <= len; i++) {
+		if (path[i] != '/' && path[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST)
+			return sqlite_fail(store, STORE_EFAIL, "mkdir %s: %s", path, strerror(errno));
+		path[i] = dir[i];
+	}
+	return STORE_OK;
+}
+
+/* Settings that live with the connection, not the file. */
+static int sqlite_configure(struct store *store)
+{
+	char sql[256];
+
+	sqlite3_busy_timeout(store->db, SQLITE_BUSY_TIMEOUT_MS);
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+		 "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d; "
+		 "PRAGMA temp_store = MEMORY;", SQLITE_CACHE_KIB);
+	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return sqlite_fail_db(store, "configure database");
+	return STORE_OK;
+}
+
+/* Create the schema in a new file, or check an existing file's version.
+ * Done under the write lock so two processes starting at once agree. */
+static int sqlite_migrate(struct store *store)
+{
+	sqlite3_stmt *stmt;
+	int version = -1;
+
+	if (sqlite3_exec(store->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return sqlite_fail_db(store, "lock database");
+	if (sqlite3_prepare_v2(store->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			version = sqlite3_column_int(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	if (version == 0) {
+		char sql[64];
+
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SQLITE_SCHEMA_VERSION);
+		if (sqlite3_exec(store->db, sqlite_schema, NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			version = -2;
+		else
+			version = SQLITE_SCHEMA_VERSION;
+	}
+	if (version != SQLITE_SCHEMA_VERSION) {
+		int rc = version == -2 ? sqlite_fail_db(store, "create schema")
+			 : sqlite_fail(store, STORE_EFAIL, "database schema version %d, "
+				       "this program knows %d", version, SQLITE_SCHEMA_VERSION);
+
+		sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return sqlite_fail_db(store, "commit schema");
+	return STORE_OK;
+}
+
+/* The error of a failed open outlives the store it was recorded in. */
+static int sqlite_open_failed(struct store *store, int rc, const char **error_r)
+{
+	static _Thread_local char error[SQLITE_ERROR_MAX];
+
+	memcpy(error, store->error, sizeof(error));
+	store_close(store);
+	if (error_r != NULL)
+		*error_r = error;
+	return rc;
+}
+
+int store_open(const char *data_dir, struct store_bus *bus, struct store **store_r,
+	       const char **error_r)
+{
+	struct store *store = mem_zalloc(sizeof(*store));
+	char path[SQLITE_PATH_MAX];
+	int rc;
+
+	store->bus = bus;
+	*store_r = NULL;
+	if ((rc = sqlite_make_dir(store, data_dir)) < 0)
+		return sqlite_open_failed(store, rc, error_r);
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir, SQLITE_DB_FILE) >= sizeof(path))
+		return sqlite_open_failed(store, sqlite_fail(store, STORE_EINVALID,
+							     "data_dir too long"), error_r);
+	/* NOMUTEX: a store belongs to one thread (store.h). */
+	if (sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		rc = store->db != NULL ? sqlite_fail_db(store, path)
+		     : sqlite_fail(store, STORE_EFAIL, "%s: cannot open", path);
+		return sqlite_open_failed(store, rc, error_r);
+	}
+	if ((rc = sqlite_configure(store)) < 0 || (rc = sqlite_migrate(store)) < 0)
+		return sqlite_open_failed(store, rc, error_r);
+	*store_r = store;
+	return STORE_OK;
+}
+
+void store_close(struct store *store)
+{
+	if (store == NULL)
+		return;
+	for (size_t i = 0; i < SQL_COUNT; i++)
+		sqlite3_finalize(store->stmts[i]);
+	sqlite3_close(store->db);
+	array_free(&store->touched);
+	free(store);
+}

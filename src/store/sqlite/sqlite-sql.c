@@ -1,0 +1,144 @@
+/*
+ * sqlite-sql: the text of every statement the SQLite back end runs, in one
+ * table indexed by enum sqlite_sql. Keeping the SQL apart from the C logic
+ * is what lets a second back end (PostgreSQL) share the logic's shape; the
+ * schema these statements run against is in sqlite-open.c.
+ *
+ * Every query that runs per message or per command is served by an index:
+ * message by its primary key (mailbox_id, uid) or message_modseq, expunged
+ * by (mailbox_id, uid) or expunged_modseq, mailbox by id or
+ * (account_id, name), blob and blob_data by id, blob_text by rowid.
+ */
+#include "store/sqlite/sqlite-private.h"
+
+/* Columns of SQL_MESSAGE_GET and SQL_MESSAGE_ITERATE share their first
+ * positions; see sqlite-message.c for the names. */
+#define SQL_MESSAGE_COLUMNS \
+	"m.uid, m.flags, m.modseq, m.keywords, m.internal_date, m.internal_date_tz, " \
+	"m.save_date, m.size, m.blob_id, " \
+	"b.preview, b.subject, b.from_text, b.to_text, b.cc_text, b.bcc_text, " \
+	"b.from_addr, b.to_addr, b.cc_addr, b.sent_date"
+
+const char *const sqlite_sql_text[SQL_COUNT] = {
+	[SQL_BEGIN_READ] = "BEGIN",
+	[SQL_BEGIN_WRITE] = "BEGIN IMMEDIATE",
+	[SQL_COMMIT] = "COMMIT",
+	[SQL_ROLLBACK] = "ROLLBACK",
+
+	[SQL_ACCOUNT_INSERT] =
+		"INSERT INTO account (address, password_hash, created) VALUES (?1, ?2, ?3)",
+	[SQL_ACCOUNT_FIND] =
+		"SELECT id, address, password_hash FROM account WHERE address = ?1",
+	[SQL_ACCOUNT_LIST] =
+		"SELECT id, address, password_hash FROM account ORDER BY address",
+	[SQL_ACCOUNT_SET_PASSWORD] =
+		"UPDATE account SET password_hash = ?2 WHERE address = ?1",
+	[SQL_ACCOUNT_DELETE] =
+		"DELETE FROM account WHERE id = ?1",
+	/* Time-based but strictly increasing per account: never reused, even
+	 * for a name deleted and created again within one second. */
+	[SQL_ACCOUNT_NEXT_UIDVALIDITY] =
+		"UPDATE account SET last_uidvalidity = max(last_uidvalidity + 1, ?2) "
+		"WHERE id = ?1 RETURNING last_uidvalidity",
+
+	[SQL_MAILBOX_INSERT] =
+		"INSERT INTO mailbox (account_id, name, uidvalidity, special_use) "
+		"VALUES (?1, ?2, ?3, ?4)",
+	[SQL_MAILBOX_LIST] =
+		"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use "
+		"FROM mailbox WHERE account_id = ?1 ORDER BY name",
+	[SQL_MAILBOX_FIND] =
+		"SELECT id, name, uidvalidity, uidnext, highestmodseq, special_use "
+		"FROM mailbox WHERE account_id = ?1 AND name = ?2",
+	[SQL_MAILBOX_GET] =
+		"SELECT account_id, uidvalidity, uidnext, highestmodseq FROM mailbox WHERE id = ?1",
+	[SQL_MAILBOX_DELETE] =
+		"DELETE FROM mailbox WHERE id = ?1",
+	/* ?1 account, ?2 old name, ?3 new name, ?4 character position just
+	 * past the old name. A mailbox and its children are the range
+	 * [old/, old0) ('0' follows '/'), which the (account_id, name) index
+	 * serves. */
+	[SQL_MAILBOX_RENAME_CONFLICTS] =
+		"SELECT count(*) FROM mailbox WHERE account_id = ?1 AND name IN ("
+		"SELECT ?3 || substr(name, ?4) FROM mailbox WHERE account_id = ?1 AND "
+		"(name = ?2 OR (name >= ?2 || '/' AND name < ?2 || '0')))",
+	[SQL_MAILBOX_RENAME] =
+		"UPDATE mailbox SET name = ?3 || substr(name, ?4) WHERE account_id = ?1 AND "
+		"(name = ?2 OR (name >= ?2 || '/' AND name < ?2 || '0'))",
+	[SQL_MAILBOX_TOUCH] =
+		"UPDATE mailbox SET highestmodseq = highestmodseq + 1 WHERE id = ?1 "
+		"RETURNING account_id, highestmodseq",
+	[SQL_MAILBOX_RESERVE_UIDS] =
+		"UPDATE mailbox SET uidnext = uidnext + ?2 WHERE id = ?1 "
+		"RETURNING uidnext, uidvalidity",
+	[SQL_MAILBOX_STATUS] =
+		"SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0), total(size) "
+		"FROM message WHERE mailbox_id = ?1",
+
+	[SQL_SUBSCRIPTION_ADD] =
+		"INSERT OR IGNORE INTO subscription (account_id, name) VALUES (?1, ?2)",
+	[SQL_SUBSCRIPTION_REMOVE] =
+		"DELETE FROM subscription WHERE account_id = ?1 AND name = ?2",
+	[SQL_SUBSCRIPTION_LIST] =
+		"SELECT name FROM subscription WHERE account_id = ?1 ORDER BY name",
+
+	[SQL_BLOB_INSERT] =
+		"INSERT INTO blob (account_id, size, header_size, sent_date, sent_date_tz, "
+		"envelope, bodystructure, body, parts, preview, subject, from_text, to_text, "
+		"cc_text, bcc_text, from_addr, to_addr, cc_addr, message_id, in_reply_to, refs) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+		"?17, ?18, ?19, ?20, ?21)",
+	[SQL_BLOB_DATA_INSERT] =
+		"INSERT INTO blob_data (blob_id, data) VALUES (?1, ?2)",
+	[SQL_BLOB_TEXT_INSERT] =
+		"INSERT INTO blob_text (rowid, header, body) VALUES (?1, ?2, ?3)",
+	[SQL_MESSAGE_INSERT] =
+		"INSERT INTO message (mailbox_id, uid, account_id, blob_id, modseq, flags, "
+		"keywords, size, internal_date, internal_date_tz, save_date) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[SQL_MESSAGE_LIST] =
+		"SELECT uid, flags, modseq, keywords FROM message "
+		"WHERE mailbox_id = ?1 AND uid >= ?2 ORDER BY uid",
+	[SQL_MESSAGE_CHANGED] =
+		"SELECT uid, flags, modseq, keywords FROM message "
+		"WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+	[SQL_EXPUNGED_SINCE] =
+		"SELECT uid FROM expunged WHERE mailbox_id = ?1 AND modseq > ?2 ORDER BY uid",
+	[SQL_MESSAGE_STATE_ONE] =
+		"SELECT uid, flags, modseq, keywords FROM message "
+		"WHERE mailbox_id = ?1 AND uid = ?2",
+	[SQL_MESSAGE_STATE_RANGE] =
+		"SELECT uid, flags, modseq, keywords FROM message "
+		"WHERE mailbox_id = ?1 AND uid BETWEEN ?2 AND ?3 ORDER BY uid",
+	[SQL_MESSAGE_SET_FLAGS] =
+		"UPDATE message SET flags = ?3, keywords = ?4, modseq = ?5 "
+		"WHERE mailbox_id = ?1 AND uid = ?2",
+	[SQL_MESSAGE_DELETED_ALL] =
+		"SELECT uid FROM message WHERE mailbox_id = ?1 AND (flags & 8) != 0 ORDER BY uid",
+	[SQL_MESSAGE_DELETE] =
+		"DELETE FROM message WHERE mailbox_id = ?1 AND uid = ?2",
+	[SQL_EXPUNGED_INSERT] =
+		"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
+	/* ?1 source mailbox, ?2 source uid, ?3 dest mailbox, ?4 dest uid,
+	 * ?5 modseq, ?6 save date. The blob is shared, not copied. */
+	[SQL_MESSAGE_COPY] =
+		"INSERT INTO message (mailbox_id, uid, account_id, blob_id, modseq, flags, "
+		"keywords, size, internal_date, internal_date_tz, save_date) "
+		"SELECT ?3, ?4, account_id, blob_id, ?5, flags, keywords, size, internal_date, "
+		"internal_date_tz, ?6 FROM message WHERE mailbox_id = ?1 AND uid = ?2",
+	[SQL_MESSAGE_GET] =
+		"SELECT " SQL_MESSAGE_COLUMNS ", b.header_size, b.envelope, b.bodystructure, "
+		"b.body, b.parts FROM message m JOIN blob b ON b.id = m.blob_id "
+		"WHERE m.mailbox_id = ?1 AND m.uid = ?2",
+	[SQL_MESSAGE_ITERATE] =
+		"SELECT " SQL_MESSAGE_COLUMNS " FROM message m JOIN blob b ON b.id = m.blob_id "
+		"WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+	/* Trigram index: any substring of 3 or more characters. */
+	[SQL_SEARCH_INDEX] =
+		"SELECT uid FROM message WHERE mailbox_id = ?1 AND blob_id IN "
+		"(SELECT rowid FROM blob_text WHERE blob_text MATCH ?2) ORDER BY uid",
+	/* Shorter needles: read the stored text and look in C. */
+	[SQL_SEARCH_SCAN] =
+		"SELECT m.uid, t.body, t.header FROM message m JOIN blob_text t "
+		"ON t.rowid = m.blob_id WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+};

@@ -1,0 +1,140 @@
+/*
+ * sqlite-txn: transactions, and the one change counter (DESIGN.md rule 3).
+ *
+ * A write transaction bumps the HIGHESTMODSEQ of each mailbox it changes
+ * exactly once, at the first change, and stamps every changed message and
+ * expunged row with that value. The touched mailboxes are remembered, and
+ * only after COMMIT has returned (the change is durable) is each published
+ * on the bus (rule 4): a watcher never hears of a change it cannot yet read.
+ */
+#include "store/sqlite/sqlite-private.h"
+
+#include <stdint.h>
+
+static int sqlite_run(struct store *store, enum sqlite_sql id, const char *what)
+{
+	sqlite3_stmt *stmt = sqlite_stmt(store, id);
+
+	if (stmt == NULL)
+		return STORE_EFAIL;
+	return sqlite_exec(store, stmt, what);
+}
+
+int sqlite_begin_write(struct store *store)
+{
+	array_clear(&store->touched);
+	return sqlite_run(store, SQL_BEGIN_WRITE, "begin write transaction");
+}
+
+int sqlite_begin_read(struct store *store)
+{
+	return sqlite_run(store, SQL_BEGIN_READ, "begin read transaction");
+}
+
+int sqlite_commit(struct store *store)
+{
+	int rc = sqlite_run(store, SQL_COMMIT, "commit");
+
+	if (rc < 0) {
+		sqlite_rollback(store);
+		return rc;
+	}
+	for (size_t i = 0; i < store->touched.count; i++) {
+		const struct sqlite_touched *t = &store->touched.items[i];
+
+		store_bus_publish(store->bus, t->account_id, t->mailbox_id, t->modseq);
+	}
+	array_clear(&store->touched);
+	return STORE_OK;
+}
+
+void sqlite_rollback(struct store *store)
+{
+	array_clear(&store->touched);
+	if (!sqlite3_get_autocommit(store->db)) {
+		sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ROLLBACK);
+
+		if (stmt != NULL) {
+			sqlite3_step(stmt);
+			sqlite3_reset(stmt);
+		}
+	}
+}
+
+int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *modseq_r,
+			 int64_t *account_id_r)
+{
+	struct sqlite_touched t = { .mailbox_id = mailbox_id };
+	sqlite3_stmt *stmt;
+	int rc;
+
+	for (size_t i = 0; i < store->touched.count; i++) {
+		if (store->touched.items[i].mailbox_id == mailbox_id) {
+			*modseq_r = store->touched.items[i].modseq;
+			if (account_id_r != NULL)
+				*account_id_r = store->touched.items[i].account_id;
+			return STORE_OK;
+		}
+	}
+	if ((stmt = sqlite_stmt(store, SQL_MAILBOX_TOUCH)) == NULL)
+		return STORE_EFAIL;
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		t.account_id = sqlite3_column_int64(stmt, 0);
+		t.modseq = (uint64_t)sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return sqlite_fail(store, STORE_ENOTFOUND, "no mailbox %lld", (long long)mailbox_id);
+	if (rc != SQLITE_ROW)
+		return sqlite_fail_db(store, "bump modseq");
+	array_push(&store->touched, t);
+	*modseq_r = t.modseq;
+	if (account_id_r != NULL)
+		*account_id_r = t.account_id;
+	return STORE_OK;
+}
+
+int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t count,
+				uint32_t *first_r, uint32_t *uidvalidity_r)
+{
+	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_RESERVE_UIDS);
+	int64_t uidnext = 0;
+	uint32_t uidvalidity = 0;
+	int rc;
+
+	if (stmt == NULL)
+		return STORE_EFAIL;
+	if (count > UINT32_MAX)
+		return sqlite_fail(store, STORE_EINVALID, "too many messages");
+	sqlite3_bind_int64(stmt, 1, mailbox_id);
+	sqlite3_bind_int64(stmt, 2, (int64_t)count);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		uidnext = sqlite3_column_int64(stmt, 0);
+		uidvalidity = (uint32_t)sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_reset(stmt);
+	if (rc == SQLITE_DONE)
+		return sqlite_fail(store, STORE_ENOTFOUND, "no mailbox %lld", (long long)mailbox_id);
+	if (rc != SQLITE_ROW)
+		return sqlite_fail_db(store, "reserve uids");
+	/* UIDs are 32-bit (RFC 9051 §2.3.1.1) and UIDNEXT must stay one too;
+	 * the caller rolls back, so nothing was taken. */
+	if (uidnext > (int64_t)UINT32_MAX)
+		return sqlite_fail(store, STORE_EINVALID, "mailbox has run out of UIDs");
+	*first_r = (uint32_t)(uidnext - (int64_t)count);
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = uidvalidity;
+	return STORE_OK;
+}
+
+int sqlite_finish(struct store *store, int rc)
+{
+	if (rc < 0) {
+		sqlite_rollback(store);
+		return rc;
+	}
+	return sqlite_commit(store);
+}
