@@ -360,6 +360,78 @@ static void conn_echoes_over_tcp_and_reports_loopback_peer(void)
 	loop_free(t.server.loop);
 }
 
+/* Several loops on one listener, as serve runs them. */
+#define TEST_SHARED_CLIENTS 40
+
+struct test_shared_loop {
+	struct loop *loop;
+	int accepted;
+	atomic_int *total;
+};
+
+static void test_on_shared_accept(struct loop *loop, int fd, void *context)
+{
+	struct test_shared_loop *l = context;
+
+	l->accepted++;
+	close(fd);
+	if (atomic_fetch_add(l->total, 1) + 1 == TEST_SHARED_CLIENTS)
+		loop_stop(loop);
+}
+
+static void test_on_shared_poll(struct loop *loop, void *context)
+{
+	struct test_shared_loop *l = context;
+
+	if (atomic_load(l->total) == TEST_SHARED_CLIENTS)
+		loop_stop(loop);
+	else
+		loop_timer_add(loop, 5, test_on_shared_poll, l);
+}
+
+static void *test_shared_loop_main(void *arg)
+{
+	struct test_shared_loop *l = arg;
+
+	loop_timer_add(l->loop, 5, test_on_shared_poll, l);
+	UNIT_CHECK(test_run(l->loop));
+	return NULL;
+}
+
+static void listen_shared_by_two_loops_accepts_each_client_once(void)
+{
+	struct config_listen addr = { .enabled = true, .host = "127.0.0.1", .port = "0" };
+	atomic_int total = 0;
+	struct test_shared_loop loops[2] = {
+		{ .loop = loop_new(), .total = &total }, { .loop = loop_new(), .total = &total },
+	};
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	const char *error = NULL;
+	pthread_t threads[2];
+	int lfd = -1;
+
+	UNIT_CHECK(listen_open(&addr, &lfd, &error) == 0);
+	UNIT_CHECK(getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+	for (int i = 0; i < 2; i++) {
+		UNIT_CHECK(listen_watch(loops[i].loop, lfd, test_on_shared_accept, &loops[i]) == 0);
+		pthread_create(&threads[i], NULL, test_shared_loop_main, &loops[i]);
+	}
+	for (int i = 0; i < TEST_SHARED_CLIENTS; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+		UNIT_CHECK(connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+		close(fd);
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(threads[i], NULL);
+	UNIT_CHECK(loops[0].accepted + loops[1].accepted == TEST_SHARED_CLIENTS);
+	for (int i = 0; i < 2; i++) {
+		listen_unwatch(loops[i].loop, lfd);
+		loop_free(loops[i].loop);
+	}
+	close(lfd);
+}
+
 static void listen_opens_ipv6_and_unix_addresses(void)
 {
 	struct config_listen v6 = { .enabled = true, .host = "[::1]", .port = "0" };
@@ -573,9 +645,33 @@ struct test_tls_client {
 	int fd;
 	const char *ca_file;
 	bool starttls;     /* read "OK ..." in plaintext first */
+	bool greeting;     /* read "* OK hi" over TLS first */
+	size_t big;        /* also send this many bytes and read them back */
 	bool ok;
 	bool verified;
 };
+
+/* Send c->big bytes in one SSL_write and read the echo back. */
+static bool test_tls_client_big(struct test_tls_client *c, SSL *ssl)
+{
+	char *data = malloc(c->big), *back = malloc(c->big);
+	size_t got = 0;
+	bool ok;
+
+	for (size_t i = 0; i < c->big; i++)
+		data[i] = (char)(i % 251 == 250 ? '\n' : 'a' + i % 26);
+	data[c->big - 1] = '\n';
+	ok = SSL_write(ssl, data, (int)c->big) == (int)c->big;
+	while (ok && got < c->big) {
+		int n = SSL_read(ssl, back + got, (int)(c->big - got));
+		ok = n > 0;
+		got += ok ? (size_t)n : 0;
+	}
+	ok = ok && memcmp(data, back, c->big) == 0;
+	free(data);
+	free(back);
+	return ok;
+}
 
 /* The client's handshake verifies the generated certificate by its SAN. */
 static SSL *test_tls_client_connect(struct test_tls_client *c, SSL_CTX *ctx)
@@ -611,8 +707,13 @@ static void *test_tls_client_main(void *arg)
 	ssl = test_tls_client_connect(c, ctx);
 	if (ssl == NULL)
 		goto out;
+	if (c->greeting && (SSL_read(ssl, line, 9) != 9 || memcmp(line, "* OK hi\r\n", 9) != 0))
+		goto shutdown;
 	c->ok = SSL_write(ssl, "secret\n", 7) == 7 && SSL_read(ssl, line, 7) == 7 &&
 		memcmp(line, "secret\n", 7) == 0;
+	if (c->ok && c->big > 0)
+		c->ok = test_tls_client_big(c, ssl);
+shutdown:
 	SSL_shutdown(ssl);
 	SSL_free(ssl);
 out:
@@ -621,7 +722,7 @@ out:
 	return NULL;
 }
 
-static void tls_cert_ensure_then_implicit_tls_echo(void)
+static void tls_implicit_greets_after_handshake_and_echoes_1mb(void)
 {
 	struct test_tls t;
 	struct test_server s = { .loop = loop_new(), .stop_on_close = true };
@@ -635,9 +736,13 @@ static void tls_cert_ensure_then_implicit_tls_echo(void)
 		return;
 	UNIT_CHECK(stat(t.key, &st) == 0 && (st.st_mode & 0777) == 0600);
 	test_socketpair(fds);
-	c = (struct test_tls_client){ .fd = fds[1], .ca_file = t.cert };
+	c = (struct test_tls_client){
+		.fd = fds[1], .ca_file = t.cert, .greeting = true, .big = 1024 * 1024,
+	};
 	s.conn = conn_new(s.loop, fds[0], t.tls, &test_handler, &s);
 	UNIT_CHECK(conn_is_tls(s.conn));
+	/* Written before the handshake: it must wait for it, then go out. */
+	conn_write_str(s.conn, "* OK hi\r\n");
 	pthread_create(&thread, NULL, test_tls_client_main, &c);
 	UNIT_CHECK(test_run(s.loop));
 	pthread_join(thread, NULL);
@@ -750,13 +855,14 @@ int main(void)
 	UNIT_RUN(loop_post_from_another_thread_wakes_the_loop);
 	UNIT_RUN(loop_post_cancel_drops_queued_posts);
 	UNIT_RUN(conn_echoes_over_tcp_and_reports_loopback_peer);
+	UNIT_RUN(listen_shared_by_two_loops_accepts_each_client_once);
 	UNIT_RUN(listen_opens_ipv6_and_unix_addresses);
 	UNIT_RUN(conn_writes_big_output_to_slow_reader_then_drains);
 	UNIT_RUN(conn_peer_close_calls_on_close_once);
 	UNIT_RUN(conn_close_inside_on_input_flushes_then_closes);
 	UNIT_RUN(conn_resume_delivers_buffered_input_without_new_bytes);
 	UNIT_RUN(conn_idle_timeout_closes_silent_connection);
-	UNIT_RUN(tls_cert_ensure_then_implicit_tls_echo);
+	UNIT_RUN(tls_implicit_greets_after_handshake_and_echoes_1mb);
 	UNIT_RUN(starttls_upgrades_after_the_ok_is_sent);
 	UNIT_RUN(starttls_with_pipelined_plaintext_is_refused);
 	UNIT_RUN(worker_runs_work_off_loop_and_done_on_loop);
