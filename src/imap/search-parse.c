@@ -128,7 +128,7 @@ bool imap_search_parse_date(const char *s, size_t len, int64_t *day_r)
 
 	while (i < len && i < 2 && s[i] >= '0' && s[i] <= '9')
 		day = day * 10 + (unsigned)(s[i++] - '0');
-	if (i == 0 || i + 10 != len || s[i] != '-' || s[i + 4] != '-')
+	if (i == 0 || i + 9 != len || s[i] != '-' || s[i + 4] != '-')
 		return false;
 	for (unsigned m = 0; m < 12; m++) {
 		if (str_eq_nocase_n(s + i + 1, 3, months[m]))
