@@ -1,0 +1,586 @@
+"""Several devices at once: two (or more) sessions on one mailbox see each
+other's changes at the moments RFC 9051 allows (issue 2, "Several devices at
+once").
+
+- §5.2 / §7.5.1: another session's APPEND shows up as `* N EXISTS`, its STORE
+  as `* n FETCH (... FLAGS (...))`, its EXPUNGE as `* n EXPUNGE`.
+- §7.5.1: an EXPUNGE is never sent while no command is in progress, nor while
+  answering FETCH, STORE or SEARCH (the non-UID forms); until the client is
+  told, the expunged message keeps its sequence number.
+- RFC 2177: a session in IDLE is told at once (DESIGN.md rule 4: "in well
+  under a second").
+
+The sessions are spoken to by hand (raw sockets) so that every untagged line
+and its order can be checked.
+"""
+
+import re
+import socket
+import threading
+import time
+
+import harness
+
+USER = 'alice@example.test'
+PASSWORD = 'sync-secret'
+# How fast an IDLE session must hear of a change (issue 2: "under a second").
+IDLE_LIMIT = 1.0
+
+
+class Imap:
+    """One IMAP connection driven by hand; every response line is kept.
+
+    Responses are latin-1 strings without the final CRLF; a response that
+    carries literals is returned whole (literal bytes included)."""
+
+    def __init__(self, server, user=None, password=None, timeout=harness.CLIENT_TIMEOUT):
+        self.sock = server.connect(timeout=timeout)
+        self.timeout = timeout
+        self.rbuf = b''
+        self.tags = 0
+        self.greeting = self.read_response()
+        assert self.greeting.startswith('* OK'), self.greeting
+        if user is not None:
+            self.ok('LOGIN "%s" "%s"' % (user, password if password is not None
+                                         else server.password(user)))
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode('latin-1')
+        self.sock.sendall(data)
+
+    def _recv(self, deadline):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout('no response in time')
+        self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError('server closed the connection')
+        self.rbuf += chunk
+
+    def _line(self, deadline):
+        while b'\r\n' not in self.rbuf:
+            self._recv(deadline)
+        line, self.rbuf = self.rbuf.split(b'\r\n', 1)
+        return line
+
+    def read_response(self, timeout=None):
+        """One whole response (a line, plus any literals it announces)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        out = self._line(deadline)
+        while True:
+            m = re.search(rb'\{(\d+)\}$', out)
+            if not m:
+                return out.decode('latin-1')
+            size = int(m.group(1))
+            while len(self.rbuf) < size:
+                self._recv(deadline)
+            out += b'\r\n' + self.rbuf[:size]
+            self.rbuf = self.rbuf[size:]
+            out += self._line(deadline)
+
+    def next_tag(self):
+        self.tags += 1
+        return 't%d' % self.tags
+
+    def command(self, text, timeout=None):
+        """Send one command; returns (tagged line, [untagged lines])."""
+        tag = self.next_tag()
+        self.send('%s %s\r\n' % (tag, text))
+        return self.finish(tag, timeout)
+
+    def finish(self, tag, timeout=None):
+        untagged = []
+        while True:
+            line = self.read_response(timeout)
+            if line.startswith(tag + ' '):
+                return line, untagged
+            untagged.append(line)
+
+    def ok(self, text, timeout=None):
+        tagged, untagged = self.command(text, timeout)
+        assert tagged.split(' ', 2)[1] == 'OK', '%s -> %s' % (text, tagged)
+        return untagged
+
+    def select(self, mailbox='INBOX'):
+        untagged = self.ok('SELECT "%s"' % mailbox)
+        return exists_of(untagged)
+
+    def append(self, mailbox, message, flags=''):
+        """APPEND with a synchronizing literal; returns the untagged lines."""
+        tag = self.next_tag()
+        self.send('%s APPEND "%s" %s{%d}\r\n' % (tag, mailbox, '(%s) ' % flags if flags else '',
+                                                 len(message)))
+        untagged = []
+        while True:
+            line = self.read_response()
+            if line.startswith('+'):
+                break
+            assert not line.startswith(tag + ' '), 'APPEND refused: %s' % line
+            untagged.append(line)
+        self.send(message + b'\r\n')
+        tagged, more = self.finish(tag)
+        assert tagged.split(' ', 2)[1] == 'OK', 'APPEND: %s' % tagged
+        return untagged + more
+
+    def uids(self):
+        """{seq: uid} of the whole mailbox, from FETCH 1:* (UID)."""
+        tagged, untagged = self.command('FETCH 1:* (UID)')
+        assert ' OK' in tagged or ' NO' in tagged, tagged
+        found = {}
+        for line in untagged:
+            m = re.match(r'\* (\d+) FETCH \(.*UID (\d+)', line)
+            if m:
+                found[int(m.group(1))] = int(m.group(2))
+        return found
+
+
+def message(n, marker='sync'):
+    return ('From: bob@example.test\r\n'
+            'To: alice@example.test\r\n'
+            'Subject: %s message %d\r\n'
+            'Message-ID: <%s-%d@example.test>\r\n'
+            '\r\n'
+            'Body of %s message %d.\r\n' % (marker, n, marker, n, marker, n)).encode()
+
+
+def exists_of(untagged):
+    """The last `* N EXISTS` count in untagged lines, or None."""
+    count = None
+    for line in untagged:
+        m = re.match(r'\* (\d+) EXISTS$', line)
+        if m:
+            count = int(m.group(1))
+    return count
+
+
+def expunges(untagged):
+    return [int(m.group(1)) for m in (re.match(r'\* (\d+) EXPUNGE$', l) for l in untagged) if m]
+
+
+def fetch_flags(untagged):
+    """{seq: set of flags} from untagged FETCH responses that carry FLAGS."""
+    out = {}
+    for line in untagged:
+        m = re.match(r'\* (\d+) FETCH \(.*FLAGS \(([^)]*)\)', line)
+        if m:
+            out[int(m.group(1))] = set(m.group(2).split())
+    return out
+
+
+def fill(session, count, mailbox='INBOX', marker='sync'):
+    for n in range(1, count + 1):
+        session.append(mailbox, message(n, marker))
+
+
+def two_sessions(s, count):
+    """A and B, both with INBOX selected, holding count messages."""
+    a = Imap(s, USER)
+    fill(a, count)
+    assert a.select() == count
+    b = Imap(s, USER)
+    assert b.select() == count
+    return a, b
+
+
+def expunge_in(session, seqs):
+    """Mark seqs \\Deleted and EXPUNGE in one session; returns its EXPUNGE lines."""
+    session.ok('STORE %s +FLAGS.SILENT (\\Deleted)' % ','.join(str(n) for n in seqs))
+    return expunges(session.ok('EXPUNGE'))
+
+
+def apply_expunges(uids, numbers):
+    """What a client does with `* n EXPUNGE` lines, in order."""
+    uids = list(uids)
+    for n in numbers:
+        assert 1 <= n <= len(uids), 'EXPUNGE %d outside 1..%d' % (n, len(uids))
+        del uids[n - 1]
+    return uids
+
+
+def new_server():
+    return harness.Server(accounts={USER: PASSWORD})
+
+
+# ---- the three kinds of change, seen at NOOP ------------------------------
+
+def test_append_seen_as_exists_at_noop():
+    with new_server() as s:
+        a, b = two_sessions(s, 2)
+        a.append('INBOX', message(3))
+        assert exists_of(b.ok('NOOP')) == 3
+        # Told once: the next NOOP has nothing to say about it.
+        assert exists_of(b.ok('NOOP')) is None
+        a.append('INBOX', message(4))
+        a.append('INBOX', message(5))
+        assert exists_of(b.ok('NOOP')) == 5
+        assert sorted(b.uids()) == [1, 2, 3, 4, 5]
+        a.close()
+        b.close()
+
+
+def test_store_seen_as_fetch_flags():
+    with new_server() as s:
+        a, b = two_sessions(s, 3)
+        a.ok('STORE 2 +FLAGS (\\Flagged)')
+        flags = fetch_flags(b.ok('NOOP'))
+        assert 2 in flags and '\\Flagged' in flags[2], flags
+        assert 1 not in flags and 3 not in flags, flags
+        a.ok('STORE 2 -FLAGS (\\Flagged)')
+        a.ok('STORE 3 +FLAGS (\\Seen $Label1)')
+        flags = fetch_flags(b.ok('NOOP'))
+        assert '\\Flagged' not in flags.get(2, {'\\Flagged'}), flags
+        assert {'\\Seen', '$Label1'} <= flags.get(3, set()), flags
+        a.close()
+        b.close()
+
+
+def test_expunge_renumbers_step_by_step():
+    with new_server() as s:
+        a, b = two_sessions(s, 5)
+        before = b.uids()
+        assert sorted(before) == [1, 2, 3, 4, 5]
+        uids = [before[n] for n in range(1, 6)]
+        # A expunges message 2 of 5 ...
+        assert expunge_in(a, [2]) == [2]
+        assert expunges(b.ok('NOOP')) == [2]
+        uids = apply_expunges(uids, [2])
+        assert b.uids() == {n + 1: u for n, u in enumerate(uids)}
+        # ... then message 1.
+        assert expunge_in(a, [1]) == [1]
+        assert expunges(b.ok('NOOP')) == [1]
+        uids = apply_expunges(uids, [1])
+        got = b.uids()
+        assert got == {1: before[3], 2: before[4], 3: before[5]}, got
+        assert got == {n + 1: u for n, u in enumerate(uids)}
+        a.close()
+        b.close()
+
+
+def test_expunge_renumbers_together():
+    """B hears of two separate expunges at one NOOP; applying the EXPUNGE
+    lines in order must leave B's numbers matching the server's."""
+    with new_server() as s:
+        a, b = two_sessions(s, 5)
+        before = b.uids()
+        uids = [before[n] for n in range(1, 6)]
+        expunge_in(a, [2])
+        expunge_in(a, [1])
+        numbers = expunges(b.ok('NOOP'))
+        assert len(numbers) == 2, numbers
+        uids = apply_expunges(uids, numbers)
+        assert uids == [before[3], before[4], before[5]], (numbers, uids)
+        assert b.uids() == {1: before[3], 2: before[4], 3: before[5]}
+        # And B's own commands now use the new numbers.
+        b.ok('STORE 1 +FLAGS (\\Answered)')
+        flags = fetch_flags(a.ok('NOOP'))
+        assert '\\Answered' in flags.get(1, set()), flags
+        tagged, untagged = a.command('UID FETCH %d (FLAGS)' % before[3])
+        assert '\\Answered' in fetch_flags(untagged).get(1, set()), untagged
+        a.close()
+        b.close()
+
+
+# ---- RFC 9051 §7.5.1: when EXPUNGE may be sent ------------------------------
+
+def test_no_expunge_during_fetch_store_search():
+    with new_server() as s:
+        a, b = two_sessions(s, 5)
+        before = b.uids()
+        expunge_in(a, [3])
+        a.append('INBOX', message(6))  # an EXISTS may come along; that is allowed
+        time.sleep(0.3)  # no command in progress in B: nothing may be pushed
+        for command in ('FETCH 1:5 (FLAGS)', 'STORE 1 +FLAGS (\\Seen)',
+                        'SEARCH ALL', 'FETCH 3 (UID)', 'STORE 2,4 -FLAGS (\\Seen)',
+                        'SEARCH UNSEEN'):
+            tagged, untagged = b.command(command)
+            assert not expunges(untagged), \
+                'EXPUNGE sent while answering %s (RFC 9051 §7.5.1): %r' % (command, untagged)
+            assert tagged.split(' ', 2)[1] in ('OK', 'NO'), '%s -> %s' % (command, tagged)
+        # Sequence numbers have not moved in B: 4 is still the 4th original message.
+        tagged, untagged = b.command('FETCH 4 (UID)')
+        assert not expunges(untagged)
+        m = [re.match(r'\* 4 FETCH \(.*UID (\d+)', l) for l in untagged]
+        assert any(x and int(x.group(1)) == before[4] for x in m), untagged
+        # NOOP is where B hears of it, exactly once.
+        assert expunges(b.ok('NOOP')) == [3]
+        assert expunges(b.ok('NOOP')) == []
+        assert b.uids() == {1: before[1], 2: before[2], 3: before[4], 4: before[5],
+                            5: max(before.values()) + 1}
+        a.close()
+        b.close()
+
+
+def test_expunged_message_still_addressable_until_told():
+    with new_server() as s:
+        a, b = two_sessions(s, 4)
+        expunge_in(a, [2])
+        # B still calls it 2: FETCH on it must not crash nor renumber.
+        for command in ('FETCH 2 (FLAGS UID RFC822.SIZE)',
+                        'FETCH 2 (BODY.PEEK[] ENVELOPE BODYSTRUCTURE)',
+                        'FETCH 1:* (FLAGS BODY.PEEK[HEADER])',
+                        'STORE 2 +FLAGS (\\Flagged)',
+                        'SEARCH ALL',
+                        'FETCH 2 (BODY[TEXT])'):
+            tagged, untagged = b.command(command)
+            status = tagged.split(' ', 2)[1]
+            assert status in ('OK', 'NO'), '%s -> %s' % (command, tagged)
+            assert not expunges(untagged), '%s: %r' % (command, untagged)
+            assert not any(l.startswith('* BYE') for l in untagged), untagged
+            for line in untagged:
+                # If data about message 2 is given, it is message 2's.
+                if line.startswith('* 2 FETCH') and 'BODY[]' in line:
+                    assert 'sync message 2' in line, line
+        # The server keeps working, for B and everyone.
+        assert expunges(b.ok('NOOP')) == [2]
+        assert sorted(b.uids()) == [1, 2, 3]
+        c = Imap(s, USER)
+        assert c.select() == 3
+        a.close()
+        b.close()
+        c.close()
+
+
+def test_uid_commands_after_expunge():
+    """RFC 9051 §7.5.1 lets UID commands carry EXPUNGE; either way the
+    answer must be consistent with what B has been told."""
+    with new_server() as s:
+        a, b = two_sessions(s, 3)
+        before = b.uids()
+        expunge_in(a, [1])
+        tagged, untagged = b.command('UID FETCH 1:* (FLAGS)')
+        assert tagged.split(' ', 2)[1] == 'OK', tagged
+        told = expunges(untagged)
+        assert told in ([], [1]), untagged
+        seqs = sorted(fetch_flags(untagged))
+        if told:
+            # After the EXPUNGE, numbers are the new ones.
+            assert seqs == [1, 2], untagged
+        else:
+            assert set(seqs) <= {1, 2, 3}, untagged
+        assert expunges(b.ok('NOOP')) == ([] if told else [1])
+        assert b.uids() == {1: before[2], 2: before[3]}
+        a.close()
+        b.close()
+
+
+# ---- IDLE (RFC 2177) -----------------------------------------------------
+
+def start_idle(session):
+    tag = session.next_tag()
+    session.send('%s IDLE\r\n' % tag)
+    while True:
+        line = session.read_response()
+        if line.startswith('+'):
+            return tag
+        assert not line.startswith(tag + ' '), 'IDLE refused: %s' % line
+
+
+def wait_for(session, pattern, timeout):
+    """Read responses until one matches pattern; returns (line, seconds, lines)."""
+    start = time.monotonic()
+    deadline = start + timeout
+    lines = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError('no %r within %.1f s; got %r' % (pattern, timeout, lines))
+        try:
+            line = session.read_response(timeout=remaining)
+        except socket.timeout:
+            raise AssertionError('no %r within %.1f s; got %r' % (pattern, timeout, lines))
+        lines.append(line)
+        if re.match(pattern, line):
+            return line, time.monotonic() - start, lines
+
+
+def stop_idle(session, tag):
+    session.send('DONE\r\n')
+    tagged, untagged = session.finish(tag)
+    assert tagged.startswith(tag + ' OK'), tagged
+    return untagged
+
+
+def test_idle_hears_append_flags_and_expunge():
+    with new_server() as s:
+        a, b = two_sessions(s, 2)
+        tag = start_idle(b)
+
+        t0 = time.monotonic()
+        a.append('INBOX', message(3))
+        line, _, _ = wait_for(b, r'\* 3 EXISTS$', 5.0)
+        elapsed = time.monotonic() - t0
+        assert elapsed < IDLE_LIMIT, 'IDLE heard of the APPEND after %.3f s' % elapsed
+
+        t0 = time.monotonic()
+        a.ok('STORE 1 +FLAGS (\\Flagged)')
+        line, _, _ = wait_for(b, r'\* 1 FETCH \(.*FLAGS \(', 5.0)
+        elapsed = time.monotonic() - t0
+        assert '\\Flagged' in line, line
+        assert elapsed < IDLE_LIMIT, 'IDLE heard of the STORE after %.3f s' % elapsed
+
+        t0 = time.monotonic()
+        expunge_in(a, [2])
+        line, _, _ = wait_for(b, r'\* \d+ EXPUNGE$', 5.0)
+        elapsed = time.monotonic() - t0
+        assert line == '* 2 EXPUNGE', line
+        assert elapsed < IDLE_LIMIT, 'IDLE heard of the EXPUNGE after %.3f s' % elapsed
+
+        untagged = stop_idle(b, tag)
+        assert not expunges(untagged), untagged  # told once, not again
+        assert sorted(b.uids()) == [1, 2]
+        assert expunges(b.ok('NOOP')) == []
+        a.close()
+        b.close()
+
+
+def test_idle_latency_repeated():
+    """Ten appends in a row, each heard well under a second."""
+    with new_server() as s:
+        a, b = two_sessions(s, 0)
+        tag = start_idle(b)
+        worst = 0.0
+        for n in range(1, 11):
+            t0 = time.monotonic()
+            a.append('INBOX', message(n))
+            wait_for(b, r'\* %d EXISTS$' % n, 5.0)
+            worst = max(worst, time.monotonic() - t0)
+        assert worst < IDLE_LIMIT, 'slowest IDLE notification: %.3f s' % worst
+        stop_idle(b, tag)
+        a.close()
+        b.close()
+
+
+def test_idle_done_gives_tagged_ok():
+    with new_server() as s:
+        a, b = two_sessions(s, 1)
+        tag = start_idle(b)
+        time.sleep(0.2)
+        untagged = stop_idle(b, tag)
+        assert untagged == [], untagged
+        # And the session goes on normally.
+        assert b.uids() == {1: 1}
+        # IDLE in the authenticated state (nothing selected) works too.
+        c = Imap(s, USER)
+        tag = start_idle(c)
+        stop_idle(c, tag)
+        c.ok('NOOP')
+        a.close()
+        b.close()
+        c.close()
+
+
+def test_idle_without_done_then_logout_elsewhere():
+    """A client in IDLE that vanishes does not disturb the others."""
+    with new_server() as s:
+        a, b = two_sessions(s, 1)
+        start_idle(b)
+        b.close()
+        a.append('INBOX', message(2))
+        assert a.select() == 2
+        a.ok('LOGOUT')
+        a.close()
+
+
+# ---- who is told -------------------------------------------------------------
+
+def test_other_mailbox_not_told():
+    with new_server() as s:
+        a = Imap(s, USER)
+        a.select('INBOX')
+        b = Imap(s, USER)
+        assert b.select('Sent') == 0
+        a.append('INBOX', message(1))
+        a.append('INBOX', message(2))
+        untagged = b.ok('NOOP')
+        assert exists_of(untagged) is None, untagged
+        # Nor in IDLE.
+        tag = start_idle(b)
+        a.append('INBOX', message(3))
+        a.ok('STORE 1 +FLAGS (\\Flagged)')
+        try:
+            line = b.read_response(timeout=0.7)
+            raise AssertionError('B, on Sent, heard of INBOX: %r' % line)
+        except socket.timeout:
+            pass
+        # But an append to Sent is heard.
+        t0 = time.monotonic()
+        a.append('Sent', message(4))
+        wait_for(b, r'\* 1 EXISTS$', 5.0)
+        assert time.monotonic() - t0 < IDLE_LIMIT
+        stop_idle(b, tag)
+        status = a.ok('STATUS INBOX (MESSAGES)')
+        assert any('MESSAGES 3' in l for l in status), status
+        a.close()
+        b.close()
+
+
+def test_other_account_not_told():
+    with harness.Server(accounts={USER: PASSWORD, 'bob@example.test': 'bob-pw'}) as s:
+        a = Imap(s, USER)
+        a.select('INBOX')
+        b = Imap(s, 'bob@example.test')
+        assert b.select('INBOX') == 0
+        tag = start_idle(b)
+        a.append('INBOX', message(1))
+        try:
+            line = b.read_response(timeout=0.7)
+            raise AssertionError("bob heard of alice's INBOX: %r" % line)
+        except socket.timeout:
+            pass
+        assert stop_idle(b, tag) == []
+        assert exists_of(b.ok('NOOP')) is None
+        a.close()
+        b.close()
+
+
+def test_five_connections_see_one_append():
+    with new_server() as s:
+        sessions = [Imap(s, USER) for _ in range(5)]
+        for c in sessions:
+            assert c.select() == 0
+        # Three wait in IDLE, one will NOOP, one appends.
+        idlers = sessions[2:]
+        tags = [start_idle(c) for c in idlers]
+        results = {}
+
+        def listen(i, c):
+            try:
+                _, seconds, _ = wait_for(c, r'\* 1 EXISTS$', 5.0)
+                results[i] = seconds
+            except Exception as e:  # reported below
+                results[i] = e
+
+        threads = [threading.Thread(target=listen, args=(i, c)) for i, c in enumerate(idlers)]
+        for t in threads:
+            t.start()
+        t0 = time.monotonic()
+        sessions[0].append('INBOX', message(1))
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - t0
+        for i, r in results.items():
+            assert not isinstance(r, Exception), 'idler %d: %s' % (i, r)
+        assert len(results) == 3
+        assert elapsed < IDLE_LIMIT + 0.5, 'all idlers told after %.3f s' % elapsed
+        assert exists_of(sessions[1].ok('NOOP')) == 1
+        # The appender hears of its own message too, in the APPEND reply or now.
+        for c, tag in zip(idlers, tags):
+            stop_idle(c, tag)
+        for c in sessions:
+            assert c.uids() == {1: 1}
+            status = c.ok('STATUS INBOX (MESSAGES UIDNEXT)')
+            assert any('MESSAGES 1' in l for l in status), status
+            c.ok('LOGOUT')
+            c.close()
+
+
+if __name__ == '__main__':
+    harness.main()
