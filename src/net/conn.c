@@ -75,10 +75,12 @@ struct conn {
 	bool closing;             /* conn_close: flush, then finish */
 	bool dead;                /* error or timeout: finish now */
 	bool finished;            /* on_close called; the conn is going away */
+	bool in_run;              /* inside conn_run: settle will sync events */
 	char peer[INET6_ADDRSTRLEN];
 };
 
 static void conn_run(struct conn *conn);
+static void conn_schedule_soon(struct conn *conn);
 static void conn_on_close_deadline(struct loop *loop, void *context);
 
 /* ---- the plain socket transport ---------------------------------------- */
@@ -214,18 +216,23 @@ struct conn *conn_new(struct loop *loop, int fd, struct tls_server *tls,
 	conn->handler = *handler;
 	conn->context = context;
 	conn->tls = tls != NULL;
-	conn->transport = tls ? transport_tls_new(tls, fd) : transport_socket_new(fd);
+	conn->transport = tls ? transport_tls_new(tls, fd) : NULL;
 	conn->last_activity = loop_now_ms(loop);
 	conn_peer_init(conn);
-	if (conn->transport == NULL || loop_fd_add(loop, fd, LOOP_READ, conn_on_fd, conn) < 0) {
+	if (conn->transport == NULL && tls != NULL) {
+		conn->dead = true;  /* logged by tls.c */
+	} else if (loop_fd_add(loop, fd, LOOP_READ, conn_on_fd, conn) < 0) {
 		log_error("conn: cannot watch connection from %s: %m", conn->peer);
-		if (conn->transport != NULL)
-			conn->transport->ops->free(conn->transport);
-		close(fd);
-		free(conn);
-		return NULL;
+		conn->dead = true;
+	} else {
+		conn->registered = LOOP_READ;
 	}
-	conn->registered = LOOP_READ;
+	if (conn->transport == NULL)
+		conn->transport = transport_socket_new(fd);
+	/* Never NULL: a conn that could not start reports on_close soon, the
+	 * same way as one whose peer left at once. */
+	if (conn->dead)
+		conn_schedule_soon(conn);
 	return conn;
 }
 
@@ -289,7 +296,9 @@ static bool conn_can_read(const struct conn *conn)
 /* Ask the loop for exactly the events that can make progress: reading when
  * input is wanted, writing only while output is queued (level-triggered
  * epoll would otherwise wake us for every writable moment). TLS may need the
- * opposite event (a write waiting for the handshake to read). */
+ * opposite event (a write waiting for the handshake to read). Called only
+ * when a turn of the pump settles, so a command that pauses input, writes
+ * its answer and resumes costs no epoll_ctl at all. */
 static void conn_update_events(struct conn *conn)
 {
 	unsigned events = 0;
@@ -453,6 +462,7 @@ static void conn_run(struct conn *conn)
 {
 	if (conn->finished)
 		return;
+	conn->in_run = true;
 	conn_pump_output(conn);
 	if (!conn->dead)
 		conn_pump_input(conn);
@@ -461,6 +471,7 @@ static void conn_run(struct conn *conn)
 	/* Answers written by on_input go out now, not one epoll round later. */
 	if (!conn->dead && conn->out.len > 0 && conn->write_want == 0)
 		conn_pump_output(conn);
+	conn->in_run = false;
 	conn_settle(conn);
 }
 
@@ -477,6 +488,16 @@ static void conn_on_close_deadline(struct loop *loop, void *context)
 
 /* ---- the protocol-facing API -------------------------------------------- */
 
+/* Output queued from outside the pump (an IDLE push from a post, a worker's
+ * done callback): write it on the next iteration straight from a zero timer,
+ * which is cheaper than registering LOOP_WRITE and waiting for epoll. Inside
+ * the pump, conn_run writes it before it settles. */
+static void conn_output_queued(struct conn *conn)
+{
+	if (!conn->in_run)
+		conn_schedule_soon(conn);
+}
+
 struct buf *conn_input(struct conn *conn)
 {
 	return &conn->in;
@@ -487,7 +508,7 @@ void conn_write(struct conn *conn, const void *data, size_t len)
 	if (conn->finished || len == 0)
 		return;
 	buf_append(&conn->out, data, len);
-	conn_update_events(conn);
+	conn_output_queued(conn);
 }
 
 void conn_write_str(struct conn *conn, const char *s)
@@ -504,7 +525,7 @@ void conn_printf(struct conn *conn, const char *fmt, ...)
 	va_start(ap, fmt);
 	buf_vprintf(&conn->out, fmt, ap);
 	va_end(ap);
-	conn_update_events(conn);
+	conn_output_queued(conn);
 }
 
 size_t conn_output_pending(const struct conn *conn)
@@ -512,12 +533,15 @@ size_t conn_output_pending(const struct conn *conn)
 	return conn->out.len + conn->transport->ops->output_pending(conn->transport);
 }
 
+/* Lazy: LOOP_READ stays registered until input actually arrives while
+ * paused; then the pump reads nothing and settle drops the interest. */
 void conn_pause_input(struct conn *conn)
 {
 	conn->paused = true;
-	conn_update_events(conn);
 }
 
+/* The pump is needed only for buffered input (plain or decrypted) or when
+ * settle has dropped LOOP_READ meanwhile; otherwise epoll reports new bytes. */
 void conn_resume_input(struct conn *conn)
 {
 	if (!conn->paused)
@@ -525,8 +549,9 @@ void conn_resume_input(struct conn *conn)
 	conn->paused = false;
 	if (conn->in.len > 0)
 		conn->input_new = true;
-	conn_schedule_soon(conn);
-	conn_update_events(conn);
+	if (conn->in.len > 0 || !(conn->registered & LOOP_READ) ||
+	    conn->transport->ops->read_pending(conn->transport))
+		conn_schedule_soon(conn);
 }
 
 int conn_start_tls(struct conn *conn, struct tls_server *tls)
@@ -538,9 +563,8 @@ int conn_start_tls(struct conn *conn, struct tls_server *tls)
 	conn->starttls = tls;
 	if (conn_output_pending(conn) == 0)
 		conn_switch_to_tls(conn);
-	if (conn->dead)
+	if (!conn->in_run)
 		conn_schedule_soon(conn);
-	conn_update_events(conn);
 	return 0;
 }
 
@@ -569,7 +593,6 @@ void conn_close(struct conn *conn)
 	if (conn->closing || conn->finished)
 		return;
 	conn_begin_close(conn);
-	conn_update_events(conn);
 }
 
 static void conn_on_idle(struct loop *loop, void *context)
@@ -589,14 +612,20 @@ static void conn_on_idle(struct loop *loop, void *context)
 }
 
 /* Activity only moves last_activity; the timer looks at it when it fires
- * and re-arms for the rest, so busy connections never touch the heap. */
+ * and re-arms for the rest, so busy connections never touch the heap. The
+ * session sets the timeout after every command: when the armed timer fires
+ * no later than needed, it is kept (it re-arms itself on firing). */
 void conn_set_idle_timeout(struct conn *conn, uint64_t ms)
 {
 	if (conn->finished)
 		return;
+	conn->last_activity = loop_now_ms(conn->loop);
+	if (conn->idle_timer != NULL && ms >= conn->idle_ms) {
+		conn->idle_ms = ms;
+		return;
+	}
 	conn_timer_cancel(conn, &conn->idle_timer);
 	conn->idle_ms = ms;
-	conn->last_activity = loop_now_ms(conn->loop);
 	if (ms > 0)
 		conn->idle_timer = loop_timer_add(conn->loop, ms, conn_on_idle, conn);
 }
