@@ -161,6 +161,16 @@ static void account_create_find_list_passwd(void)
 	test_close(&t);
 }
 
+static void open_reports_unusable_data_dir(void)
+{
+	struct store *store = (struct store *)1;
+	const char *error = NULL;
+
+	UNIT_CHECK(store_open("/dev/null/buzon", NULL, &store, &error) < 0);
+	UNIT_CHECK(store == NULL);
+	UNIT_CHECK(error != NULL && strstr(error, "/dev/null") != NULL);
+}
+
 static void account_has_default_folders(void)
 {
 	static const struct { const char *name; unsigned use; } want[] = {
@@ -344,6 +354,10 @@ static void mailbox_rename_inbox_moves_messages(void)
 					 t.arena, &changes, &t.error) == 0);
 	UNIT_CHECK(changes.expunged_count == 3 && changes.changed_count == 0);
 	UNIT_CHECK(test_append(&t, inbox.id, "four", "4", 0) == 4);
+	/* below INBOX is allowed: INBOX's children are not moved */
+	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "INBOX", "INBOX/old", &t.error) == 0);
+	UNIT_CHECK(test_mailbox(&t, "INBOX/old").uidnext == 2);
+	UNIT_CHECK(test_mailbox(&t, "INBOX").uidnext == 5);
 	test_close(&t);
 }
 
@@ -1027,6 +1041,7 @@ static void concurrent_appends_get_unique_uids(void)
 
 int main(void)
 {
+	UNIT_RUN(open_reports_unusable_data_dir);
 	UNIT_RUN(account_create_find_list_passwd);
 	UNIT_RUN(account_has_default_folders);
 	UNIT_RUN(account_ensure_defaults_is_idempotent);

@@ -304,7 +304,9 @@ int store_mailbox_rename(struct store *store, int64_t account_id, const char *ol
 	struct store_mailbox mailbox;
 	int rc;
 
-	if (new_name[0] == '\0' || sqlite_name_is_below(new_name, old_name))
+	/* INBOX is the exception: its children stay, so INBOX/old is fine. */
+	if (new_name[0] == '\0' ||
+	    (strcmp(old_name, "INBOX") != 0 && sqlite_name_is_below(new_name, old_name)))
 		return sqlite_result(store, sqlite_fail(store, STORE_EINVALID,
 							"cannot rename %s to %s", old_name,
 							new_name), error_r);
