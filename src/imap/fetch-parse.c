@@ -331,8 +331,9 @@ static bool fetch_parse_items(struct imap_parser *parser, struct buf *items)
 			parser->p++;
 			return true;
 		}
-		if (!imap_parse_sp(parser))
-			return false;
+		if (!imap_peek_char(parser, ' '))
+			return imap_parser_fail(parser, "Expected ')' or another fetch item");
+		parser->p++;
 	}
 }
 
