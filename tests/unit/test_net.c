@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -430,6 +431,70 @@ static void listen_shared_by_two_loops_accepts_each_client_once(void)
 		loop_free(loops[i].loop);
 	}
 	close(lfd);
+}
+
+/* EMFILE: the process is out of descriptors while a client waits. */
+struct test_emfile {
+	int accepted;
+	int spare;          /* closed after a moment, freeing one slot */
+	uint64_t accepted_at;
+};
+
+static void test_on_emfile_accept(struct loop *loop, int fd, void *context)
+{
+	struct test_emfile *e = context;
+
+	e->accepted++;
+	e->accepted_at = loop_now_ms(loop);
+	close(fd);
+	loop_stop(loop);
+}
+
+static void test_on_free_slot(struct loop *loop, void *context)
+{
+	struct test_emfile *e = context;
+
+	close(e->spare);
+	e->spare = -1;
+}
+
+static void listen_survives_emfile_and_accepts_later(void)
+{
+	struct config_listen addr = { .enabled = true, .host = "127.0.0.1", .port = "0" };
+	struct test_emfile e = { .spare = -1 };
+	struct loop *loop = loop_new();
+	struct rlimit old, low;
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+	const char *error = NULL;
+	int lfd = -1, client, fds[512], nfds = 0;
+
+	UNIT_CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	UNIT_CHECK(listen_open(&addr, &lfd, &error) == 0);
+	UNIT_CHECK(getsockname(lfd, (struct sockaddr *)&sin, &len) == 0);
+	UNIT_CHECK(listen_watch(loop, lfd, test_on_emfile_accept, &e) == 0);
+	client = socket(AF_INET, SOCK_STREAM, 0);
+	low = old;
+	low.rlim_cur = old.rlim_max < 256 ? old.rlim_max : 256;
+	UNIT_CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	while (nfds < 512 && (fds[nfds] = dup(0)) >= 0)
+		nfds++;
+	UNIT_CHECK(errno == EMFILE && nfds > 0);
+	e.spare = fds[--nfds];
+	UNIT_CHECK(connect(client, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+	uint64_t start = loop_now_ms(loop);
+	loop_timer_add(loop, 30, test_on_free_slot, &e);
+	UNIT_CHECK(test_run(loop));
+	UNIT_CHECK(e.accepted == 1);
+	/* Not before the back-off ended: the loop did not spin on accept. */
+	UNIT_CHECK(e.accepted_at - start >= 100);
+	while (nfds > 0)
+		close(fds[--nfds]);
+	UNIT_CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+	close(client);
+	listen_unwatch(loop, lfd);
+	close(lfd);
+	loop_free(loop);
 }
 
 static void listen_opens_ipv6_and_unix_addresses(void)
@@ -856,6 +921,7 @@ int main(void)
 	UNIT_RUN(loop_post_cancel_drops_queued_posts);
 	UNIT_RUN(conn_echoes_over_tcp_and_reports_loopback_peer);
 	UNIT_RUN(listen_shared_by_two_loops_accepts_each_client_once);
+	UNIT_RUN(listen_survives_emfile_and_accepts_later);
 	UNIT_RUN(listen_opens_ipv6_and_unix_addresses);
 	UNIT_RUN(conn_writes_big_output_to_slow_reader_then_drains);
 	UNIT_RUN(conn_peer_close_calls_on_close_once);
