@@ -7,6 +7,8 @@
  */
 #include <ftw.h>
 #include <pthread.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +171,45 @@ static void open_reports_unusable_data_dir(void)
 	UNIT_CHECK(store_open("/dev/null/buzon", NULL, &store, &error) < 0);
 	UNIT_CHECK(store == NULL);
 	UNIT_CHECK(error != NULL && strstr(error, "/dev/null") != NULL);
+}
+
+/* One value from the store's database file, read with SQLite directly. */
+static void test_pragma(const char *dir, const char *sql, char *out, size_t size)
+{
+	char path[TEST_PATH_MAX + 16];
+	sqlite3 *db;
+	sqlite3_stmt *stmt;
+
+	out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/buzon.db", dir);
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			snprintf(out, size, "%s", (const char *)sqlite3_column_text(stmt, 0));
+		sqlite3_finalize(stmt);
+	}
+	sqlite3_close(db);
+}
+
+/* Rule 1 rests on these: WAL with a schema version for migrations, and a
+ * private directory created where it was missing. */
+static void open_creates_private_wal_database(void)
+{
+	struct test_store t;
+	struct store *store;
+	struct stat st;
+	char sub[TEST_PATH_MAX + 16], value[32];
+
+	test_open(&t);
+	snprintf(sub, sizeof(sub), "%s/a/b", t.dir);
+	UNIT_CHECK(store_open(sub, NULL, &store, &t.error) == STORE_OK);
+	store_close(store);
+	UNIT_CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
+	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
+	UNIT_CHECK_STR(value, "wal");
+	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
+	UNIT_CHECK_STR(value, "1");
+	test_close(&t);
 }
 
 static void account_has_default_folders(void)
@@ -1042,6 +1083,7 @@ static void concurrent_appends_get_unique_uids(void)
 int main(void)
 {
 	UNIT_RUN(open_reports_unusable_data_dir);
+	UNIT_RUN(open_creates_private_wal_database);
 	UNIT_RUN(account_create_find_list_passwd);
 	UNIT_RUN(account_has_default_folders);
 	UNIT_RUN(account_ensure_defaults_is_idempotent);

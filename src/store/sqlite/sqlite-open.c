@@ -226,16 +226,39 @@ static int sqlite_make_dir(struct store *store, const char *dir)
 	return STORE_OK;
 }
 
+/* PRAGMA journal_mode answers with the mode in force; SQLite quietly keeps
+ * the old one where WAL is impossible (no shared memory), and the locking
+ * reasoning above depends on WAL, so that is an error. */
+static int sqlite_enable_wal(struct store *store)
+{
+	sqlite3_stmt *stmt;
+	bool wal = false;
+
+	if (sqlite3_prepare_v2(store->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL) != SQLITE_OK)
+		return sqlite_fail_db(store, "journal_mode");
+	if (sqlite3_step(stmt) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+
+		wal = mode != NULL && strcmp(mode, "wal") == 0;
+	}
+	sqlite3_finalize(stmt);
+	if (!wal)
+		return sqlite_fail(store, STORE_EFAIL, "cannot switch the database to WAL mode: %s",
+				   sqlite3_errmsg(store->db));
+	return STORE_OK;
+}
+
 /* Settings that live with the connection, not the file. */
 static int sqlite_configure(struct store *store)
 {
 	char sql[256];
 
 	sqlite3_busy_timeout(store->db, SQLITE_BUSY_TIMEOUT_MS);
+	if (sqlite_enable_wal(store) < 0)
+		return STORE_EFAIL;
 	snprintf(sql, sizeof(sql),
-		 "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
-		 "PRAGMA foreign_keys = ON; PRAGMA cache_size = -%d; "
-		 "PRAGMA temp_store = MEMORY;", SQLITE_CACHE_KIB);
+		 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+		 "PRAGMA cache_size = -%d; PRAGMA temp_store = MEMORY;", SQLITE_CACHE_KIB);
 	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return sqlite_fail_db(store, "configure database");
 	return STORE_OK;
