@@ -254,6 +254,19 @@ static void account_ensure_defaults_is_idempotent(void)
 	UNIT_CHECK(test_has_mailbox(&t, "Trash"));
 	UNIT_CHECK(!test_has_mailbox(&t, "Sent"));
 	UNIT_CHECK(test_mailbox(&t, "Sent Items").special_use == STORE_USE_SENT);
+	{
+		char **names;
+		size_t n;
+		bool renamed = false, old = false;
+
+		UNIT_CHECK(store_subscription_list(t.store, t.account, t.arena, &names, &n,
+						   &t.error) == 0);
+		for (size_t i = 0; i < n; i++) {
+			renamed |= strcmp(names[i], "Sent Items") == 0;
+			old |= strcmp(names[i], "Sent") == 0;
+		}
+		UNIT_CHECK(renamed && !old);
+	}
 	UNIT_CHECK(store_account_ensure_defaults(t.store, t.account, &t.error) == 0);
 	UNIT_CHECK(store_mailbox_list(t.store, t.account, t.arena, &list, &count, &t.error) == 0);
 	UNIT_CHECK(count == 6);

@@ -279,13 +279,22 @@ static int sqlite_rename_tree(struct store *store, int64_t account_id, const cha
 		return sqlite_fail_db(store, "rename mailbox");
 	if (conflicts > 0)
 		return sqlite_fail(store, STORE_EEXISTS, "mailbox %s exists", new_name);
-	if ((stmt = sqlite_stmt(store, SQL_MAILBOX_RENAME)) == NULL)
-		return STORE_EFAIL;
-	sqlite3_bind_int64(stmt, 1, account_id);
-	sqlite3_bind_text(stmt, 2, old_name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 3, new_name, -1, SQLITE_STATIC);
-	sqlite3_bind_int(stmt, 4, sqlite_utf8_length(old_name) + 1);
-	return sqlite_exec(store, stmt, "rename mailbox");
+	/* Subscriptions follow (as in Dovecot and Cyrus), so a renamed folder
+	 * stays visible in clients that show only subscribed ones. */
+	for (int i = 0; i < 2; i++) {
+		int rc;
+
+		if ((stmt = sqlite_stmt(store, i == 0 ? SQL_MAILBOX_RENAME
+					: SQL_SUBSCRIPTION_RENAME)) == NULL)
+			return STORE_EFAIL;
+		sqlite3_bind_int64(stmt, 1, account_id);
+		sqlite3_bind_text(stmt, 2, old_name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 3, new_name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(stmt, 4, sqlite_utf8_length(old_name) + 1);
+		if ((rc = sqlite_exec(store, stmt, "rename mailbox")) < 0)
+			return rc;
+	}
+	return STORE_OK;
 }
 
 /* Renaming a mailbox below itself ("a" to "a/b") would make it its own

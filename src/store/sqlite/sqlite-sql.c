@@ -81,6 +81,11 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"DELETE FROM subscription WHERE account_id = ?1 AND name = ?2",
 	[SQL_SUBSCRIPTION_LIST] =
 		"SELECT name FROM subscription WHERE account_id = ?1 ORDER BY name",
+	/* Same parameters as SQL_MAILBOX_RENAME; OR REPLACE because the new
+	 * name may already be subscribed. */
+	[SQL_SUBSCRIPTION_RENAME] =
+		"UPDATE OR REPLACE subscription SET name = ?3 || substr(name, ?4) "
+		"WHERE account_id = ?1 AND (name = ?2 OR (name >= ?2 || '/' AND name < ?2 || '0'))",
 
 	[SQL_BLOB_INSERT] =
 		"INSERT INTO blob (account_id, size, header_size, sent_date, sent_date_tz, "
