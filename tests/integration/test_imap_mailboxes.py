@@ -39,6 +39,12 @@ def server():
         s.__enter__()
         _server = s
         atexit.register(_stop_server)
+    elif _server.proc is not None and _server.proc.poll() is not None:
+        # Say why, rather than "connection refused" in every later test.
+        raise harness.ServerError('the module\'s server died earlier (status %d): %s'
+                                  % (_server.proc.returncode,
+                                     harness.sanitizer_report(_server.log())
+                                     or _server.log_tail(5)))
     return _server
 
 
