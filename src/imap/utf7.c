@@ -185,6 +185,10 @@ char *utf7_decode(struct arena *arena, const char *utf7)
 			p += 2;
 		} else {
 			p = utf7_decode_run(p + 1, &out, &ok);
+			/* RFC 3501 §5.1.3: "&U,BTFw-&ZeVnLIqe-" is not permitted:
+			 * two adjacent runs must have been one. */
+			if (ok && p[0] == '&' && p[1] != '-')
+				ok = false;
 		}
 	}
 	return utf7_finish(arena, &out, ok);

@@ -155,6 +155,7 @@ static void utf7_round_trips(void)
 	UNIT_CHECK(utf7_decode(a, "&AGE-") == NULL);   /* encoded ASCII */
 	UNIT_CHECK(utf7_decode(a, "&APw") == NULL);    /* unterminated */
 	UNIT_CHECK(utf7_decode(a, "&2D0-") == NULL);   /* lone surrogate */
+	UNIT_CHECK(utf7_decode(a, "&U,BTFw-&ZeVnLIqe-") == NULL); /* RFC 3501 §5.1.3 */
 	UNIT_CHECK(utf7_encode(a, "\xff") == NULL);    /* invalid UTF-8 */
 	arena_free(a);
 }
