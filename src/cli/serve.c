@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* Password hashing threads: enough to keep login bursts off the loops
@@ -152,6 +153,21 @@ static unsigned serve_loop_count(const struct config *config)
 	return n > SERVE_MAX_LOOPS ? SERVE_MAX_LOOPS : (unsigned)n;
 }
 
+/* Tens of thousands of sessions need as many descriptors; the soft limit
+ * is often 1024. Raise it to the hard limit so no tuning is needed. */
+static void serve_raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("serve: cannot raise the descriptor limit: %m");
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("serve: up to %llu descriptors", (unsigned long long)rl.rlim_cur);
+}
+
 /* Block the stop signals in every thread; main waits for them. */
 static void serve_block_signals(sigset_t *set)
 {
@@ -221,6 +237,7 @@ int cli_serve(const struct config *config)
 	int sig = 0, status = 1;
 
 	serve_block_signals(&stop_signals);
+	serve_raise_fd_limit();
 	if (serve_check_store(config) < 0 || (server.tls = serve_open_tls(config)) == NULL)
 		return 1;
 	size_t nlisten = serve_open_listeners(config, listeners);

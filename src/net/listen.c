@@ -12,6 +12,8 @@
 #include "net/listen.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -184,6 +186,16 @@ static void listen_backoff(struct loop *loop, struct listen_watch *w)
 	w->backoff = loop_timer_add(loop, LISTEN_BACKOFF_MS, listen_on_backoff_end, w);
 }
 
+/* Responses are written whole from an output buffer, so Nagle's algorithm
+ * only adds a delayed-ACK round trip (40 ms) to every synchronizing
+ * literal and pipelined reply. Unix sockets refuse the option: harmless. */
+static void listen_set_nodelay(int fd)
+{
+	int one = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void listen_on_readable(struct loop *loop, int fd, unsigned events, void *context)
 {
 	struct listen_watch *w = context;
@@ -191,6 +203,7 @@ static void listen_on_readable(struct loop *loop, int fd, unsigned events, void 
 	for (int i = 0; i < LISTEN_ACCEPT_BURST; i++) {
 		int client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (client >= 0) {
+			listen_set_nodelay(client);
 			w->fn(loop, client, w->context);
 			continue;
 		}
