@@ -10,9 +10,12 @@
  * Rule 5: a FETCH over many messages writes one message at a time and
  * checks the output queue after each; when it is full the command returns
  * IMAP_CMD_ASYNC and continues from fetch_resume when the client has read
- * it. What one message needs comes from an arena that lives for one run of
- * the loop below, so nothing heap-owned survives a pause (a client that
- * disconnects mid-FETCH leaks nothing: the state is in the command arena).
+ * it. Message data is streamed from the blob in FETCH_LITERAL_CHUNK pieces
+ * with the same check between pieces, so a pause can fall in the middle of
+ * a literal (the message's info is loaded again on resume). What one
+ * message needs comes from an arena that lives for one run of the loop
+ * below, so nothing heap-owned survives a pause (a client that disconnects
+ * mid-FETCH leaks nothing: the state is in the command arena).
  *
  * Behaviour choices (documented for clients and tests):
  *  - messages expunged by another session (still in our view, or already
@@ -32,6 +35,10 @@
  * per message would make FETCH 1:* BODY[] of a big mailbox crawl, one for
  * all would hold a huge result array. */
 #define FETCH_SEEN_BATCH 256
+/* Message data is read and queued in pieces of this size, and the output
+ * queue is checked between them: a 50 MB attachment costs the server a
+ * few of these, not 50 MB (rule 5). */
+#define FETCH_LITERAL_CHUNK (256 * 1024)
 
 struct fetch_state {
 	struct imap_fetch_request *request;
@@ -42,6 +49,13 @@ struct fetch_state {
 	size_t seen_until;  /* \Seen already set for indexes[0 .. seen_until) */
 	size_t skipped;     /* expunged meanwhile */
 	bool failed;        /* a store error: the command ends NO */
+	/* the message whose response is being written (paused mid-literal) */
+	bool in_message;
+	size_t item;        /* next item of that message */
+	bool need_space;    /* an item was written: the next needs a separator */
+	bool flags_changed; /* FLAGS goes at the end */
+	int64_t blob_id;    /* the literal being streamed: */
+	uint64_t literal_pos, literal_end;
 };
 
 /* One message while its response is built. */
@@ -109,87 +123,113 @@ static void fetch_load_parts(struct fetch_message *fm)
 	fm->part_count = 1;
 }
 
-/* The bytes of a section, before <partial>: a range of the blob, or for
- * HEADER.FIELDS[.NOT] the filtered header lines. Returns false when the
- * section does not exist; *data_r is NULL on a read error. */
-static bool fetch_section_data(struct fetch_message *fm, const struct imap_fetch_item *item,
-			       const char **data_r, size_t *len_r)
+/* Send [st->literal_pos, st->literal_end) of the blob in chunks, so a big
+ * message never sits whole in memory (rule 5). Returns false when the
+ * output queue filled up first: the caller pauses and calls again later.
+ * A read error still sends the promised byte count (spaces), because the
+ * literal's length is already on the wire, and fails the command. */
+static bool fetch_stream_literal(struct imap_session *s, struct fetch_state *st)
 {
-	struct imap_session *s = fm->session;
-	const struct imap_fetch_section *section = &item->section;
-	struct imap_fetch_range range;
-	size_t offset, length;
-	const char *error;
-	bool filter = section->text == IMAP_SECTION_HEADER_FIELDS ||
-		      section->text == IMAP_SECTION_HEADER_FIELDS_NOT;
+	struct arena *arena = arena_new();
+	const char *data, *error;
+	size_t len;
 
-	fetch_load_parts(fm);
-	if (!imap_fetch_section_range(section, fm->parts, fm->part_count, fm->info.size, &range))
-		return false;
-	*data_r = NULL;
-	*len_r = 0;
-	if (!filter) {
-		/* read only what <partial> asks for */
-		imap_fetch_partial(item, (size_t)(range.end - range.start), &offset, &length);
-		if (length == 0) {
-			*data_r = "";
-			return true;
+	while (st->literal_pos < st->literal_end) {
+		size_t want = (size_t)(st->literal_end - st->literal_pos);
+		if (want > FETCH_LITERAL_CHUNK)
+			want = FETCH_LITERAL_CHUNK;
+		if (store_blob_read(s->store, st->blob_id, (size_t)st->literal_pos, want, arena, &data,
+				    &len, &error) < 0 || len != want) {
+			if (!st->failed)
+				log_warn("imap: fetch: reading blob %lld: %s", (long long)st->blob_id,
+					 len != want ? "message shorter than its part table" : error);
+			char *pad = arena_alloc(arena, want);
+			memset(pad, ' ', want);
+			data = pad;
+			st->failed = true;
 		}
-		if (store_blob_read(s->store, fm->info.blob_id, (size_t)range.start + offset, length,
-				    fm->arena, data_r, len_r, &error) < 0) {
-			log_warn("imap: fetch: reading message %u: %s", fm->info.uid, error);
-			*data_r = NULL;
+		imap_write(s, data, want);
+		st->literal_pos += want;
+		arena_reset(arena);
+		if (st->literal_pos < st->literal_end && imap_output_full(s)) {
+			arena_free(arena);
+			return false;
 		}
-		return true;
 	}
-	const char *header;
-	size_t header_len;
-	struct buf out = BUF_INIT;
+	arena_free(arena);
+	return true;
+}
 
-	if (store_blob_read(s->store, fm->info.blob_id, (size_t)range.start,
-			    (size_t)(range.end - range.start), fm->arena, &header, &header_len,
+/* HEADER.FIELDS[.NOT]: the filtered header lines, then <partial> on them
+ * (RFC 9051 §6.4.5: "calculated after subsetting the header"). NULL on a
+ * read error. */
+static const char *fetch_filtered_header(struct fetch_message *fm, const struct imap_fetch_item *item,
+					 const struct imap_fetch_range *range, size_t *len_r)
+{
+	const struct imap_fetch_section *section = &item->section;
+	const char *header, *error;
+	size_t header_len, offset, length;
+	struct buf out = BUF_INIT;
+	char *data;
+
+	if (store_blob_read(fm->session->store, fm->info.blob_id, (size_t)range->start,
+			    (size_t)(range->end - range->start), fm->arena, &header, &header_len,
 			    &error) < 0) {
 		log_warn("imap: fetch: reading header of message %u: %s", fm->info.uid, error);
-		return true;
+		return NULL;
 	}
-	/* RFC 9051 §6.4.5: the partial is taken after subsetting the header */
 	mime_header_filter(header, header_len, (const char *const *)section->fields,
 			   section->field_count, section->text == IMAP_SECTION_HEADER_FIELDS_NOT,
 			   &out);
 	imap_fetch_partial(item, out.len, &offset, &length);
-	*data_r = arena_memdup(fm->arena, out.data ? out.data + offset : "", length);
-	*len_r = length;
+	data = arena_memdup(fm->arena, out.data ? out.data + offset : "", length);
 	buf_free(&out);
-	return true;
+	*len_r = length;
+	return data;
 }
 
 /* BODY[section]<origin> {n} data (RFC 9051 §7.5.2). A missing section is
- * "" (Dovecot's answer); a read error is NIL and fails the command. */
-static bool fetch_write_section(struct fetch_message *fm, const struct imap_fetch_item *item)
+ * "" (Dovecot's answer). Plain ranges are streamed from the blob by
+ * fetch_stream_literal; returns false when that paused. */
+static bool fetch_write_section(struct fetch_message *fm, const struct imap_fetch_item *item,
+				struct fetch_state *st)
 {
 	struct imap_session *s = fm->session;
 	struct buf *out = &s->scratch;
-	const char *data = "";
-	size_t len = 0;
-	bool exists = fetch_section_data(fm, item, &data, &len);
+	const struct imap_fetch_section *section = &item->section;
+	struct imap_fetch_range range;
+	size_t offset, length;
+	const char *data;
 
 	buf_append_str(out, item->response_name);
 	if (item->partial)
 		buf_printf(out, "<%llu>", (unsigned long long)item->origin);
 	buf_append_char(out, ' ');
-	if (exists && data == NULL) {
-		buf_append_str(out, "NIL");
-		return false;
-	}
-	if (!exists || len == 0) {
+	fetch_load_parts(fm);
+	if (!imap_fetch_section_range(section, fm->parts, fm->part_count, fm->info.size, &range)) {
 		buf_append_str(out, "\"\"");
 		return true;
 	}
-	/* message data always as a literal, written without another copy */
-	buf_printf(out, "{%zu}\r\n", len);
+	if (section->text == IMAP_SECTION_HEADER_FIELDS ||
+	    section->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
+		data = fetch_filtered_header(fm, item, &range, &length);
+		if (data == NULL) {
+			buf_append_str(out, "NIL");
+			st->failed = true;
+		} else {
+			buf_printf(out, "{%zu}\r\n", length);
+			buf_append(out, data, length);
+		}
+		return true;
+	}
+	imap_fetch_partial(item, (size_t)(range.end - range.start), &offset, &length);
+	/* message data always as a literal, even when short or empty */
+	buf_printf(out, "{%zu}\r\n", length);
 	imap_flush_scratch(s);
-	imap_write(s, data, len);
-	return true;
+	st->blob_id = fm->info.blob_id;
+	st->literal_pos = range.start + offset;
+	st->literal_end = st->literal_pos + length;
+	return fetch_stream_literal(s, st);
 }
 
 /* FLAGS, and remember that the client now knows them. */
@@ -211,8 +251,9 @@ static void fetch_write_kept(struct buf *out, const char *name, const char *wire
 	buf_append_str(out, wire != NULL ? wire : "NIL");
 }
 
-/* One item of the response. Returns false on a store read error. */
-static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_item *item)
+/* One item of the response. Returns false when a literal paused. */
+static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_item *item,
+			     struct fetch_state *st)
 {
 	struct buf *out = &fm->session->scratch;
 	const struct store_message_info *info = &fm->info;
@@ -242,74 +283,108 @@ static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_i
 		fetch_write_kept(out, "BODY", info->body);
 		break;
 	case IMAP_FETCH_SECTION:
-		return fetch_write_section(fm, item);
+		return fetch_write_section(fm, item, st);
 	}
 	return true;
 }
 
-/* "* N FETCH (...)" for one message. UID FETCH always includes UID (RFC
- * 9051 §6.4.9); when this FETCH set \Seen, FLAGS is included even if not
- * asked for (RFC 9051 §6.4.5 "they SHOULD be included"). */
-static bool fetch_write_message(struct fetch_message *fm, const struct fetch_state *st)
+/* "* N FETCH (" and, for UID FETCH, the UID it always carries (RFC 9051
+ * §6.4.9). Decides whether FLAGS must be added: when this FETCH set \Seen
+ * and the flags differ from what the client knows (RFC 9051 §6.4.5 "they
+ * SHOULD be included"). */
+static void fetch_begin_message(struct fetch_message *fm, struct fetch_state *st)
 {
 	struct imap_session *s = fm->session;
-	const struct imap_fetch_request *request = st->request;
 	const struct imap_msg *known = &s->view->msgs.items[fm->index];
-	bool flags_changed = request->sets_seen &&
-			     (fm->info.flags != known->flags || fm->info.modseq > known->modseq);
-	bool first = true;
-	bool ok = true;
 
+	st->flags_changed = st->request->sets_seen && !st->request->has_flags &&
+			    (fm->info.flags != known->flags || fm->info.modseq > known->modseq);
 	buf_printf(&s->scratch, "* %zu FETCH (", fm->index + 1);
-	if (st->uid && !request->has_uid) {
+	st->need_space = false;
+	if (st->uid && !st->request->has_uid) {
 		buf_printf(&s->scratch, "UID %u", fm->info.uid);
-		first = false;
+		st->need_space = true;
 	}
-	for (size_t i = 0; i < request->item_count; i++) {
-		if (!first)
+	st->item = 0;
+	st->in_message = true;
+}
+
+/* The items from st->item on, then the closing parenthesis. Returns false
+ * when a literal paused; st->item then names the item to continue after. */
+static bool fetch_write_items(struct fetch_message *fm, struct fetch_state *st)
+{
+	struct imap_session *s = fm->session;
+
+	while (st->item < st->request->item_count) {
+		const struct imap_fetch_item *item = &st->request->items[st->item++];
+		if (st->need_space)
 			buf_append_char(&s->scratch, ' ');
-		first = false;
-		if (!fetch_write_item(fm, &request->items[i]))
-			ok = false;
+		st->need_space = true;
+		if (!fetch_write_item(fm, item, st))
+			return false;
 	}
-	if (flags_changed && !request->has_flags) {
-		if (!first)
+	if (st->flags_changed) {
+		if (st->need_space)
 			buf_append_char(&s->scratch, ' ');
 		fetch_write_flags(fm);
 	}
 	buf_append_str(&s->scratch, ")\r\n");
 	imap_flush_scratch(s);
-	return ok;
+	st->in_message = false;
+	return true;
 }
 
-/* Answer the message at st->pos. */
-static void fetch_one(struct imap_session *s, struct fetch_state *st, struct arena *arena)
+/* Load what the message's items need. Returns STORE_OK, STORE_ENOTFOUND
+ * (expunged by someone else) or an error. */
+static int fetch_load_message(struct imap_session *s, struct fetch_state *st,
+			      struct fetch_message *fm)
 {
-	struct fetch_message fm = { .session = s, .arena = arena, .index = st->indexes[st->pos] };
-	const struct imap_msg *m = &s->view->msgs.items[fm.index];
+	const struct imap_msg *m = &s->view->msgs.items[fm->index];
 	unsigned what = STORE_INFO_STATE;
 	const char *error;
 	int ret;
 
-	if (m->expunged) {
-		st->skipped++;
-		return;
-	}
 	if (st->request->needs_structure)
 		what |= STORE_INFO_STRUCTURE;
-	ret = store_message_get(s->store, s->view->mailbox_id, m->uid, what, arena, &fm.info,
+	ret = store_message_get(s->store, s->view->mailbox_id, m->uid, what, fm->arena, &fm->info,
 				&error);
-	if (ret == STORE_ENOTFOUND) {
-		st->skipped++;
-		return;
-	}
-	if (ret < 0) {
+	if (ret < 0 && ret != STORE_ENOTFOUND)
 		log_warn("imap: fetch: message %u of %s: %s", m->uid, s->view->name, error);
-		st->failed = true;
-		return;
+	return ret;
+}
+
+/* Answer the message at st->pos, or continue it after a pause. Returns
+ * false when paused in the middle of a literal. */
+static bool fetch_one(struct imap_session *s, struct fetch_state *st, struct arena *arena)
+{
+	struct fetch_message fm = { .session = s, .arena = arena, .index = st->indexes[st->pos] };
+	bool resuming = st->in_message;
+	int ret;
+
+	if (resuming && !fetch_stream_literal(s, st))
+		return false;
+	if (!resuming && s->view->msgs.items[fm.index].expunged) {
+		st->skipped++;
+		return true;
 	}
-	if (!fetch_write_message(&fm, st))
-		st->failed = true;
+	ret = fetch_load_message(s, st, &fm);
+	if (ret < 0) {
+		if (resuming) {
+			/* gone mid-response: close it validly without the rest */
+			buf_append_str(&s->scratch, ")\r\n");
+			imap_flush_scratch(s);
+			st->in_message = false;
+			st->failed = true;
+		} else if (ret == STORE_ENOTFOUND) {
+			st->skipped++;
+		} else {
+			st->failed = true;
+		}
+		return true;
+	}
+	if (!resuming)
+		fetch_begin_message(&fm, st);
+	return fetch_write_items(&fm, st);
 }
 
 /* The tagged result once every message is answered. */
@@ -333,12 +408,14 @@ static enum imap_cmd_status fetch_run(struct imap_session *s, struct fetch_state
 	struct arena *arena = arena_new();
 
 	while (st->pos < st->count && !s->closed) {
-		if (st->request->sets_seen && !s->view->readonly && st->pos >= st->seen_until)
+		if (!st->in_message && st->request->sets_seen && !s->view->readonly &&
+		    st->pos >= st->seen_until)
 			fetch_mark_seen(s, st, arena);
-		fetch_one(s, st, arena);
-		st->pos++;
+		bool done = fetch_one(s, st, arena);
 		arena_reset(arena);
-		if (st->pos < st->count && imap_output_full(s)) {
+		if (done)
+			st->pos++;
+		if (st->pos < st->count && (!done || imap_output_full(s))) {
 			arena_free(arena);
 			s->command_state = st;
 			s->resume = fetch_resume;
