@@ -28,6 +28,7 @@ static void fetch_list_push(struct buf *list, const void *item, size_t size)
 	buf_append(list, item, size);
 }
 
+/* The list's final home in the arena; the heap buffer is released. */
 static void *fetch_list_finish(struct arena *arena, struct buf *list)
 {
 	void *copy = list->len ? arena_memdup(arena, list->data, list->len) : NULL;

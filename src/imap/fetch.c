@@ -451,6 +451,8 @@ static bool fetch_seqset_valid(const struct imap_view *view, const struct imap_s
 	return true;
 }
 
+/* FETCH / UID FETCH: parse and check the set, then answer message by
+ * message (fetch_run), possibly across several turns of the loop. */
 enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct fetch_state *st;

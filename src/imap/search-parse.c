@@ -107,6 +107,7 @@ static int64_t search_days_from_civil(int64_t y, unsigned m, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* So that 30-Feb-2024 is refused instead of becoming 1 March. */
 static unsigned search_days_in_month(unsigned year, unsigned month)
 {
 	static const unsigned char days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };

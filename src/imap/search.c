@@ -44,6 +44,7 @@ static int64_t search_day_of(int64_t time, int tz_minutes)
 	return day;
 }
 
+/* A known answer; MAYBE only comes from keys that lack data. */
 static enum imap_search_result search_bool(bool b)
 {
 	return b ? IMAP_SEARCH_YES : IMAP_SEARCH_NO;
@@ -239,6 +240,7 @@ static enum imap_search_result search_match_state(const struct imap_search_key *
 	}
 }
 
+/* One key of any kind: operators recurse (depth bounded at parse time). */
 static enum imap_search_result search_match_key(const struct imap_search_key *key,
 						const struct imap_search_message *m,
 						struct arena *arena)
@@ -430,6 +432,7 @@ static int search_decide_maybe(struct search_run *run, uint32_t idx)
 	return 0;
 }
 
+/* qsort order for view indexes (the second pass appends out of order). */
 static int search_cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -529,6 +532,9 @@ static void search_write_esearch(struct imap_session *s, const struct imap_searc
 	imap_flush_scratch(s);
 }
 
+/* SEARCH / UID SEARCH: parse, refuse what we cannot do with the right
+ * response (NO for a charset, BAD for syntax), run, answer. The whole search
+ * runs in this call. */
 enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct imap_search_query *query;
