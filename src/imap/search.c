@@ -457,7 +457,7 @@ static int search_execute(struct search_run *run)
 		if (search_decide_maybe(run, run->maybe.items[i]) < 0)
 			return -1;
 	}
-	if (run->maybe.count > 0)
+	if (run->maybe.count > 0 && run->found.count > 1)
 		qsort(run->found.items, run->found.count, sizeof(uint32_t), search_cmp_u32);
 	return 0;
 }
