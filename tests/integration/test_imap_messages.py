@@ -1145,6 +1145,22 @@ def test_search_bad_syntax_is_bad():
     r.close()
 
 
+def test_esearch_return_options():
+    r = search_box()
+    # RFC 4731 §3.1: RETURN (MIN MAX COUNT ALL) in one ESEARCH response with
+    # the command's tag; RETURN () means ALL; UID SEARCH marks the data UID.
+    lines, tagged = r.ok('SEARCH RETURN (MIN MAX COUNT ALL) UNSEEN')
+    tag = tagged.split(' ', 1)[0]
+    assert lines == ['* ESEARCH (TAG "%s") MIN 2 MAX 4 COUNT 3 ALL 2:4' % tag], lines
+    lines, tagged = r.ok('UID SEARCH RETURN () SEEN')
+    tag = tagged.split(' ', 1)[0]
+    assert lines == ['* ESEARCH (TAG "%s") UID ALL %d' % (tag, _search_uids[0])], lines
+    lines, tagged = r.ok('SEARCH RETURN (COUNT) KEYWORD $Nothing')
+    tag = tagged.split(' ', 1)[0]
+    assert lines == ['* ESEARCH (TAG "%s") COUNT 0' % tag], lines
+    r.close()
+
+
 def test_search_with_imaplib():
     search_box().close()
     c = server().imap('search@example.test')
