@@ -248,6 +248,102 @@ def test_kill_during_appends_from_4_clients():
         c.close()
 
 
+def markers_in(c, mailbox):
+    """{marker: (uid, flags)} of a mailbox, checking each marker is there once."""
+    untagged = c.ok('SELECT "%s"' % mailbox)
+    exists = [int(m.group(1)) for m in (re.match(r'\* (\d+) EXISTS$', l) for l in untagged) if m]
+    found = {}
+    if exists and exists[-1]:
+        untagged = c.ok('FETCH 1:* (UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (SUBJECT)])',
+                        timeout=60)
+        for line in untagged:
+            if not re.match(r'\* \d+ FETCH ', line):
+                continue
+            marker = re.search(r'Subject: (\S+)', line).group(1)
+            uid = int(re.search(r'\bUID (\d+)', line).group(1))
+            size = int(re.search(r'RFC822\.SIZE (\d+)', line).group(1))
+            flags = set(re.search(r'FLAGS \(([^)]*)\)', line).group(1).split())
+            assert marker not in found, '%s twice in %s' % (marker, mailbox)
+            assert size == len(body_for(marker)), '%s is half there in %s' % (marker, mailbox)
+            found[marker] = (uid, flags)
+        assert len(found) == exists[-1]
+    return found
+
+
+def test_kill_during_move_and_expunge():
+    """A MOVE cut by kill -9 leaves every message in exactly one of the two
+    mailboxes (all in the target if the MOVE got its OK); an EXPUNGE cut
+    short never removes a message that was not \\Deleted."""
+    with harness.Server(accounts={USER: PASSWORD}) as s:
+        c = Imap(s, USER, timeout=60)
+        markers = ['crash-move-%d' % n for n in range(300)]
+        batch = b''
+        for n, marker in enumerate(markers):
+            data = body_for(marker)
+            batch += b'm%d APPEND INBOX {%d+}\r\n' % (n, len(data)) + data + b'\r\n'
+        c.send(batch)
+        for n in range(len(markers)):
+            tagged, _ = c.finish('m%d' % n, timeout=60)
+            assert tagged.startswith('m%d OK' % n), tagged
+        c.close()
+        source, target = 'INBOX', 'Trash'
+        for delay in (0.0, 0.01, 0.5):
+            c = Imap(s, USER, timeout=60)
+            c.ok('SELECT %s' % source)
+            c.send('mv UID MOVE 1:* %s\r\n' % target)
+            time.sleep(delay)
+            s.kill()
+            try:
+                tagged, _ = c.finish('mv', timeout=5)
+            except (EOFError, OSError, socket.timeout):
+                tagged = ''
+            c.close()
+            s.restart()
+            c = Imap(s, USER, timeout=60)
+            a, b = markers_in(c, source), markers_in(c, target)
+            both = set(a) & set(b)
+            assert not both, 'in both %s and %s after a cut MOVE: %s' \
+                % (source, target, sorted(both)[:5])
+            assert set(a) | set(b) == set(markers), 'lost in a cut MOVE: %s' \
+                % sorted(set(markers) - set(a) - set(b))[:5]
+            if tagged.startswith('mv OK'):
+                assert not a, 'MOVE acknowledged but %d left in %s' % (len(a), source)
+            if not a:
+                source, target = target, source  # move them back next time
+            c.close()
+        # EXPUNGE cut short.
+        c = Imap(s, USER, timeout=60)
+        mailbox = source if markers_in(c, source) else target
+        before = markers_in(c, mailbox)
+        doomed = {m for m in before if int(m.rsplit('-', 1)[1]) % 2 == 0}
+        c.ok('STORE 1:* +FLAGS.SILENT (\\Seen)')
+        uids = ','.join(str(before[m][0]) for m in sorted(doomed))
+        c.ok('UID STORE %s +FLAGS.SILENT (\\Deleted)' % uids)
+        c.send('ex EXPUNGE\r\n')
+        time.sleep(0.003)
+        s.kill()
+        try:
+            tagged, _ = c.finish('ex', timeout=5)
+        except (EOFError, OSError, socket.timeout):
+            tagged = ''
+        c.close()
+        s.restart()
+        c = Imap(s, USER, timeout=60)
+        after = markers_in(c, mailbox)
+        kept = set(before) - doomed
+        assert kept <= set(after), 'EXPUNGE removed messages that were not \\Deleted: %s' \
+            % sorted(kept - set(after))[:5]
+        if tagged.startswith('ex OK'):
+            assert not (doomed & set(after)), 'EXPUNGE acknowledged, yet %d remain' \
+                % len(doomed & set(after))
+        for m in after:
+            # Flags survived the crash with the messages.
+            assert '\\Seen' in after[m][1], (m, after[m])
+            assert ('\\Deleted' in after[m][1]) == (m in doomed), (m, after[m])
+        c.ok('LOGOUT')
+        c.close()
+
+
 def test_kill_while_idle_then_restart():
     """A kill with nothing in flight (and sessions in IDLE) loses nothing
     either, and a restart twice in a row keeps UIDVALIDITY and UIDNEXT."""

@@ -438,6 +438,109 @@ def test_deeply_nested_search():
         still_serving(s)
 
 
+# ---- STARTTLS command injection ---------------------------------------------------
+
+def test_starttls_discards_pipelined_plaintext():
+    """Commands sent in clear text after STARTTLS, in the same packet, must
+    not be run inside the TLS session (the CVE-2011-0411 class of bug)."""
+    with new_server() as s:
+        c = Imap(s)
+        c.send('s1 STARTTLS\r\ns2 LOGIN "%s" "%s"\r\ns3 CAPABILITY\r\n' % (USER, PASSWORD))
+        line = c.read_response()
+        if not line.startswith('s1 OK'):
+            # Refusing STARTTLS with pipelined data after it is fine too.
+            assert re.match(r'(s1 (BAD|NO)|\* BYE)', line), line
+            c.close()
+            still_serving(s)
+            return
+        assert c.rbuf == b'', 'cleartext after the STARTTLS OK: %r' % c.rbuf
+        try:
+            tls = harness.unverified_ssl_context().wrap_socket(c.sock, server_hostname=s.host)
+        except (OSError, ValueError):
+            c.close()  # the server dropped the connection: also safe
+            still_serving(s)
+            return
+        tls.settimeout(5.0)
+        tls.sendall(b's4 NOOP\r\n')
+        data = b''
+        try:
+            while b's4 ' not in data:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except (OSError, socket.timeout):
+            pass
+        assert b's2 ' not in data and b's3 ' not in data, \
+            'pipelined plaintext was run after STARTTLS: %r' % data
+        tls.close()
+        still_serving(s)
+
+
+# ---- a client that does not read ---------------------------------------------------
+
+def test_client_that_stops_reading_does_not_stall_others():
+    """DESIGN.md rule 5: a client that asks for megabytes and reads nothing
+    only stalls itself."""
+    with new_server() as s:
+        c = Imap(s, USER, timeout=60)
+        big = message(1, 'big') + (b'Z' * 998 + b'\r\n') * 500  # ~0.5 MB
+        for n in range(16):
+            c.append('INBOX', big)
+        c.select()
+        slow = Imap(s, USER, timeout=60)
+        slow.select()
+        # 16 MB asked for: more than the kernel's socket buffers hold, so
+        # the server must pause this session's output.
+        slow.send('f1 FETCH 1:* (BODY.PEEK[])\r\nf2 FETCH 1:* (BODY.PEEK[])\r\n')
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        for _ in range(3):
+            other = Imap(s, USER)
+            other.select()
+            tagged, untagged = other.command('FETCH 1:16 (RFC822.SIZE BODY.PEEK[HEADER])')
+            assert tagged.split(' ', 2)[1] == 'OK', tagged
+            assert len([l for l in untagged if ' FETCH ' in l]) == 16
+            other.ok('LOGOUT')
+            other.close()
+        elapsed = time.monotonic() - t0
+        assert elapsed < 5.0, 'other clients waited %.1f s behind a slow reader' % elapsed
+        # The slow one gets everything when it finally reads.
+        for tag in ('f1', 'f2'):
+            tagged, untagged = slow.finish(tag, timeout=60)
+            assert tagged.startswith(tag + ' OK'), tagged
+            bodies = [l for l in untagged if ' FETCH ' in l]
+            assert len(bodies) == 16
+            assert all(big.decode('latin-1') in l for l in bodies)
+        slow.ok('LOGOUT')
+        slow.close()
+        c.close()
+
+
+def test_sigterm_not_blocked_by_client_that_stops_reading():
+    """SIGTERM stops the server within the harness's limit (15 s) even when
+    a client asked for megabytes and reads nothing: a clean stop may wait
+    for in-flight commands, but not forever for a client that never reads.
+    The other sessions are told BYE."""
+    s = new_server()
+    with s:
+        c = Imap(s, USER, timeout=60)
+        big = message(1, 'big') + (b'Z' * 998 + b'\r\n') * 500  # ~0.5 MB
+        for n in range(16):
+            c.append('INBOX', big)
+        c.select()
+        slow = Imap(s, USER, timeout=60)
+        slow.select()
+        slow.send('f1 FETCH 1:* (BODY.PEEK[])\r\n')  # never read
+        time.sleep(0.5)
+        # Leaving the block sends SIGTERM; the harness fails the test unless
+        # the server exits with status 0 within 15 s.
+    line, lines = read_until_closed_or(c, r'\* BYE', timeout=1.0)
+    assert line is not None or lines == [], lines
+    c.close()
+    slow.close()
+
+
 # ---- many connections ----------------------------------------------------------
 
 def test_200_connections_get_the_greeting():

@@ -541,6 +541,77 @@ def test_other_account_not_told():
         b.close()
 
 
+def test_copy_move_and_close_seen_elsewhere():
+    """Changes made by COPY, MOVE and CLOSE's silent expunge reach the
+    sessions that have the source or the target selected."""
+    with new_server() as s:
+        a, b = two_sessions(s, 4)
+        before = b.uids()
+        t = Imap(s, USER)
+        assert t.select('Trash') == 0
+        # COPY into Trash: B (INBOX) hears nothing, T (Trash) an EXISTS.
+        a.ok('COPY 1 Trash')
+        assert exists_of(t.ok('NOOP')) == 1
+        untagged = b.ok('NOOP')
+        assert exists_of(untagged) is None and not expunges(untagged), untagged
+        # MOVE out of INBOX: B hears an EXPUNGE, T an EXISTS.
+        a.ok('MOVE 2 Trash')
+        assert exists_of(t.ok('NOOP')) == 2
+        assert expunges(b.ok('NOOP')) == [2]
+        # CLOSE expunges \Deleted messages silently for A, but not for B.
+        a.ok('STORE 1 +FLAGS.SILENT (\\Deleted)')
+        flags = fetch_flags(b.ok('NOOP'))
+        assert '\\Deleted' in flags.get(1, set()), flags
+        a.ok('CLOSE')
+        assert expunges(b.ok('NOOP')) == [1]
+        assert b.uids() == {1: before[3], 2: before[4]}
+        assert sorted(t.uids()) == [1, 2]
+        for c in (a, b, t):
+            c.close()
+
+
+def test_selected_mailbox_deleted_elsewhere():
+    """A deletes (then renames) the mailbox B has selected: B gets answers
+    (NO, BYE or an empty mailbox are all defensible), never a crash, and
+    the server goes on serving."""
+    with new_server() as s:
+        a = Imap(s, USER)
+        a.ok('CREATE Work')
+        fill(a, 3, mailbox='Work')
+        b = Imap(s, USER)
+        assert b.select('Work') == 3
+        a.ok('DELETE Work')
+        for command in ('NOOP', 'FETCH 1:* (FLAGS BODY.PEEK[])', 'STORE 1 +FLAGS (\\Seen)',
+                        'SEARCH ALL', 'EXPUNGE', 'UID FETCH 1:* (UID)', 'APPEND Work {1+}\r\nx',
+                        'NOOP'):
+            try:
+                tagged, untagged = b.command(command)
+            except EOFError:
+                break  # a BYE and close is a clean answer too
+            assert tagged.split(' ', 2)[1] in ('OK', 'NO', 'BAD'), '%s -> %s' % (command, tagged)
+        b.close()
+        # Rename under a selected session.
+        a.ok('CREATE Old')
+        fill(a, 2, mailbox='Old')
+        c = Imap(s, USER)
+        assert c.select('Old') == 2
+        a.ok('RENAME Old New')
+        for command in ('NOOP', 'FETCH 1:* (UID FLAGS)', 'STORE 1 +FLAGS (\\Seen)', 'NOOP'):
+            try:
+                tagged, untagged = c.command(command)
+            except EOFError:
+                break
+            assert tagged.split(' ', 2)[1] in ('OK', 'NO', 'BAD'), '%s -> %s' % (command, tagged)
+        c.close()
+        d = Imap(s, USER)
+        assert d.select('New') == 2
+        tagged, _ = d.command('SELECT Work')
+        assert tagged.split(' ', 2)[1] == 'NO', tagged
+        d.ok('LOGOUT')
+        d.close()
+        a.close()
+
+
 def test_five_connections_see_one_append():
     with new_server() as s:
         sessions = [Imap(s, USER) for _ in range(5)]
