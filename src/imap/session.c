@@ -91,11 +91,21 @@ static void session_free(struct imap_session *s)
 }
 
 /* Say goodbye now if no command is running; a running one finishes first
- * (imap_cmd_complete checks iloop->stopping). */
+ * (imap_cmd_complete checks iloop->stopping). A command paused because the
+ * client stopped reading its output (a big FETCH) would never finish: it
+ * is only a read, so close it (conn_close flushes for a bounded time). */
 static void session_shutdown(struct imap_session *s)
 {
-	if (s->conn == NULL || s->mode == IMAP_INPUT_BUSY)
+	if (s->conn == NULL)
 		return;
+	if (s->mode == IMAP_INPUT_BUSY) {
+		if (s->resume != NULL) {
+			s->resume = NULL;
+			s->state = IMAP_STATE_LOGOUT;
+			conn_close(s->conn);
+		}
+		return;
+	}
 	imap_untagged(s, "BYE Server shutting down");
 	s->state = IMAP_STATE_LOGOUT;
 	conn_close(s->conn);

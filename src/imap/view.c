@@ -217,8 +217,18 @@ static int view_fetch_changes(struct imap_session *s, view_u32_array *flag_uids)
 	struct store_changes ch;
 	const char *error;
 
-	if (store_message_changes(s->store, view->mailbox_id, view->modseq, s->cmd_arena, &ch,
-				  &error) < 0) {
+	int r = store_message_changes(s->store, view->mailbox_id, view->modseq, s->cmd_arena, &ch,
+				      &error);
+	if (r == STORE_ENOTFOUND) {
+		/* Another session deleted the selected mailbox. RFC 9051 has
+		 * no response for that; like Dovecot, say BYE and close. */
+		imap_untagged(s, "BYE Selected mailbox was deleted");
+		s->state = IMAP_STATE_LOGOUT;
+		if (s->conn != NULL && s->mode != IMAP_INPUT_BUSY)
+			conn_close(s->conn);
+		return 0;
+	}
+	if (r < 0) {
 		log_warn("imap: changes of %s: %s", view->name, error);
 		return -1;
 	}
@@ -269,6 +279,10 @@ int imap_view_sync(struct imap_session *s, bool allow_expunge)
 		return 0;
 	if (atomic_exchange(&s->notified, false))
 		ret = view_fetch_changes(s, &flag_uids);
+	if (s->state == IMAP_STATE_LOGOUT) {
+		array_free(&flag_uids);
+		return ret;
+	}
 	if (allow_expunge && view->has_expunged)
 		view_send_expunges(s);
 	if (view->msgs.count != view->exists_told) {
