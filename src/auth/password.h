@@ -16,4 +16,10 @@ int password_hash(const char *password, char **hash_r, const char **error_r);
 /* true when password matches hash (constant time over the hash bytes). */
 bool password_verify(const char *password, const char *hash);
 
+/* The password field of a Dovecot passwd-file line as a hash we verify:
+ * "{SHA512-CRYPT}$6$...", "{BLF-CRYPT}$2y$...", a bare "$y$..." (Dovecot's
+ * default scheme CRYPT), or "{PLAIN}secret" (hashed now with yescrypt).
+ * Malloc'd into *hash_r; -1 with *error_r for other schemes. */
+int password_import(const char *field, char **hash_r, const char **error_r);
+
 #endif

@@ -5,6 +5,7 @@
  *   user passwd ADDRESS   replace the password, read the same way
  *   user del ADDRESS      delete the account and all its mail
  *   user list             print every address, one per line
+ *   user import FILE      accounts from a Dovecot passwd-file (user-import.c)
  *
  * Passwords come from stdin so that they never appear in `ps` or in shell
  * history; on a terminal the line is read with echo off. Addresses are
@@ -12,6 +13,7 @@
  * set. The work itself is store.h's; this file only checks and reports.
  */
 #include "cli/cli.h"
+#include "cli/user-private.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,7 +37,8 @@ static const char cli_user_usage_text[] =
 	"usage: buzon -c FILE user add ADDRESS      (password: one line on stdin)\n"
 	"       buzon -c FILE user passwd ADDRESS   (password: one line on stdin)\n"
 	"       buzon -c FILE user del ADDRESS\n"
-	"       buzon -c FILE user list\n";
+	"       buzon -c FILE user list\n"
+	"       buzon -c FILE user import PASSWD-FILE   (Dovecot passwd-file format)\n";
 
 static int cli_user_usage(const char *message)
 {
@@ -43,28 +46,25 @@ static int cli_user_usage(const char *message)
 	return CLI_USER_EXIT_USAGE;
 }
 
-/* A lower-cased copy of address when it is an address we may host, else NULL
- * after saying why. */
-static char *cli_user_check_address(const struct config *config, const char *address)
+char *cli_user_check_address(const struct config *config, const char *address,
+			     const char **why_r)
 {
 	const char *at = strrchr(address, '@');
 	size_t len = strlen(address);
 
 	if (at == NULL || at == address || at[1] == '\0' || len > CLI_USER_ADDRESS_MAX) {
-		fprintf(stderr, "buzon: '%s' is not an address like user@example.com\n", address);
+		*why_r = "is not an address like user@example.com";
 		return NULL;
 	}
 	for (const char *p = address; *p != '\0'; p++) {
 		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-			fprintf(stderr, "buzon: spaces and control characters are not allowed "
-				"in an address\n");
+			*why_r = "has spaces or control characters";
 			return NULL;
 		}
 	}
 	if (config->domains != NULL && config->domains[0] != NULL &&
 	    !config_is_local_domain(config, at + 1)) {
-		fprintf(stderr, "buzon: %s is not one of the local domains in %s\n",
-			at + 1, config->path);
+		*why_r = "is not in one of the local domains (the domains key)";
 		return NULL;
 	}
 	return str_lower(mem_strdup(address));
@@ -225,7 +225,7 @@ static bool cli_user_args_ok(int argc, char **argv)
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return true;
 	return argc == 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "passwd") == 0 ||
-			     strcmp(argv[1], "del") == 0);
+			     strcmp(argv[1], "del") == 0 || strcmp(argv[1], "import") == 0);
 }
 
 int cli_user(const struct config *config, int argc, char **argv)
@@ -238,10 +238,13 @@ int cli_user(const struct config *config, int argc, char **argv)
 	if (!cli_user_args_ok(argc, argv))
 		return cli_user_usage(argc < 2 ? "user needs a sub-command" :
 				      "bad user sub-command or arguments");
-	if (argc == 3) {
-		address = cli_user_check_address(config, argv[2]);
-		if (address == NULL)
+	if (argc == 3 && strcmp(argv[1], "import") != 0) {
+		const char *why;
+		address = cli_user_check_address(config, argv[2], &why);
+		if (address == NULL) {
+			fprintf(stderr, "buzon: '%s' %s\n", argv[2], why);
 			return CLI_USER_EXIT_FAILURE;
+		}
 	}
 	if (store_open(config->data_dir, NULL, &store, &error) < 0) {
 		fprintf(stderr, "buzon: opening the store in %s: %s\n", config->data_dir,
@@ -249,7 +252,10 @@ int cli_user(const struct config *config, int argc, char **argv)
 		free(address);
 		return CLI_USER_EXIT_FAILURE;
 	}
-	status = cli_user_run(store, argv[1], address);
+	if (strcmp(argv[1], "import") == 0)
+		status = cli_user_import(config, store, argv[2]);
+	else
+		status = cli_user_run(store, argv[1], address);
 	store_close(store);
 	free(address);
 	return status;

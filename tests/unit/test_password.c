@@ -7,6 +7,7 @@
  *   python3 -c 'import crypt; print(crypt.crypt("secret", SETTING))'
  * with the settings visible in each hash.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -126,6 +127,32 @@ static void empty_and_huge_passwords_are_refused(void)
 	free(huge);
 }
 
+/* Dovecot passwd-file fields: crypt(3) schemes keep their hash, PLAIN is
+ * hashed now, other schemes and broken hashes are refused. */
+static void dovecot_password_fields_import(void)
+{
+	char *hash;
+	const char *error;
+	char field[256];
+
+	snprintf(field, sizeof(field), "{SHA512-CRYPT}%s", sha512_secret);
+	UNIT_CHECK(password_import(field, &hash, &error) == 0 && strcmp(hash, sha512_secret) == 0);
+	free(hash);
+	snprintf(field, sizeof(field), "{BLF-CRYPT}%s", bcrypt_2y_secret);
+	UNIT_CHECK(password_import(field, &hash, &error) == 0 && password_verify("secret", hash));
+	free(hash);
+	UNIT_CHECK(password_import(yescrypt_secret, &hash, &error) == 0 &&
+		   password_verify("secret", hash));
+	free(hash);
+	UNIT_CHECK(password_import("{PLAIN}secret", &hash, &error) == 0 &&
+		   strncmp(hash, "$y$", 3) == 0 && password_verify("secret", hash));
+	free(hash);
+	UNIT_CHECK(password_import("{SSHA}c2FsdA==", &hash, &error) < 0 && hash == NULL);
+	UNIT_CHECK(password_import(des_secret, &hash, &error) < 0);
+	UNIT_CHECK(password_import("$6$broken", &hash, &error) < 0);
+	UNIT_CHECK(password_import("", &hash, &error) < 0);
+}
+
 int main(void)
 {
 	UNIT_RUN(sha512_crypt_from_openssl_verifies);
@@ -137,5 +164,6 @@ int main(void)
 	UNIT_RUN(new_hash_is_yescrypt_and_round_trips);
 	UNIT_RUN(two_hashes_of_one_password_differ);
 	UNIT_RUN(empty_and_huge_passwords_are_refused);
+	UNIT_RUN(dovecot_password_fields_import);
 	return unit_finish();
 }

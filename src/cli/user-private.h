@@ -1,0 +1,18 @@
+/*
+ * user-private: what the `user` verbs' files share (src/cli/ only).
+ */
+#ifndef BUZON_CLI_USER_PRIVATE_H
+#define BUZON_CLI_USER_PRIVATE_H
+
+#include "core/config.h"
+#include "store/store.h"
+
+/* A lower-cased, malloc'd copy of address when it is an address we may host
+ * (user@domain, in a local domain when domains are set); else NULL with
+ * *why_r saying what is wrong ("'x' " + why reads as a sentence). */
+char *cli_user_check_address(const struct config *config, const char *address,
+			     const char **why_r);
+/* user import FILE: accounts from a Dovecot passwd-file (user-import.c). */
+int cli_user_import(const struct config *config, struct store *store, const char *path);
+
+#endif
