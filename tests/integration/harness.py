@@ -25,6 +25,36 @@ The binary is $BUZON (make check sets build/san/bin/buzon), else bin/buzon.
 Set BUZON_KEEP=1 to keep the temporary directories (always kept, and named
 on stderr, when a server misbehaved).
 
+For speaking IMAP by hand (every line and its order visible):
+
+    r = s.raw('alice@example.test')      # a Raw connection, logged in
+    untagged, tagged = r.cmd('SELECT INBOX')
+    assert harness.status(tagged) == 'OK'
+    untagged, tagged = r.ok('NOOP')       # cmd() that must end in OK
+    r.append('INBOX', b'Subject: x\r\n\r\nbody\r\n', flags='\\Seen')
+    r.close()
+
+Raw: line() reads one response (a line plus the literals it announces),
+cmd()/ok()/read_until() collect the untagged lines up to the tagged one,
+append() does APPEND (LITERAL+ or a synchronizing literal), starttls() and
+at_eof() cover the rest. quote(), status(), appenduid(), parse_value() and
+parse_values() are the small helpers that go with it.
+
+A module whose tests share one server (each test on its own account, say):
+
+    server = harness.ModuleServer(accounts=ACCOUNTS)   # started on first use
+
+    def test_something():
+        r = server().raw('alice@example.test')
+        ...
+
+    def test_server_stops_cleanly():                   # last in the file
+        server()
+        server.stop()
+
+server() fails at once, saying why, when the server died in an earlier
+test; it is stopped (and checked) at exit if no test did it.
+
 main() runs the test_* functions and unittest.TestCase classes of the
 calling module in source order and prints one line per test, like the C unit
 tests: "ok NAME", "FAIL NAME: reason" (then the traceback, indented) or
@@ -32,10 +62,12 @@ tests: "ok NAME", "FAIL NAME: reason" (then the traceback, indented) or
 tests by substring: python3 tests/integration/test_cli.py usage
 """
 
+import atexit
 import ctypes
 import imaplib
 import inspect
 import os
+import re
 import shutil
 import signal
 import socket
@@ -286,6 +318,20 @@ class Server:
         sock = self.connect(listener, timeout)
         return unverified_ssl_context().wrap_socket(sock, server_hostname=self.host)
 
+    def raw(self, user=None, password=None, listener='imap', **options):
+        """A Raw IMAP connection (greeting read) to a listener: implicit TLS
+        on 'imaps'. Logged in with LOGIN when user is given (password
+        defaults to the one the account was made with). options go to Raw
+        (timeout, tag_prefix)."""
+        if listener == 'imaps':
+            sock = self.connect_tls(listener)
+        else:
+            sock = self.connect(listener)
+        r = Raw(sock, **options)
+        if user is not None:
+            r.login(user, password if password is not None else self.password(user))
+        return r
+
     # ---- the log ----------------------------------------------------------
 
     def log(self):
@@ -354,6 +400,265 @@ class Server:
                 sys.stderr.write('harness: kept %s\n' % self.dir)
             return
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ModuleServer:
+    """One Server shared by all the tests of a module: started on first
+    call, stopped (and checked, like leaving a `with` block) by stop() or
+    at exit. kwargs are Server's.
+
+        server = harness.ModuleServer(accounts=ACCOUNTS)
+        s = server()        # the running Server
+
+    A call after the server died (a crash in an earlier test) raises
+    ServerError saying so, rather than letting every later test fail with
+    "connection refused"."""
+
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs
+        self.server = None
+
+    def __call__(self):
+        s = self.server
+        if s is None:
+            s = Server(**self.kwargs)
+            s.__enter__()
+            self.server = s
+            atexit.register(self.stop)
+        elif s.proc is not None and s.proc.poll() is not None:
+            raise ServerError('the module\'s server died earlier (status %d): %s'
+                              % (s.proc.returncode,
+                                 sanitizer_report(s.log()) or s.log_tail(5)))
+        return s
+
+    def stop(self):
+        """SIGTERM and check the server (Server.stop); nothing if not running."""
+        if self.server is not None:
+            s, self.server = self.server, None
+            s.stop()
+
+
+# ---- IMAP spoken by hand ---------------------------------------------------
+
+def quote(text):
+    """text as an IMAP quoted string."""
+    return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+
+
+def status(tagged):
+    """'OK', 'NO' or 'BAD' of a tagged line ('' if it has no second word)."""
+    parts = tagged.split(' ', 2)
+    return parts[1] if len(parts) > 1 else ''
+
+
+def appenduid(tagged):
+    """(uidvalidity, uid) of a tagged 'tag OK [APPENDUID v uid] ...' line
+    (RFC 4315 §3); asserts the line is one."""
+    m = re.match(r'^\S+ OK \[APPENDUID (\d+) (\d+)\]', tagged)
+    assert m, tagged
+    return int(m.group(1)), int(m.group(2))
+
+
+def parse_value(s, pos):
+    """One IMAP value at s[pos]: list, quoted string, literal, NIL (None)
+    or atom. Returns (value, next position)."""
+    c = s[pos]
+    if c == '(':
+        items, pos = [], pos + 1
+        while s[pos] != ')':
+            if s[pos] == ' ':
+                pos += 1
+                continue
+            value, pos = parse_value(s, pos)
+            items.append(value)
+        return items, pos + 1
+    if c == '"':
+        out, pos = [], pos + 1
+        while s[pos] != '"':
+            if s[pos] == '\\':
+                pos += 1
+            out.append(s[pos])
+            pos += 1
+        return ''.join(out), pos + 1
+    if c == '{':
+        end = s.index('}', pos)
+        n = int(s[pos + 1:end].rstrip('+'))
+        start = end + 3  # "}\r\n"
+        return s[start:start + n], start + n
+    m = re.compile(r'[^ ()]+').match(s, pos)
+    assert m, (s, pos)
+    tok = m.group(0)
+    return (None if tok.upper() == 'NIL' else tok), m.end()
+
+
+def parse_values(s):
+    """All the IMAP values of s, in order."""
+    values, pos = [], 0
+    while pos < len(s):
+        if s[pos] == ' ':
+            pos += 1
+            continue
+        value, pos = parse_value(s, pos)
+        values.append(value)
+    return values
+
+
+# A line that ends in a literal's announcement (servers send only {n}).
+_LITERAL_END = re.compile(rb'\{(\d+)\}$')
+
+
+class Raw:
+    """One IMAP connection spoken by hand, on a connected socket (plain or
+    TLS). Responses come back as str (latin-1, so bytes map 1:1) without
+    the final CRLF; a literal's bytes stay inline after its "{n}\\r\\n".
+
+    greeting:   read the greeting line into .greeting (else None).
+    timeout:    None: each recv waits as long as the socket's own timeout
+                says. A number: every read of one response must finish
+                within that many seconds (socket.timeout otherwise); line(),
+                read_until(), cmd() and ok() take a per-call timeout too.
+    tag_prefix: tags are tag_prefix + 1, 2, ... (next_tag()).
+    """
+
+    def __init__(self, sock, greeting=True, timeout=None, tag_prefix='a'):
+        self.sock = sock
+        self.timeout = timeout
+        self.tag_prefix = tag_prefix
+        self.buf = b''
+        self.tags = 0
+        self.greeting = self.line() if greeting else None
+
+    def send(self, data):
+        """sendall; str is sent as latin-1."""
+        if isinstance(data, str):
+            data = data.encode('latin-1')
+        self.sock.sendall(data)
+
+    def _more(self, deadline):
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise socket.timeout('no response in time')
+            self.sock.settimeout(remaining)
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise EOFError('server closed the connection')
+        self.buf += chunk
+
+    def line(self, timeout=None):
+        """One whole response: a line, plus any literals it announces (and
+        the rest of the line after each)."""
+        if timeout is None:
+            timeout = self.timeout
+        deadline = None if timeout is None else time.monotonic() + timeout
+        out = b''
+        while True:
+            while b'\r\n' not in self.buf:
+                self._more(deadline)
+            part, self.buf = self.buf.split(b'\r\n', 1)
+            out += part
+            m = _LITERAL_END.search(part)
+            if m is None:
+                return out.decode('latin-1')
+            n = int(m.group(1))
+            while len(self.buf) < n:
+                self._more(deadline)
+            out += b'\r\n' + self.buf[:n]
+            self.buf = self.buf[n:]
+
+    def next_tag(self):
+        self.tags += 1
+        return '%s%d' % (self.tag_prefix, self.tags)
+
+    def read_until(self, tag, timeout=None):
+        """(untagged lines, tagged line) up to tag's completion."""
+        lines = []
+        while True:
+            line = self.line(timeout)
+            if line.startswith(tag + ' '):
+                return lines, line
+            lines.append(line)
+
+    def cmd(self, text, timeout=None):
+        """Send one command (str or bytes, without tag and CRLF); returns
+        (untagged lines, tagged line)."""
+        tag = self.next_tag()
+        if isinstance(text, bytes):
+            self.send(tag.encode() + b' ' + text + b'\r\n')
+        else:
+            self.send('%s %s\r\n' % (tag, text))
+        return self.read_until(tag, timeout)
+
+    def ok(self, text, timeout=None):
+        """cmd() that must end in OK; returns (untagged lines, tagged line)."""
+        lines, tagged = self.cmd(text, timeout)
+        assert status(tagged) == 'OK', (text, lines, tagged)
+        return lines, tagged
+
+    def login(self, user, password):
+        """LOGIN with both as quoted strings; must succeed."""
+        lines, tagged = self.cmd('LOGIN %s %s' % (quote(user), quote(password)))
+        assert status(tagged) == 'OK', ('LOGIN', user, lines, tagged)
+
+    def append(self, mailbox, data, flags='', date=None, literal_plus=True, check=True):
+        """APPEND data (bytes) to mailbox, with flags ('\\Seen $X') and an
+        internal date ('07-Feb-1994 21:52:25 -0800') when given. The literal
+        is LITERAL+ (sent at once) or synchronizing (sent after the server's
+        "+"). Returns (untagged lines, tagged line); asserts OK if check."""
+        tag = self.next_tag()
+        args = quote(mailbox)
+        if flags:
+            args += ' (%s)' % flags
+        if date:
+            args += ' "%s"' % date
+        head = ('%s APPEND %s {%d%s}\r\n'
+                % (tag, args, len(data), '+' if literal_plus else '')).encode('latin-1')
+        untagged = []
+        if literal_plus:
+            self.send(head + data + b'\r\n')
+        else:
+            self.send(head)
+            while True:
+                line = self.line()
+                if line.startswith('+'):
+                    break
+                if line.startswith(tag + ' '):
+                    assert not check, 'APPEND refused: %s' % line
+                    return untagged, line
+                untagged.append(line)
+            self.send(data + b'\r\n')
+        more, tagged = self.read_until(tag)
+        assert not check or status(tagged) == 'OK', ('APPEND', untagged + more, tagged)
+        return untagged + more, tagged
+
+    def starttls(self):
+        """STARTTLS (must be OK, with nothing pipelined after it), then TLS
+        on the same socket."""
+        lines, tagged = self.cmd('STARTTLS')
+        assert status(tagged) == 'OK', (lines, tagged)
+        assert self.buf == b'', self.buf
+        self.sock = unverified_ssl_context().wrap_socket(
+            self.sock, server_hostname='localhost')
+
+    def at_eof(self, timeout=5.0, reset_is_eof=True):
+        """True when the server closes the connection (and sends nothing
+        more) within timeout; a reset counts as a close unless
+        reset_is_eof is False (then it raises)."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.buf == b'' and self.sock.recv(1) == b''
+        except (ConnectionResetError, ssl.SSLError):
+            if not reset_is_eof:
+                raise
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
 
 # ---- the runner ------------------------------------------------------------

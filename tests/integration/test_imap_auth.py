@@ -7,7 +7,6 @@ One server (module level) serves every test that runs on loopback; a
 failed login costs the server's fixed one-second delay, so the failing
 ones run side by side on separate connections."""
 
-import atexit
 import base64
 import imaplib
 import re
@@ -20,6 +19,7 @@ import unittest
 import warnings
 
 import harness
+from harness import Raw, quote, status
 
 ALICE = 'alice@example.test'
 BOB = 'bob@example.test'
@@ -31,143 +31,11 @@ REQUIRED_CAPS = {'IMAP4rev1', 'IDLE', 'LITERAL+', 'UIDPLUS', 'MOVE', 'SPECIAL-US
                  'STARTTLS'}
 
 
-# ---- one server for the module ------------------------------------------------
-
-_server = None
-
-
-def server():
-    """The module's server, started on first use."""
-    global _server
-    if _server is None:
-        s = harness.Server(accounts=ACCOUNTS)
-        s.__enter__()
-        _server = s
-        atexit.register(_stop_server)
-    elif _server.proc is not None and _server.proc.poll() is not None:
-        # Say why, rather than "connection refused" in every later test.
-        raise harness.ServerError('the module\'s server died earlier (status %d): %s'
-                                  % (_server.proc.returncode,
-                                     harness.sanitizer_report(_server.log())
-                                     or _server.log_tail(5)))
-    return _server
-
-
-def _stop_server():
-    global _server
-    if _server is not None:
-        s, _server = _server, None
-        s.stop()
-
-
-# ---- a client spoken by hand --------------------------------------------------
-
-_LITERAL_END = re.compile(rb'\{(\d+)\+?\}$')
-
-
-class Raw:
-    """One IMAP connection spoken by hand. Response lines come back as str
-    (latin-1, so bytes map 1:1) without CRLF; a literal's bytes stay inline
-    after its "{n}\\r\\n"."""
-
-    def __init__(self, sock, greeting=True):
-        self.sock = sock
-        self.buf = b''
-        self.tags = 0
-        self.greeting = self.line() if greeting else None
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode('latin-1')
-        self.sock.sendall(data)
-
-    def _more(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError('server closed the connection')
-        self.buf += chunk
-
-    def line(self):
-        out = b''
-        while True:
-            while b'\r\n' not in self.buf:
-                self._more()
-            i = self.buf.index(b'\r\n')
-            part, self.buf = self.buf[:i], self.buf[i + 2:]
-            out += part
-            m = _LITERAL_END.search(part)
-            if m is None:
-                return out.decode('latin-1')
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._more()
-            out += b'\r\n' + self.buf[:n]
-            self.buf = self.buf[n:]
-
-    def next_tag(self):
-        self.tags += 1
-        return 'a%d' % self.tags
-
-    def read_until(self, tag):
-        """(untagged lines, tagged line) up to tag's completion."""
-        lines = []
-        while True:
-            line = self.line()
-            if line.startswith(tag + ' '):
-                return lines, line
-            lines.append(line)
-
-    def cmd(self, text):
-        """Send one command; returns (untagged lines, tagged line)."""
-        tag = self.next_tag()
-        self.send('%s %s\r\n' % (tag, text))
-        return self.read_until(tag)
-
-    def ok(self, text):
-        """cmd() that must end in OK; returns the untagged lines."""
-        lines, tagged = self.cmd(text)
-        assert status(tagged) == 'OK', (text, lines, tagged)
-        return lines
-
-    def starttls(self):
-        lines, tagged = self.cmd('STARTTLS')
-        assert status(tagged) == 'OK', (lines, tagged)
-        assert self.buf == b'', self.buf
-        self.sock = harness.unverified_ssl_context().wrap_socket(
-            self.sock, server_hostname='localhost')
-
-    def at_eof(self, timeout=5.0):
-        """True when the server closes the connection (and sends nothing
-        more) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            return self.buf == b'' and self.sock.recv(1) == b''
-        except (ConnectionResetError, ssl.SSLError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def status(tagged):
-    """'OK', 'NO' or 'BAD' of a tagged line."""
-    return tagged.split(' ', 2)[1]
+server = harness.ModuleServer(accounts=ACCOUNTS)
 
 
 def raw(s=None, listener='imap'):
-    s = s or server()
-    if listener == 'imaps':
-        return Raw(s.connect_tls())
-    return Raw(s.connect(listener))
-
-
-def quoted(text):
-    return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+    return (s or server()).raw(listener=listener)
 
 
 def capabilities_of(line):
@@ -245,7 +113,7 @@ def test_capability_with_imaplib():
 def test_noop_in_every_state():
     r = raw()
     r.ok('NOOP')
-    r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     r.ok('NOOP')
     r.ok('SELECT INBOX')
     r.ok('NOOP')
@@ -267,7 +135,7 @@ def test_login_good_password_with_imaplib():
 def test_login_is_case_insensitive_in_the_address_and_takes_a_quoted_password():
     r = raw()
     # The password has a space: it must travel as a quoted string.
-    lines, tagged = r.cmd('LOGIN "Bob@Example.TEST" %s' % quoted(ACCOUNTS[BOB]))
+    lines, tagged = r.cmd('LOGIN "Bob@Example.TEST" %s' % quote(ACCOUNTS[BOB]))
     assert status(tagged) == 'OK', tagged
     r.close()
 
@@ -293,7 +161,7 @@ def test_login_failures_say_authenticationfailed():
 
     def attempt(key, user, password):
         r = raw()
-        lines, tagged = r.cmd('LOGIN %s %s' % (quoted(user), quoted(password)))
+        lines, tagged = r.cmd('LOGIN %s %s' % (quote(user), quote(password)))
         results[key] = (lines, tagged, r)
 
     in_parallel(lambda: attempt('bad password', ALICE, 'wrong'),
@@ -305,7 +173,7 @@ def test_login_failures_say_authenticationfailed():
         # Still not authenticated: SELECT is refused, LOGIN works.
         _, t = r.cmd('SELECT INBOX')
         assert status(t) in ('BAD', 'NO'), (key, t)
-        r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+        r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
         r.close()
     # The unknown user and the wrong password look the same to the client.
     assert results['bad password'][1] == results['unknown user'][1]
@@ -313,13 +181,13 @@ def test_login_failures_say_authenticationfailed():
 
 def test_login_ok_may_carry_capability_and_state_is_authenticated():
     r = raw()
-    lines, tagged = r.cmd('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    lines, tagged = r.cmd('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     assert status(tagged) == 'OK', tagged
     if '[CAPABILITY' in tagged:
         caps = set(capabilities_of(tagged))
         assert 'IMAP4rev1' in caps, caps
     # LOGIN again is not valid in the authenticated state.
-    _, t = r.cmd('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    _, t = r.cmd('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     assert status(t) in ('BAD', 'NO'), t
     r.close()
 
@@ -379,7 +247,7 @@ def test_authenticate_cancelled_with_star_is_bad():
     # Still not authenticated, and the connection is usable.
     _, t = r.cmd('SELECT INBOX')
     assert status(t) in ('BAD', 'NO'), t
-    r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     r.close()
 
 
@@ -426,8 +294,8 @@ def test_commands_before_login_are_refused():
         assert not any(re.match(r'\* (LIST|STATUS|NAMESPACE|\d+ EXISTS)', l) for l in lines), \
             (command, lines)
     # Nothing was created: log in and look.
-    r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
-    lines = r.ok('LIST "" "Foo"')
+    r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
+    lines, _ = r.ok('LIST "" "Foo"')
     assert lines == [], lines
     r.close()
 
@@ -469,14 +337,14 @@ def test_starttls_twice_is_bad():
     # RFC 9051 §6.2.1: BAD - STARTTLS received after a successful TLS negotiation
     assert status(tagged) == 'BAD', tagged
     # The TLS session still works.
-    r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     r.ok('SELECT INBOX')
     r.close()
 
 
 def test_starttls_after_login_is_refused():
     r = raw()
-    r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+    r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
     _, tagged = r.cmd('STARTTLS')
     # STARTTLS is a not-authenticated-state command (RFC 9051 §6.2).
     assert status(tagged) in ('BAD', 'NO'), tagged
@@ -486,7 +354,7 @@ def test_starttls_after_login_is_refused():
 
 def test_starttls_with_openssl_s_client():
     s = server()
-    script = 'a1 LOGIN %s %s\na2 LOGOUT\n' % (ALICE, quoted(ACCOUNTS[ALICE]))
+    script = 'a1 LOGIN %s %s\na2 LOGOUT\n' % (ALICE, quote(ACCOUNTS[ALICE]))
     p = subprocess.run(['openssl', 's_client', '-starttls', 'imap', '-quiet', '-crlf',
                         '-connect', '127.0.0.1:%d' % s.ports['imap']],
                        input=script, capture_output=True, text=True, timeout=30)
@@ -638,7 +506,7 @@ def test_logindisabled_on_non_loopback_plaintext():
             assert 'AUTH=PLAIN' not in seen, seen
             assert 'STARTTLS' in seen, seen
         # RFC 9051 §7.2.2: LOGIN answers NO even with the right password.
-        _, tagged = r.cmd('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+        _, tagged = r.cmd('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
         assert status(tagged) == 'NO', tagged
         _, tagged = r.cmd('AUTHENTICATE PLAIN %s' % plain_b64('', ALICE, ACCOUNTS[ALICE]))
         assert status(tagged) == 'NO', tagged
@@ -648,7 +516,7 @@ def test_logindisabled_on_non_loopback_plaintext():
         r.starttls()
         caps = capability_cmd(r)
         assert 'LOGINDISABLED' not in caps and 'AUTH=PLAIN' in caps, caps
-        r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+        r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
         r.ok('SELECT INBOX')
         r.close()
         # imaplib sees it too, and refuses to send LOGIN by itself.
@@ -668,7 +536,7 @@ def test_logout_gives_bye_then_ok_then_close():
     for logged_in in (False, True):
         r = raw()
         if logged_in:
-            r.ok('LOGIN %s %s' % (ALICE, quoted(ACCOUNTS[ALICE])))
+            r.ok('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))
             r.ok('SELECT INBOX')
         lines, tagged = r.cmd('LOGOUT')
         # RFC 9051 §6.1.3: untagged BYE, then the tagged OK, then close.
@@ -687,7 +555,7 @@ def test_logout_with_imaplib():
 def test_server_stops_cleanly():
     """Last: SIGTERM the module's server; exit 0 and no sanitizer report."""
     server()
-    _stop_server()
+    server.stop()
 
 
 if __name__ == '__main__':
