@@ -8,13 +8,10 @@ staying put across reconnects and restarts.
 One server for the module; every test logs in as its own account so that
 tests cannot see each other's folders."""
 
-import atexit
-import imaplib
 import re
-import socket
-import ssl
 
 import harness
+from harness import appenduid, parse_values, quote, status
 
 # One account per test (default folders appear at each account's first login).
 USERS = ('defaults', 'listroot', 'namespace', 'create', 'delete', 'noselect', 'rename',
@@ -27,123 +24,13 @@ SPECIAL_USE = {'Sent': '\\Sent', 'Drafts': '\\Drafts', 'Trash': '\\Trash', 'Junk
 SYSTEM_FLAGS = {'\\Answered', '\\Flagged', '\\Deleted', '\\Seen', '\\Draft'}
 
 
-# ---- one server for the module ------------------------------------------------
-
-_server = None
-
-
-def server():
-    global _server
-    if _server is None:
-        s = harness.Server(accounts=ACCOUNTS)
-        s.__enter__()
-        _server = s
-        atexit.register(_stop_server)
-    elif _server.proc is not None and _server.proc.poll() is not None:
-        # Say why, rather than "connection refused" in every later test.
-        raise harness.ServerError('the module\'s server died earlier (status %d): %s'
-                                  % (_server.proc.returncode,
-                                     harness.sanitizer_report(_server.log())
-                                     or _server.log_tail(5)))
-    return _server
-
-
-def _stop_server():
-    global _server
-    if _server is not None:
-        s, _server = _server, None
-        s.stop()
-
-
-# ---- a client spoken by hand --------------------------------------------------
-
-_LITERAL_END = re.compile(rb'\{(\d+)\+?\}$')
-
-
-class Raw:
-    """One IMAP connection spoken by hand. Response lines come back as str
-    (latin-1, so bytes map 1:1) without CRLF; a literal's bytes stay inline
-    after its "{n}\\r\\n"."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b''
-        self.tags = 0
-        self.greeting = self.line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode('latin-1')
-        self.sock.sendall(data)
-
-    def _more(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError('server closed the connection')
-        self.buf += chunk
-
-    def line(self):
-        out = b''
-        while True:
-            while b'\r\n' not in self.buf:
-                self._more()
-            i = self.buf.index(b'\r\n')
-            part, self.buf = self.buf[:i], self.buf[i + 2:]
-            out += part
-            m = _LITERAL_END.search(part)
-            if m is None:
-                return out.decode('latin-1')
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._more()
-            out += b'\r\n' + self.buf[:n]
-            self.buf = self.buf[n:]
-
-    def next_tag(self):
-        self.tags += 1
-        return 'a%d' % self.tags
-
-    def read_until(self, tag):
-        lines = []
-        while True:
-            line = self.line()
-            if line.startswith(tag + ' '):
-                return lines, line
-            lines.append(line)
-
-    def cmd(self, text):
-        """Send one command; returns (untagged lines, tagged line)."""
-        tag = self.next_tag()
-        self.send('%s %s\r\n' % (tag, text))
-        return self.read_until(tag)
-
-    def ok(self, text):
-        """cmd() that must end in OK; returns (untagged lines, tagged line)."""
-        lines, tagged = self.cmd(text)
-        assert status(tagged) == 'OK', (text, lines, tagged)
-        return lines, tagged
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def status(tagged):
-    return tagged.split(' ', 2)[1]
-
-
-def quoted(text):
-    return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+server = harness.ModuleServer(accounts=ACCOUNTS)
 
 
 def login(user):
     """A Raw connection logged in as user (short name or address)."""
     address = user if '@' in user else '%s@example.test' % user
-    r = Raw(server().connect())
-    r.ok('LOGIN %s %s' % (quoted(address), quoted(ACCOUNTS[address])))
-    return r
+    return server().raw(address, ACCOUNTS[address])
 
 
 def message(n, subject='test'):
@@ -155,61 +42,10 @@ def message(n, subject='test'):
 def append(r, box, data, flags=''):
     """APPEND with a LITERAL+ literal; returns (uidvalidity, uid) from
     APPENDUID (RFC 4315)."""
-    tag = r.next_tag()
-    flag_part = ' (%s)' % flags if flags else ''
-    r.send(('%s APPEND %s%s {%d+}\r\n' % (tag, quoted(box), flag_part, len(data))).encode()
-           + data + b'\r\n')
-    lines, tagged = r.read_until(tag)
-    assert status(tagged) == 'OK', (lines, tagged)
-    m = re.search(r'\[APPENDUID (\d+) (\d+)\]', tagged)
-    assert m, tagged
-    return int(m.group(1)), int(m.group(2))
+    return appenduid(r.append(box, data, flags)[1])
 
 
 # ---- response parsing -------------------------------------------------------------
-
-def parse_value(s, pos):
-    """One IMAP value at s[pos]: list, quoted string, literal, NIL (None)
-    or atom. Returns (value, next position)."""
-    c = s[pos]
-    if c == '(':
-        items, pos = [], pos + 1
-        while s[pos] != ')':
-            if s[pos] == ' ':
-                pos += 1
-                continue
-            value, pos = parse_value(s, pos)
-            items.append(value)
-        return items, pos + 1
-    if c == '"':
-        out, pos = [], pos + 1
-        while s[pos] != '"':
-            if s[pos] == '\\':
-                pos += 1
-            out.append(s[pos])
-            pos += 1
-        return ''.join(out), pos + 1
-    if c == '{':
-        end = s.index('}', pos)
-        n = int(s[pos + 1:end].rstrip('+'))
-        start = end + 3  # "}\r\n"
-        return s[start:start + n], start + n
-    m = re.compile(r'[^ ()]+').match(s, pos)
-    assert m, (s, pos)
-    tok = m.group(0)
-    return (None if tok.upper() == 'NIL' else tok), m.end()
-
-
-def parse_values(s):
-    values, pos = [], 0
-    while pos < len(s):
-        if s[pos] == ' ':
-            pos += 1
-            continue
-        value, pos = parse_value(s, pos)
-        values.append(value)
-    return values
-
 
 def list_result(lines, verb='LIST'):
     """{name: set(attributes)} from untagged LIST/LSUB lines; checks the
@@ -227,13 +63,13 @@ def list_result(lines, verb='LIST'):
 
 
 def do_list(r, ref, pattern, verb='LIST'):
-    lines, _ = r.ok('%s %s %s' % (verb, quoted(ref), quoted(pattern)))
+    lines, _ = r.ok('%s %s %s' % (verb, quote(ref), quote(pattern)))
     return list_result(lines, verb)
 
 
 def status_items(r, box, items='MESSAGES UIDNEXT UIDVALIDITY UNSEEN'):
     """STATUS as a dict {item: int}; checks the response names box."""
-    lines, _ = r.ok('STATUS %s (%s)' % (quoted(box), items))
+    lines, _ = r.ok('STATUS %s (%s)' % (quote(box), items))
     st = [l for l in lines if l.startswith('* STATUS ')]
     assert len(st) == 1, lines
     name, values = parse_values(st[0][len('* STATUS '):])
@@ -279,7 +115,7 @@ def test_default_folders_after_first_login():
     r = login('defaults')
     assert do_list(r, '', '*') == found
     for name in found:
-        r.ok('SELECT %s' % quoted(name))
+        r.ok('SELECT %s' % quote(name))
     r.close()
 
 
@@ -331,7 +167,7 @@ def test_create_nested_creates_the_parents():
     assert '\\HasNoChildren' in found['a/b/c'], found
     for name in found:
         assert '\\Noselect' not in found[name], found
-        r.ok('SELECT %s' % quoted(name))
+        r.ok('SELECT %s' % quote(name))
     r.close()
 
 
@@ -349,7 +185,7 @@ def test_create_existing_names_is_no():
     r = login('create')
     r.ok('CREATE dup')
     for name in ('INBOX', 'inbox', 'InBoX', 'dup', 'Sent'):
-        lines, tagged = r.cmd('CREATE %s' % quoted(name))
+        lines, tagged = r.cmd('CREATE %s' % quote(name))
         # RFC 9051 §6.3.4: NO for an existing name (INBOX in any case).
         assert status(tagged) == 'NO', (name, tagged)
     found = do_list(r, '', '*')
@@ -378,7 +214,7 @@ def test_delete():
     assert do_list(r, '', 'd1') == {}
     # RFC 9051 §6.3.5: deleting INBOX or a missing name is an error.
     for name in ('d1', 'nosuch', 'INBOX', 'inbox'):
-        _, tagged = r.cmd('DELETE %s' % quoted(name))
+        _, tagged = r.cmd('DELETE %s' % quote(name))
         assert status(tagged) == 'NO', (name, tagged)
     assert 'INBOX' in do_list(r, '', 'INBOX')
     r.close()
@@ -600,11 +436,11 @@ def test_modified_utf7_names_round_trip():
     r = login('utf7')
     # "Entwürfe"; "日本語"; "Tom & Jerry" ("&" is "&-", RFC 3501 §5.1.3)
     for name in ('Entw&APw-rfe', '&ZeVnLIqe-', 'Tom &- Jerry', 'Entw&APw-rfe/Sub &AOk-t&AOk-'):
-        r.ok('CREATE %s' % quoted(name))
+        r.ok('CREATE %s' % quote(name))
         found = do_list(r, '', name)
         assert set(found) == {name}, (name, found)
         assert status_items(r, name)['MESSAGES'] == 0
-        r.ok('SELECT %s' % quoted(name))
+        r.ok('SELECT %s' % quote(name))
     everything = do_list(r, '', '*')
     assert 'Entw&APw-rfe' in everything and '\\HasChildren' in everything['Entw&APw-rfe']
     r.close()
@@ -617,7 +453,7 @@ def test_invalid_modified_utf7_is_refused():
     # a printable ASCII character ("a" as "&AGE-"); a bad base64
     # character; raw 8-bit bytes are not mUTF-7 either.
     for name in ('Bad&Jjo', 'x&AGE-', 'y&*AA-'):
-        _, tagged = r.cmd('CREATE %s' % quoted(name))
+        _, tagged = r.cmd('CREATE %s' % quote(name))
         assert status(tagged) in ('NO', 'BAD'), (name, tagged)
     tag = r.next_tag()
     raw_name = 'Entw\u00fcrfe'.encode('utf-8')
@@ -742,7 +578,7 @@ def test_uidvalidity_is_stable_across_reconnect_and_restart():
 def test_server_stops_cleanly():
     """Last: SIGTERM the module's server; exit 0 and no sanitizer report."""
     server()
-    _stop_server()
+    server.stop()
 
 
 if __name__ == '__main__':
