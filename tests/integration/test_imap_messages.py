@@ -6,13 +6,13 @@ EXPUNGE, CLOSE, UNSELECT, SEARCH and their UID forms.
 
 One server for the module; each test logs in as its own account."""
 
-import atexit
 import calendar
 import imaplib
 import re
 import time
 
 import harness
+from harness import appenduid, parse_value, quote, status
 
 USERS = ('append', 'fetch', 'seen', 'rfc822', 'uidfetch', 'store', 'copy', 'move', 'expunge',
          'uidexpunge', 'close', 'unselect', 'search')
@@ -111,179 +111,24 @@ def message(n, subject='test'):
             % (subject, n, n, subject.replace(' ', '-'), n)).encode()
 
 
-# ---- one server for the module ------------------------------------------------
-
-_server = None
-
-
-def server():
-    global _server
-    if _server is None:
-        s = harness.Server(accounts=ACCOUNTS)
-        s.__enter__()
-        _server = s
-        atexit.register(_stop_server)
-    elif _server.proc is not None and _server.proc.poll() is not None:
-        # Say why, rather than "connection refused" in every later test.
-        raise harness.ServerError('the module\'s server died earlier (status %d): %s'
-                                  % (_server.proc.returncode,
-                                     harness.sanitizer_report(_server.log())
-                                     or _server.log_tail(5)))
-    return _server
-
-
-def _stop_server():
-    global _server
-    if _server is not None:
-        s, _server = _server, None
-        s.stop()
-
-
-# ---- a client spoken by hand --------------------------------------------------
-
-_LITERAL_END = re.compile(rb'\{(\d+)\+?\}$')
-
-
-class Raw:
-    """One IMAP connection spoken by hand. Response lines come back as str
-    (latin-1, so bytes map 1:1) without CRLF; a literal's bytes stay inline
-    after its "{n}\\r\\n"."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.buf = b''
-        self.tags = 0
-        self.greeting = self.line()
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode('latin-1')
-        self.sock.sendall(data)
-
-    def _more(self):
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError('server closed the connection')
-        self.buf += chunk
-
-    def line(self):
-        out = b''
-        while True:
-            while b'\r\n' not in self.buf:
-                self._more()
-            i = self.buf.index(b'\r\n')
-            part, self.buf = self.buf[:i], self.buf[i + 2:]
-            out += part
-            m = _LITERAL_END.search(part)
-            if m is None:
-                return out.decode('latin-1')
-            n = int(m.group(1))
-            while len(self.buf) < n:
-                self._more()
-            out += b'\r\n' + self.buf[:n]
-            self.buf = self.buf[n:]
-
-    def next_tag(self):
-        self.tags += 1
-        return 'a%d' % self.tags
-
-    def read_until(self, tag):
-        lines = []
-        while True:
-            line = self.line()
-            if line.startswith(tag + ' '):
-                return lines, line
-            lines.append(line)
-
-    def cmd(self, text):
-        """Send one command (str or bytes); returns (untagged, tagged)."""
-        tag = self.next_tag()
-        if isinstance(text, bytes):
-            self.send(tag.encode() + b' ' + text + b'\r\n')
-        else:
-            self.send('%s %s\r\n' % (tag, text))
-        return self.read_until(tag)
-
-    def ok(self, text):
-        """cmd() that must end in OK; returns (untagged lines, tagged line)."""
-        lines, tagged = self.cmd(text)
-        assert status(tagged) == 'OK', (text, lines, tagged)
-        return lines, tagged
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def status(tagged):
-    return tagged.split(' ', 2)[1]
-
-
-def quoted(text):
-    return '"%s"' % text.replace('\\', '\\\\').replace('"', '\\"')
+server = harness.ModuleServer(accounts=ACCOUNTS)
 
 
 def login(user, select=None):
     address = '%s@example.test' % user
-    r = Raw(server().connect())
-    r.ok('LOGIN %s %s' % (quoted(address), quoted(ACCOUNTS[address])))
+    r = server().raw(address, ACCOUNTS[address])
     if select:
-        r.ok('SELECT %s' % quoted(select))
+        r.ok('SELECT %s' % quote(select))
     return r
 
 
 def append(r, box, data, flags='', date=None):
     """APPEND with a LITERAL+ literal; returns (uidvalidity, uid) from
     APPENDUID (RFC 4315 §3)."""
-    tag = r.next_tag()
-    args = quoted(box)
-    if flags:
-        args += ' (%s)' % flags
-    if date:
-        args += ' "%s"' % date
-    r.send(('%s APPEND %s {%d+}\r\n' % (tag, args, len(data))).encode() + data + b'\r\n')
-    lines, tagged = r.read_until(tag)
-    assert status(tagged) == 'OK', (lines, tagged)
-    m = re.match(r'^a\d+ OK \[APPENDUID (\d+) (\d+)\]', tagged)
-    assert m, tagged
-    return int(m.group(1)), int(m.group(2))
+    return appenduid(r.append(box, data, flags, date)[1])
 
 
 # ---- response parsing -------------------------------------------------------------
-
-def parse_value(s, pos):
-    """One IMAP value at s[pos]: list, quoted string, literal, NIL (None)
-    or atom. Returns (value, next position)."""
-    c = s[pos]
-    if c == '(':
-        items, pos = [], pos + 1
-        while s[pos] != ')':
-            if s[pos] == ' ':
-                pos += 1
-                continue
-            value, pos = parse_value(s, pos)
-            items.append(value)
-        return items, pos + 1
-    if c == '"':
-        out, pos = [], pos + 1
-        while s[pos] != '"':
-            if s[pos] == '\\':
-                pos += 1
-            out.append(s[pos])
-            pos += 1
-        return ''.join(out), pos + 1
-    if c == '{':
-        end = s.index('}', pos)
-        n = int(s[pos + 1:end].rstrip('+'))
-        start = end + 3  # "}\r\n"
-        return s[start:start + n], start + n
-    m = re.compile(r'[^ ()]+').match(s, pos)
-    assert m, (s, pos)
-    tok = m.group(0)
-    return (None if tok.upper() == 'NIL' else tok), m.end()
-
 
 class Fetch:
     """One '* N FETCH (...)' response: seq, items {NAME: value} and raw
@@ -1176,7 +1021,7 @@ def test_search_with_imaplib():
 def test_server_stops_cleanly():
     """Last: SIGTERM the module's server; exit 0 and no sanitizer report."""
     server()
-    _stop_server()
+    server.stop()
 
 
 if __name__ == '__main__':
