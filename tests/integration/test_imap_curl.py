@@ -5,7 +5,6 @@ and the exit status curl gives for a wrong password.
 
 One server for the module; each test has its own account."""
 
-import atexit
 import os
 import re
 import shutil
@@ -32,30 +31,7 @@ MESSAGE = (b'From: Fred Foobar <foobar@blurdybloop.example>\r\n'
 # curl's exit status for "the remote server denied curl to login".
 CURLE_LOGIN_DENIED = 67
 
-_server = None
-
-
-def server():
-    global _server
-    if _server is None:
-        s = harness.Server(accounts=ACCOUNTS)
-        s.__enter__()
-        _server = s
-        atexit.register(_stop_server)
-    elif _server.proc is not None and _server.proc.poll() is not None:
-        # Say why, rather than "connection refused" in every later test.
-        raise harness.ServerError('the module\'s server died earlier (status %d): %s'
-                                  % (_server.proc.returncode,
-                                     harness.sanitizer_report(_server.log())
-                                     or _server.log_tail(5)))
-    return _server
-
-
-def _stop_server():
-    global _server
-    if _server is not None:
-        s, _server = _server, None
-        s.stop()
+server = harness.ModuleServer(accounts=ACCOUNTS)
 
 
 def curl(*args, user=None, password=None, input=None):
@@ -177,7 +153,7 @@ def test_curl_wrong_password_fails_with_67():
 def test_server_stops_cleanly():
     """Last: SIGTERM the module's server; exit 0 and no sanitizer report."""
     server()
-    _stop_server()
+    server.stop()
 
 
 if __name__ == '__main__':
