@@ -15,6 +15,7 @@ import struct
 import time
 
 import harness
+from harness import status
 from test_imap_sync import Imap, exists_of, message
 
 USER = 'alice@example.test'
@@ -23,11 +24,6 @@ PASSWORD = 'robust-secret'
 
 def new_server():
     return harness.Server(accounts={USER: PASSWORD})
-
-
-def status_word(tagged):
-    parts = tagged.split(' ', 2)
-    return parts[1] if len(parts) > 1 else ''
 
 
 def messages_in(session, mailbox='INBOX'):
@@ -338,7 +334,7 @@ def test_client_vanishes_mid_append():
         assert messages_in(c) == 1
         assert c.select() == 1
         tagged, untagged = c.command('SEARCH BODY XXXXXXXXXX')
-        assert status_word(tagged) == 'OK'
+        assert status(tagged) == 'OK'
         assert untagged == ['* SEARCH'], untagged
         c.ok('LOGOUT')
         c.close()
@@ -365,11 +361,11 @@ def test_unknown_commands_bad():
         for command in ('FOOBAR', 'XYZZY arg1 arg2', 'UID FOOBAR 1', 'UID LOGIN a b',
                         'SELEC INBOX', 'NOOPX', 'UID'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) == 'BAD', '%s -> %s' % (command, tagged)
+            assert status(tagged) == 'BAD', '%s -> %s' % (command, tagged)
         c.ok('LOGIN "%s" "%s"' % (USER, PASSWORD))
         for command in ('FOOBAR', 'UID CAPABILITY', 'UID NOOP', 'X-UNKNOWN INBOX'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) == 'BAD', '%s -> %s' % (command, tagged)
+            assert status(tagged) == 'BAD', '%s -> %s' % (command, tagged)
         # Lines with no command at all.
         for raw in (b'lonely\r\n', b'*\r\n', b'+\r\n', b' \r\n', b'tag\r\n'):
             c.send(raw)
@@ -386,18 +382,18 @@ def test_commands_in_wrong_state():
                         'STATUS INBOX (MESSAGES)', 'APPEND INBOX {1+}\r\nx', 'FETCH 1 FLAGS',
                         'STORE 1 +FLAGS (\\Seen)', 'EXPUNGE', 'IDLE', 'CLOSE', 'UID FETCH 1 UID'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
+            assert status(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
         c.ok('LOGIN "%s" "%s"' % (USER, PASSWORD))
         for command in ('FETCH 1 FLAGS', 'STORE 1 +FLAGS (\\Seen)', 'EXPUNGE', 'CLOSE',
                         'UNSELECT', 'SEARCH ALL', 'COPY 1 Trash', 'MOVE 1 Trash',
                         'UID FETCH 1 UID', 'CHECK', 'LOGIN "%s" "%s"' % (USER, PASSWORD),
                         'AUTHENTICATE PLAIN', 'STARTTLS'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
+            assert status(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
         c.select()
         for command in ('LOGIN "%s" "%s"' % (USER, PASSWORD), 'AUTHENTICATE PLAIN'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
+            assert status(tagged) in ('BAD', 'NO'), '%s -> %s' % (command, tagged)
         # Nonsense arguments in the right state.
         for command in ('FETCH 0 FLAGS', 'FETCH 1:* (NOSUCHITEM)', 'FETCH * FLAGS)',
                         'STORE 1 FLAGSX (\\Seen)', 'SEARCH NOSUCHKEY', 'SELECT',
@@ -405,7 +401,7 @@ def test_commands_in_wrong_state():
                         'UID FETCH 1:* (BODY[1.2.3.4.5.6.7.8.9.10.11.12.13.14.15.16.17.'
                         '18.19.20.21.22.23.24.25.26.27.28.29.30.31.32.33]<0.999999999999>)'):
             tagged, _ = c.command(command)
-            assert status_word(tagged) in ('BAD', 'NO', 'OK'), '%s -> %s' % (command, tagged)
+            assert status(tagged) in ('BAD', 'NO', 'OK'), '%s -> %s' % (command, tagged)
         c.ok('NOOP')
         c.close()
         still_serving(s)
@@ -419,9 +415,9 @@ def test_deeply_nested_search():
         c.append('INBOX', message(1, 'nest'))
         c.select()
         tagged, _ = c.command('SEARCH ' + '(' * 10000)
-        assert status_word(tagged) == 'BAD', tagged[:200]
+        assert status(tagged) == 'BAD', tagged[:200]
         tagged, _ = c.command('SEARCH ' + ')' * 10000)
-        assert status_word(tagged) == 'BAD', tagged[:200]
+        assert status(tagged) == 'BAD', tagged[:200]
         # Balanced but absurd: refused or answered, never a crash.
         for command in ('SEARCH ' + '(' * 10000 + 'ALL' + ')' * 10000,
                         'SEARCH ' + 'NOT ' * 10000 + 'ALL',
@@ -431,7 +427,7 @@ def test_deeply_nested_search():
                         'FETCH 1 ' + '(' * 10000 + 'FLAGS' + ')' * 10000,
                         'APPEND INBOX ' + '(' * 10000 + ' {1+}\r\nx'):
             tagged, _ = c.command(command, timeout=30)
-            assert status_word(tagged) in ('BAD', 'NO', 'OK'), tagged[:200]
+            assert status(tagged) in ('BAD', 'NO', 'OK'), tagged[:200]
         c.ok('NOOP')
         assert messages_in(c) == 1
         c.close()
@@ -453,7 +449,7 @@ def test_starttls_discards_pipelined_plaintext():
             c.close()
             still_serving(s)
             return
-        assert c.rbuf == b'', 'cleartext after the STARTTLS OK: %r' % c.rbuf
+        assert c.buf == b'', 'cleartext after the STARTTLS OK: %r' % c.buf
         try:
             tls = harness.unverified_ssl_context().wrap_socket(c.sock, server_hostname=s.host)
         except (OSError, ValueError):

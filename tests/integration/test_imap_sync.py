@@ -27,87 +27,36 @@ PASSWORD = 'sync-secret'
 IDLE_LIMIT = 1.0
 
 
-class Imap:
-    """One IMAP connection driven by hand; every response line is kept.
-
-    Responses are latin-1 strings without the final CRLF; a response that
-    carries literals is returned whole (literal bytes included)."""
+class Imap(harness.Raw):
+    """A harness.Raw connection in the conventions of these tests (and of
+    test_imap_robustness, test_imap_crash and test_imap_mbsync, which use
+    it too): connected to server and logged in when user is given; tags
+    t1, t2, ...; every response must arrive whole within timeout (a
+    deadline per read, socket.timeout otherwise); command() and finish()
+    return (tagged line, [untagged lines]), ok() the untagged lines;
+    append() uses a synchronizing literal."""
 
     def __init__(self, server, user=None, password=None, timeout=harness.CLIENT_TIMEOUT):
-        self.sock = server.connect(timeout=timeout)
-        self.timeout = timeout
-        self.rbuf = b''
-        self.tags = 0
-        self.greeting = self.read_response()
+        super().__init__(server.connect(timeout=timeout), timeout=timeout, tag_prefix='t')
         assert self.greeting.startswith('* OK'), self.greeting
         if user is not None:
-            self.ok('LOGIN "%s" "%s"' % (user, password if password is not None
-                                         else server.password(user)))
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def send(self, data):
-        if isinstance(data, str):
-            data = data.encode('latin-1')
-        self.sock.sendall(data)
-
-    def _recv(self, deadline):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout('no response in time')
-        self.sock.settimeout(remaining)
-        chunk = self.sock.recv(65536)
-        if not chunk:
-            raise EOFError('server closed the connection')
-        self.rbuf += chunk
-
-    def _line(self, deadline):
-        while b'\r\n' not in self.rbuf:
-            self._recv(deadline)
-        line, self.rbuf = self.rbuf.split(b'\r\n', 1)
-        return line
+            self.login(user, password if password is not None else server.password(user))
 
     def read_response(self, timeout=None):
         """One whole response (a line, plus any literals it announces)."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        out = self._line(deadline)
-        while True:
-            m = re.search(rb'\{(\d+)\}$', out)
-            if not m:
-                return out.decode('latin-1')
-            size = int(m.group(1))
-            while len(self.rbuf) < size:
-                self._recv(deadline)
-            out += b'\r\n' + self.rbuf[:size]
-            self.rbuf = self.rbuf[size:]
-            out += self._line(deadline)
-
-    def next_tag(self):
-        self.tags += 1
-        return 't%d' % self.tags
+        return self.line(timeout)
 
     def command(self, text, timeout=None):
         """Send one command; returns (tagged line, [untagged lines])."""
-        tag = self.next_tag()
-        self.send('%s %s\r\n' % (tag, text))
-        return self.finish(tag, timeout)
+        untagged, tagged = self.cmd(text, timeout)
+        return tagged, untagged
 
     def finish(self, tag, timeout=None):
-        untagged = []
-        while True:
-            line = self.read_response(timeout)
-            if line.startswith(tag + ' '):
-                return line, untagged
-            untagged.append(line)
+        untagged, tagged = self.read_until(tag, timeout)
+        return tagged, untagged
 
     def ok(self, text, timeout=None):
-        tagged, untagged = self.command(text, timeout)
-        assert tagged.split(' ', 2)[1] == 'OK', '%s -> %s' % (text, tagged)
-        return untagged
+        return super().ok(text, timeout)[0]
 
     def select(self, mailbox='INBOX'):
         untagged = self.ok('SELECT "%s"' % mailbox)
@@ -115,20 +64,7 @@ class Imap:
 
     def append(self, mailbox, message, flags=''):
         """APPEND with a synchronizing literal; returns the untagged lines."""
-        tag = self.next_tag()
-        self.send('%s APPEND "%s" %s{%d}\r\n' % (tag, mailbox, '(%s) ' % flags if flags else '',
-                                                 len(message)))
-        untagged = []
-        while True:
-            line = self.read_response()
-            if line.startswith('+'):
-                break
-            assert not line.startswith(tag + ' '), 'APPEND refused: %s' % line
-            untagged.append(line)
-        self.send(message + b'\r\n')
-        tagged, more = self.finish(tag)
-        assert tagged.split(' ', 2)[1] == 'OK', 'APPEND: %s' % tagged
-        return untagged + more
+        return super().append(mailbox, message, flags, literal_plus=False)[0]
 
     def uids(self):
         """{seq: uid} of the whole mailbox, from FETCH 1:* (UID)."""
