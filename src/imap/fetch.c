@@ -138,11 +138,13 @@ static bool fetch_stream_literal(struct imap_session *s, struct fetch_state *st)
 		size_t want = (size_t)(st->literal_end - st->literal_pos);
 		if (want > FETCH_LITERAL_CHUNK)
 			want = FETCH_LITERAL_CHUNK;
-		if (store_blob_read(s->store, st->blob_id, (size_t)st->literal_pos, want, arena, &data,
-				    &len, &error) < 0 || len != want) {
+		/* len is only set by a successful read: decide the message first */
+		bool read_ok = store_blob_read(s->store, st->blob_id, (size_t)st->literal_pos, want,
+					       arena, &data, &len, &error) == 0;
+		if (!read_ok || len != want) {
 			if (!st->failed)
 				log_warn("imap: fetch: reading blob %lld: %s", (long long)st->blob_id,
-					 len != want ? "message shorter than its part table" : error);
+					 read_ok ? "message shorter than its part table" : error);
 			char *pad = arena_alloc(arena, want);
 			memset(pad, ' ', want);
 			data = pad;

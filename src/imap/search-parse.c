@@ -7,6 +7,7 @@
  */
 #include "imap/search.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/str.h"
@@ -147,6 +148,61 @@ bool imap_search_parse_date(const char *s, size_t len, int64_t *day_r)
 }
 
 /* ---- keys ------------------------------------------------------------------- */
+
+static int search_cmp_range(const void *a, const void *b)
+{
+	const struct imap_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* Index a SEQSET / UIDSET key for the matcher (see set_indexed in
+ * search.h). '*' is UINT32_MAX in struct imap_seqset. */
+static void search_index_set(struct search_parse *sp, struct imap_search_key *key)
+{
+	const struct imap_seqset *set = &key->set;
+	struct imap_range *fixed;
+	size_t n = 0;
+
+	key->set_indexed = true;
+	if (set->saved || set->count == 0)
+		return;
+	fixed = arena_alloc(sp->parser->arena, set->count * sizeof(*fixed));
+	key->set_star_min = UINT32_MAX;
+	key->set_star_max = 0;
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->ranges[i].lo, hi = set->ranges[i].hi;
+		bool lo_star = lo == UINT32_MAX, hi_star = hi == UINT32_MAX;
+		if (lo_star && hi_star) {
+			key->set_star_self = true;
+		} else if (lo_star || hi_star) {
+			uint32_t x = lo_star ? hi : lo;
+			key->set_star_any = true;
+			if (x < key->set_star_min)
+				key->set_star_min = x;
+			if (x > key->set_star_max)
+				key->set_star_max = x;
+		} else {
+			fixed[n].lo = lo < hi ? lo : hi;
+			fixed[n].hi = lo < hi ? hi : lo;
+			n++;
+		}
+	}
+	if (n > 1)
+		qsort(fixed, n, sizeof(*fixed), search_cmp_range);
+	size_t merged = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (merged > 0 && (fixed[merged - 1].hi == UINT32_MAX ||
+				   fixed[i].lo <= fixed[merged - 1].hi + 1)) {
+			if (fixed[i].hi > fixed[merged - 1].hi)
+				fixed[merged - 1].hi = fixed[i].hi;
+		} else {
+			fixed[merged++] = fixed[i];
+		}
+	}
+	key->set_fixed = fixed;
+	key->set_fixed_count = merged;
+}
 
 static struct imap_search_key *search_new_key(struct search_parse *sp, enum imap_search_kind kind)
 {
@@ -394,6 +450,7 @@ static bool search_parse_named_key(struct search_parse *sp, unsigned depth, cons
 		key->kind = IMAP_SEARCH_UIDSET;
 		if (!imap_parse_sp(sp->parser) || !imap_parse_seqset(sp->parser, &key->set))
 			return imap_parser_fail(sp->parser, "Expected a UID set");
+		search_index_set(sp, key);
 		return true;
 	}
 	return imap_parser_fail(sp->parser, "Unknown search key");
@@ -421,6 +478,7 @@ static bool search_parse_key(struct search_parse *sp, unsigned depth,
 	    ((*parser->p >= '0' && *parser->p <= '9') || *parser->p == '*' || *parser->p == '$')) {
 		if (!imap_parse_seqset(parser, &key->set))
 			return false;
+		search_index_set(sp, key);
 		*key_r = key;
 		return true;
 	}

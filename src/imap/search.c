@@ -67,7 +67,7 @@ static bool search_day_matches(enum imap_search_kind kind, int64_t day, int64_t 
 
 /* Is n in the set? "*" is max (RFC 9051 §9 seq-number); ranges may be
  * given high to low. "$" without a saved result matches nothing. */
-static bool search_set_contains(const struct imap_seqset *set, uint32_t n, uint32_t max)
+static bool search_set_contains_scan(const struct imap_seqset *set, uint32_t n, uint32_t max)
 {
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t lo = set->ranges[i].lo == UINT32_MAX ? max : set->ranges[i].lo;
@@ -78,6 +78,36 @@ static bool search_set_contains(const struct imap_seqset *set, uint32_t n, uint3
 			hi = t;
 		}
 		if (n >= lo && n <= hi)
+			return true;
+	}
+	return false;
+}
+
+/* The same from the index built at parse time: "x:*" covers x..max when
+ * x <= max and max..x otherwise, so the smallest and the largest x decide;
+ * the other ranges are found by binary search. */
+static bool search_set_contains(const struct imap_search_key *key, uint32_t n, uint32_t max)
+{
+	size_t lo = 0, hi = key->set_fixed_count;
+
+	if (!key->set_indexed)
+		return search_set_contains_scan(&key->set, n, max);
+	if (key->set_star_self && n == max)
+		return true;
+	if (key->set_star_any) {
+		if (key->set_star_min <= max && n >= key->set_star_min && n <= max)
+			return true;
+		if (key->set_star_max >= max && n >= max && n <= key->set_star_max)
+			return true;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct imap_range *r = &key->set_fixed[mid];
+		if (n < r->lo)
+			hi = mid;
+		else if (n > r->hi)
+			lo = mid + 1;
+		else
 			return true;
 	}
 	return false;
@@ -214,9 +244,9 @@ static enum imap_search_result search_match_state(const struct imap_search_key *
 	case IMAP_SEARCH_ALL:
 		return IMAP_SEARCH_YES;
 	case IMAP_SEARCH_SEQSET:
-		return search_bool(!key->set.saved && search_set_contains(&key->set, m->seq, m->max_seq));
+		return search_bool(!key->set.saved && search_set_contains(key, m->seq, m->max_seq));
 	case IMAP_SEARCH_UIDSET:
-		return search_bool(!key->set.saved && search_set_contains(&key->set, m->uid, m->max_uid));
+		return search_bool(!key->set.saved && search_set_contains(key, m->uid, m->max_uid));
 	case IMAP_SEARCH_FLAGS_SET:
 		return search_bool((m->flags & key->flags) == key->flags);
 	case IMAP_SEARCH_FLAGS_UNSET:

@@ -75,6 +75,17 @@ struct imap_search_key {
 	uint64_t number;         /* LARGER / SMALLER */
 	int64_t day;             /* date keys: days since 1970-01-01 */
 	struct imap_seqset set;  /* SEQSET / UIDSET */
+	/* SEQSET / UIDSET indexed at parse time, so a set of thousands of
+	 * ranges costs a binary search per message, not a scan (rule 5):
+	 * ranges without '*', ascending and merged; and the ranges with one
+	 * '*' end ("x:*" is x..max or max..x) reduced to the smallest and
+	 * largest x, which is all that decides membership. */
+	bool set_indexed;
+	const struct imap_range *set_fixed;
+	size_t set_fixed_count;
+	bool set_star_self;      /* "*" or "*:*": max itself */
+	bool set_star_any;       /* some "x:*" */
+	uint32_t set_star_min, set_star_max;
 	/* BODY / TEXT: the full-text index's answer, ascending UIDs, filled
 	 * by imap_search_prepare before matching */
 	const uint32_t *uids;

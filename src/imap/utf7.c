@@ -154,8 +154,12 @@ static const char *utf7_decode_run(const char *p, struct buf *out, bool *ok)
 			high = 0;
 		} else if (unit >= 0xd800 && unit <= 0xdbff) {
 			high = unit;
-		} else if ((unit >= 0xdc00 && unit <= 0xdfff) || (unit >= 0x20 && unit <= 0x7e)) {
-			*ok = false; /* lone low surrogate, or ASCII that must not be encoded */
+		} else if ((unit >= 0xdc00 && unit <= 0xdfff) || (unit >= 0x20 && unit <= 0x7e) ||
+			   unit == 0) {
+			/* lone low surrogate, ASCII that must not be encoded, or
+			 * U+0000: a C string would end there, so "a&AAA-b" would
+			 * name "a" (the encoder never produces it either) */
+			*ok = false;
 			return p;
 		} else {
 			utf8_put(out, unit);
