@@ -23,6 +23,52 @@ static void copy_write_uidset(struct buf *out, const uint32_t *uids, size_t coun
 	}
 }
 
+/* The UIDs of the named messages that are still there; *requested_r is how
+ * many were named (a difference means some were expunged meanwhile). */
+static uint32_t *copy_source_uids(struct imap_session *s, const struct imap_seqset *set,
+				  bool uid, size_t *count_r, size_t *requested_r)
+{
+	uint32_t *idx = imap_view_resolve(s, set, uid, requested_r);
+	uint32_t *uids = arena_alloc(s->cmd_arena, (*requested_r ? *requested_r : 1) *
+						   sizeof(uint32_t));
+	size_t n = 0;
+
+	for (size_t i = 0; i < *requested_r; i++) {
+		if (!s->view->msgs.items[idx[i]].expunged)
+			uids[n++] = s->view->msgs.items[idx[i]].uid;
+	}
+	*count_r = n;
+	return uids;
+}
+
+/* COPYUID (RFC 4315 §3) in the tagged OK of COPY; for MOVE in an untagged
+ * OK before the EXPUNGEs, which the view sync sends next (RFC 6851 §4.3). */
+static void copy_report(struct imap_session *s, bool uid, bool move, uint32_t uidvalidity,
+			const uint32_t *src_uids, const uint32_t *dst_uids, size_t copied)
+{
+	struct buf code = BUF_INIT;
+
+	buf_printf(&code, "[COPYUID %u ", uidvalidity);
+	copy_write_uidset(&code, src_uids, copied);
+	buf_append_char(&code, ' ');
+	copy_write_uidset(&code, dst_uids, copied);
+	buf_append_char(&code, ']');
+	if (move) {
+		imap_untagged(s, "OK %s Moved", code.data);
+		for (size_t i = 0; i < copied; i++) {
+			long k = imap_view_find_uid(s->view, src_uids[i]);
+			if (k >= 0 && !s->view->msgs.items[k].expunged) {
+				s->view->msgs.items[k].expunged = true;
+				s->view->has_expunged = true;
+			}
+		}
+		imap_cmd_ok(s, "%sMOVE completed", uid ? "UID " : "");
+	} else {
+		imap_cmd_ok(s, "%s %sCOPY completed", code.data, uid ? "UID " : "");
+	}
+	buf_free(&code);
+}
+
 static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_parser *p, bool uid,
 					 bool move)
 {
@@ -30,7 +76,7 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	struct store_mailbox dest;
 	const char *error;
 	uint32_t *src_uids, *dst_uids, uidvalidity;
-	size_t count, copied, n = 0;
+	size_t requested, copied = 0, n;
 	char *name;
 
 	if (!imap_parse_sp(p) || !imap_parse_seqset(p, &set) || !imap_parse_sp(p) ||
@@ -45,12 +91,7 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
-	uint32_t *idx = imap_view_resolve(s, &set, uid, &count);
-	uint32_t *uids = arena_alloc(s->cmd_arena, (count ? count : 1) * sizeof(uint32_t));
-	for (size_t i = 0; i < count; i++) {
-		if (!s->view->msgs.items[idx[i]].expunged)
-			uids[n++] = s->view->msgs.items[idx[i]].uid;
-	}
+	uint32_t *uids = copy_source_uids(s, &set, uid, &n, &requested);
 	if (r == 0 && n > 0)
 		r = store_message_copy(s->store, s->view->mailbox_id, uids, n, dest.id, move,
 				       s->cmd_arena, &src_uids, &dst_uids, &copied, &uidvalidity,
@@ -58,37 +99,13 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	if (r < 0) {
 		log_error("imap: %s to %s: %s", move ? "move" : "copy", name, error);
 		imap_cmd_no(s, "[SERVERBUG] Messages not copied");
-		return IMAP_CMD_DONE;
-	}
-	if (n == 0 || copied == 0) {
-		if (n < count)
-			imap_cmd_no(s, "[EXPUNGEISSUED] Messages were expunged meanwhile");
-		else
-			imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
-		return IMAP_CMD_DONE;
-	}
-	struct buf code = BUF_INIT;
-	buf_printf(&code, "[COPYUID %u ", uidvalidity);
-	copy_write_uidset(&code, src_uids, copied);
-	buf_append_char(&code, ' ');
-	copy_write_uidset(&code, dst_uids, copied);
-	buf_append_char(&code, ']');
-	if (move) {
-		/* RFC 6851 §4.3: COPYUID goes in an untagged OK before the
-		 * EXPUNGEs, which the view sync sends next. */
-		imap_untagged(s, "OK %s Moved", code.data);
-		for (size_t i = 0; i < copied; i++) {
-			long k = imap_view_find_uid(s->view, src_uids[i]);
-			if (k >= 0 && !s->view->msgs.items[k].expunged) {
-				s->view->msgs.items[k].expunged = true;
-				s->view->has_expunged = true;
-			}
-		}
-		imap_cmd_ok(s, "%sMOVE completed", uid ? "UID " : "");
+	} else if (copied == 0 && n < requested) {
+		imap_cmd_no(s, "[EXPUNGEISSUED] Messages were expunged meanwhile");
+	} else if (copied == 0) {
+		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
 	} else {
-		imap_cmd_ok(s, "%s %sCOPY completed", code.data, uid ? "UID " : "");
+		copy_report(s, uid, move, uidvalidity, src_uids, dst_uids, copied);
 	}
-	buf_free(&code);
 	return IMAP_CMD_DONE;
 }
 
