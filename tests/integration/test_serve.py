@@ -2,12 +2,12 @@
 flight commands finish, nothing acknowledged is lost"), BYE to idle and
 IDLE-ing clients, and a restart on the same data.
 """
-import socket
 import signal
 import threading
 import time
 
 import harness
+from harness import status
 
 USER = 'alice@example.test'
 PASSWORD = 'sigterm-pw'
@@ -16,32 +16,24 @@ PASSWORD = 'sigterm-pw'
 def appender(s, marker, acked, stop):
     """APPEND numbered messages over LITERAL+ until the connection ends;
     record the numbers that got their tagged OK."""
-    sock = s.connect()
-    f = sock.makefile('rb')
-    f.readline()
-    sock.sendall(b'a LOGIN %s %s\r\n' % (USER.encode(), PASSWORD.encode()))
-    if not f.readline().startswith(b'a OK'):
-        return
-    n = 0
+    r = s.raw()
     try:
+        _, tagged = r.cmd('LOGIN %s %s' % (USER, PASSWORD))
+        if status(tagged) != 'OK':
+            return
+        n = 0
         while not stop.is_set():
             n += 1
             msg = b'Subject: %s-%d\r\n\r\nbody %s %d\r\n' % (marker.encode(), n,
                                                             marker.encode(), n)
-            sock.sendall(b'b%d APPEND INBOX {%d+}\r\n%s\r\n' % (n, len(msg), msg))
-            while True:
-                line = f.readline()
-                if not line:
-                    return
-                if line.startswith(b'b%d OK' % n):
-                    acked.append(n)
-                    break
-                if line.startswith(b'b%d ' % n):
-                    return
-    except OSError:
+            _, tagged = r.append('INBOX', msg, check=False)
+            if status(tagged) != 'OK':
+                return
+            acked.append(n)
+    except (EOFError, OSError):
         return
     finally:
-        sock.close()
+        r.close()
 
 
 def subjects_in_inbox(s):
@@ -83,25 +75,20 @@ def test_sigterm_during_appends_loses_nothing_acknowledged():
 
 def test_sigterm_says_bye_to_idle_and_idling_clients():
     with harness.Server(accounts={USER: PASSWORD}) as s:
-        socks = []
+        sessions = []
         for idle in (False, True):
-            sock = s.connect()
-            f = sock.makefile('rb')
-            f.readline()
-            sock.sendall(b'a LOGIN %s %s\r\na2 SELECT INBOX\r\n' % (USER.encode(),
-                                                                 PASSWORD.encode()))
-            while not f.readline().startswith(b'a2 '):
-                pass
+            r = s.raw(USER, PASSWORD)
+            r.ok('SELECT INBOX')
             if idle:
-                sock.sendall(b'a3 IDLE\r\n')
-                assert f.readline().startswith(b'+ ')
-            socks.append((sock, f))
+                r.send('%s IDLE\r\n' % r.next_tag())
+                assert r.line().startswith('+ ')
+            sessions.append(r)
         s.proc.send_signal(signal.SIGTERM)
-        for sock, f in socks:
-            sock.settimeout(10)
-            assert f.readline() == b'* BYE Server shutting down\r\n'
-            assert f.readline() == b''  # then the server closes
-            sock.close()
+        for r in sessions:
+            r.sock.settimeout(10)
+            assert r.line() == '* BYE Server shutting down'
+            assert r.at_eof(timeout=10, reset_is_eof=False)  # then the server closes
+            r.close()
         assert s.proc.wait(timeout=15) == 0, s.log_tail()
         s.start()
         c = s.imap(USER, PASSWORD)
