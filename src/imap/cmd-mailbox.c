@@ -178,16 +178,16 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 	buf_append_str(out, "* STATUS ");
 	imap_write_mailbox(s, out, name);
 	buf_append_str(out, " (");
-	do {
+	for (;;) {
 		if (!imap_parse_atom(p, &item) || (r == 0 && !status_write_item(out, item, &st))) {
 			buf_clear(out);
 			return imap_cmd_syntax(s, p);
 		}
-		if (imap_peek_char(p, ' ')) {
-			p->p++;
-			buf_append_char(out, ' ');
-		}
-	} while (!imap_peek_char(p, ')'));
+		if (!imap_peek_char(p, ' '))
+			break;
+		p->p++;
+		buf_append_char(out, ' ');
+	}
 	if (!imap_parse_char(p, ')') || !imap_parse_eol(p)) {
 		buf_clear(out);
 		return imap_cmd_syntax(s, p);

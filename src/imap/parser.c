@@ -33,14 +33,17 @@ void imap_frame_reset(struct imap_frame *frame)
 	frame->error_toobig = false;
 }
 
-/* Only APPEND carries message-sized literals; every other command is
- * limited to IMAP_MAX_SMALL_LITERAL per literal. */
+/* Only APPEND carries message-sized literals, and only once the client has
+ * logged in (nobody may make us buffer megabytes before that); every other
+ * literal is limited to IMAP_MAX_SMALL_LITERAL. */
 static bool frame_allows_big_literal(const struct imap_frame *frame)
 {
 	const char *s = frame->command.data;
 	size_t len = frame->command.len;
 	size_t i = 0;
 
+	if (!frame->big_literals)
+		return false;
 	while (i < len && s[i] != ' ')
 		i++;
 	i++;
@@ -69,11 +72,9 @@ static int frame_literal_size(const char *start, const char *end, uint64_t *size
 		p--;
 	if (p == start || p[-1] != '{')
 		return 0;
-	if (p == digits_end)
-		return -1;
-	if (str_parse_u64(p, (size_t)(digits_end - p), size_r) < 0)
-		return -1;
 	*sync_r = !nonsync;
+	if (p == digits_end || str_parse_u64(p, (size_t)(digits_end - p), size_r) < 0)
+		return -1;
 	return 1;
 }
 
@@ -91,7 +92,7 @@ static enum imap_frame_status frame_line_done(struct imap_frame *frame)
 	const char *start = frame->command.data + frame->line_start;
 	const char *end = frame->command.data + frame->command.len;
 	uint64_t size;
-	bool sync;
+	bool sync = true;
 
 	if (end > start && end[-1] == '\n')
 		end--;
@@ -100,11 +101,17 @@ static enum imap_frame_status frame_line_done(struct imap_frame *frame)
 	int r = frame_literal_size(start, end, &size, &sync);
 	if (r == 0)
 		return IMAP_FRAME_COMPLETE;
+	/* A bad LITERAL+ size: its bytes are on their way and we cannot know
+	 * how many, so the stream is lost (RFC 7888 §4). */
 	if (r < 0)
-		return frame_fail(frame, "Invalid literal size", false, IMAP_FRAME_ERROR);
-	uint64_t limit = frame_allows_big_literal(frame) ? frame->max_literal : IMAP_MAX_SMALL_LITERAL;
-	bool too_big = size > limit ||
-		       (limit == IMAP_MAX_SMALL_LITERAL && frame->command.len + size > IMAP_MAX_COMMAND);
+		return frame_fail(frame, "Invalid literal size", false,
+				  sync ? IMAP_FRAME_ERROR : IMAP_FRAME_FATAL);
+	bool big = frame_allows_big_literal(frame);
+	uint64_t limit = big ? frame->max_literal : IMAP_MAX_SMALL_LITERAL;
+	/* One message-sized literal per command (no MULTIAPPEND yet), plus the
+	 * small arguments around it. */
+	uint64_t total = big ? frame->max_literal + IMAP_MAX_COMMAND : IMAP_MAX_COMMAND;
+	bool too_big = size > limit || frame->command.len + size > total;
 	if (too_big) {
 		/* RFC 7888 §4: a refused non-synchronizing literal is already on
 		 * its way; we cannot find the next command, so we close. */

@@ -47,6 +47,8 @@ struct imap_frame {
 	uint64_t max_literal;     /* limit for the big literals of APPEND */
 	size_t line_start;        /* offset in command where the current line starts */
 	bool skipping;            /* discarding the rest of an over-long line */
+	bool big_literals;        /* APPEND may carry max_literal bytes (set
+				   * by the session once the client logged in) */
 	const char *error;        /* set with IMAP_FRAME_ERROR / FATAL */
 	bool error_toobig;        /* the error is a size limit ([TOOBIG]) */
 };

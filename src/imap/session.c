@@ -218,6 +218,20 @@ enum imap_cmd_status imap_cmd_syntax(struct imap_session *s, struct imap_parser 
 
 /* ---- the command cycle ------------------------------------------------------ */
 
+/* A client that sends nothing but garbage is not a mail client: close it
+ * after IMAP_MAX_BAD_COMMANDS BADs in a row (any other answer resets). */
+static void session_count_bad(struct imap_session *s)
+{
+	if (s->result_status == NULL || strcmp(s->result_status, "BAD") == 0)
+		s->bad_commands++;
+	else
+		s->bad_commands = 0;
+	if (s->bad_commands >= IMAP_MAX_BAD_COMMANDS && s->state != IMAP_STATE_LOGOUT) {
+		imap_untagged(s, "BYE Too many invalid commands");
+		s->state = IMAP_STATE_LOGOUT;
+	}
+}
+
 /* The tagged reply, after the untagged updates RFC 9051 §7 allows now. */
 void imap_cmd_complete(struct imap_session *s)
 {
@@ -227,6 +241,7 @@ void imap_cmd_complete(struct imap_session *s)
 		if (imap_view_sync(s, !no_expunge) < 0)
 			log_warn("imap: %s: mailbox sync failed", s->account_name);
 	}
+	session_count_bad(s);
 	buf_printf(&s->scratch, "%s %s %s\r\n", s->tag ? s->tag : "*",
 		   s->result_status ? s->result_status : "BAD",
 		   s->result_text ? s->result_text : "Internal error");
@@ -341,6 +356,14 @@ static void session_read_commands(struct imap_session *s)
 	struct buf *in = conn_input(s->conn);
 
 	while (s->conn != NULL && s->mode == IMAP_INPUT_COMMAND && !s->closed) {
+		/* Rule 5: a client that pipelines commands but does not read
+		 * the answers waits (TCP holds it back) until its output drains. */
+		if (imap_output_full(s)) {
+			s->input_blocked = true;
+			conn_pause_input(s->conn);
+			return;
+		}
+		s->frame.big_literals = s->state != IMAP_STATE_NOT_AUTHENTICATED;
 		switch (imap_frame_feed(&s->frame, in)) {
 		case IMAP_FRAME_NEED_MORE:
 			return;
@@ -412,11 +435,17 @@ static void session_on_input(struct conn *conn, void *context)
 	session_process_input(context);
 }
 
-/* Output drained: a paused producer (big FETCH) continues. */
+/* Output drained: a paused producer (big FETCH) continues, or commands
+ * held back by a full output queue are read again. */
 static void session_on_drained(struct conn *conn, void *context)
 {
 	struct imap_session *s = context;
 
+	if (s->input_blocked && s->mode == IMAP_INPUT_COMMAND) {
+		s->input_blocked = false;
+		conn_resume_input(s->conn);
+		return;
+	}
 	if (s->resume != NULL && s->mode == IMAP_INPUT_BUSY) {
 		enum imap_cmd_status (*resume)(struct imap_session *) = s->resume;
 		s->resume = NULL;

@@ -71,69 +71,85 @@ void imap_view_set_known(struct imap_view *view, size_t index, unsigned flags, u
 	}
 }
 
-static int view_cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+/* A half-open interval of view indexes. */
+struct view_span {
+	size_t lo, hi;
+};
 
-	return x < y ? -1 : x > y;
+static int view_cmp_span(const void *a, const void *b)
+{
+	const struct view_span *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
-/* Add the indexes of one range, '*' already resolved. */
-static void view_add_range(const struct imap_view *view, uint32_t lo, uint32_t hi, bool uid,
-			   view_u32_array *out)
+/* One range, '*' already resolved, as the indexes it names. */
+static struct view_span view_range_span(const struct imap_view *view, uint32_t lo, uint32_t hi,
+					bool uid)
 {
+	struct view_span span;
+
 	if (lo > hi) {
 		uint32_t t = lo;
 		lo = hi;
 		hi = t;
 	}
 	if (!uid) {
-		uint32_t count = (uint32_t)view->msgs.count;
-		if (lo == 0)
-			lo = 1;
-		for (uint32_t n = lo; n <= hi && n <= count; n++) {
-			array_push(out, n - 1);
-			if (n == UINT32_MAX)
-				break;
-		}
-		return;
+		size_t count = view->msgs.count;
+		span.lo = lo == 0 ? 0 : (size_t)lo - 1;
+		span.hi = hi < count ? hi : count;
+	} else {
+		span.lo = view_lower_bound(view, lo);
+		span.hi = hi == UINT32_MAX ? view->msgs.count : view_lower_bound(view, hi + 1);
 	}
-	for (size_t i = view_lower_bound(view, lo);
-	     i < view->msgs.count && view->msgs.items[i].uid <= hi; i++)
-		array_push(out, (uint32_t)i);
+	if (span.hi < span.lo)
+		span.hi = span.lo;
+	return span;
 }
 
+/* Ranges become index intervals, sorted and merged, then each index is
+ * written once: O(r log r + n) however the client overlaps its ranges
+ * ("1:*,1:*,..." must not cost ranges x messages). */
 uint32_t *imap_view_resolve(struct imap_session *s, const struct imap_seqset *set, bool uid,
 			    size_t *count_r)
 {
 	struct imap_view *view = s->view;
-	view_u32_array out = ARRAY_INIT;
 	uint32_t star;
+	size_t n = 0, total = 0;
 
 	*count_r = 0;
-	if (view == NULL || view->msgs.count == 0)
+	if (view == NULL || view->msgs.count == 0 || set->count == 0)
 		return NULL;
 	/* RFC 9051 §9: "*" is the largest number in use. */
 	star = uid ? view->msgs.items[view->msgs.count - 1].uid : (uint32_t)view->msgs.count;
+	struct view_span *spans = arena_alloc(s->cmd_arena, set->count * sizeof(*spans));
 	for (size_t i = 0; i < set->count; i++) {
 		uint32_t lo = set->ranges[i].lo == UINT32_MAX ? star : set->ranges[i].lo;
 		uint32_t hi = set->ranges[i].hi == UINT32_MAX ? star : set->ranges[i].hi;
-		view_add_range(view, lo, hi, uid, &out);
+		spans[i] = view_range_span(view, lo, hi, uid);
 	}
-	if (out.count == 0) {
-		array_free(&out);
+	qsort(spans, set->count, sizeof(*spans), view_cmp_span);
+	for (size_t i = 0; i < set->count; i++) {
+		if (spans[i].lo >= spans[i].hi)
+			continue;
+		if (n > 0 && spans[i].lo <= spans[n - 1].hi) {
+			if (spans[i].hi > spans[n - 1].hi)
+				spans[n - 1].hi = spans[i].hi;
+		} else {
+			spans[n++] = spans[i];
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		total += spans[i].hi - spans[i].lo;
+	if (total == 0)
 		return NULL;
+	uint32_t *result = arena_alloc(s->cmd_arena, total * sizeof(uint32_t));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = spans[i].lo; j < spans[i].hi; j++)
+			result[k++] = (uint32_t)j;
 	}
-	qsort(out.items, out.count, sizeof(uint32_t), view_cmp_u32);
-	size_t n = 1;
-	for (size_t i = 1; i < out.count; i++) {
-		if (out.items[i] != out.items[n - 1])
-			out.items[n++] = out.items[i];
-	}
-	uint32_t *result = arena_alloc(s->cmd_arena, n * sizeof(uint32_t));
-	memcpy(result, out.items, n * sizeof(uint32_t));
-	array_free(&out);
-	*count_r = n;
+	*count_r = total;
 	return result;
 }
 

@@ -75,6 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t chunk = size > 0 ? (size_t)data[0] % 64 + 1 : 1;
 
 	imap_frame_init(&frame, 1 << 20);
+	frame.big_literals = size > 1 && (data[1] & 1); /* logged in, or not */
 	for (size_t off = 0; off < size; off += chunk) {
 		size_t n = size - off < chunk ? size - off : chunk;
 		buf_append(&in, data + off, n);

@@ -68,6 +68,44 @@ static void frame_huge_literal_is_refused(void)
 	imap_frame_free(&f);
 }
 
+static void frame_bad_literal_plus_size_is_fatal(void)
+{
+	struct imap_frame f;
+
+	imap_frame_init(&f, 1000);
+	/* RFC 7888 §4: unknown byte count on its way; the stream is lost. */
+	UNIT_CHECK(feed(&f, "a NOOP {99999999999999999999+}\r\n") == IMAP_FRAME_FATAL);
+	imap_frame_reset(&f);
+	UNIT_CHECK(feed(&f, "a NOOP {99999999999999999999}\r\n") == IMAP_FRAME_ERROR);
+	imap_frame_free(&f);
+}
+
+static void frame_big_append_literal_needs_login_and_one_literal(void)
+{
+	struct imap_frame f;
+
+	imap_frame_init(&f, 1000000);
+	UNIT_CHECK(feed(&f, "a APPEND INBOX {100000}\r\n") == IMAP_FRAME_ERROR);
+	UNIT_CHECK(f.error_toobig);
+	imap_frame_reset(&f);
+	f.big_literals = true;
+	UNIT_CHECK(feed(&f, "a APPEND INBOX {100000}\r\n") == IMAP_FRAME_CONTINUE);
+	imap_frame_reset(&f);
+	/* Literals of one command may not add up to more than one message
+	 * plus IMAP_MAX_COMMAND: the third one here is refused. */
+	struct buf in = BUF_INIT;
+	buf_append_str(&in, "a APPEND INBOX {900000+}\r\n");
+	for (int i = 0; i < 900000; i++)
+		buf_append_char(&in, 'x');
+	buf_append_str(&in, " {900000+}\r\n");
+	for (int i = 0; i < 900000; i++)
+		buf_append_char(&in, 'x');
+	buf_append_str(&in, " {900000}\r\n");
+	UNIT_CHECK(imap_frame_feed(&f, &in) == IMAP_FRAME_ERROR && f.error_toobig);
+	buf_free(&in);
+	imap_frame_free(&f);
+}
+
 static void frame_long_line_is_refused_then_resyncs(void)
 {
 	struct imap_frame f;
@@ -183,6 +221,8 @@ int main(void)
 	UNIT_RUN(frame_sync_literal_asks_for_continuation);
 	UNIT_RUN(frame_literal_plus_needs_no_continuation);
 	UNIT_RUN(frame_huge_literal_is_refused);
+	UNIT_RUN(frame_bad_literal_plus_size_is_fatal);
+	UNIT_RUN(frame_big_append_literal_needs_login_and_one_literal);
 	UNIT_RUN(frame_long_line_is_refused_then_resyncs);
 	UNIT_RUN(lexer_parses_strings);
 	UNIT_RUN(lexer_rejects_bad_quoted_and_truncated_literal);
