@@ -18,6 +18,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,29 +31,118 @@
 /* No machine we run on has more cores than this worth a loop each. */
 #define SERVE_MAX_LOOPS 256
 
+/* What every loop shares; read-only once the threads run. */
+struct serve_shared {
+	const struct config *config;
+	struct tls_server *tls;
+	struct store_bus *bus;
+	struct worker_pool *workers;
+	struct imap_server imap;   /* points at the pieces above */
+};
+
+struct serve_thread;
+
+/* A protocol served on every loop: set up its per-loop state, start a
+ * session on an accepted socket, and wind its sessions down at shutdown
+ * (calling serve_protocol_stopped when the last one is gone). */
+struct serve_protocol {
+	const char *name;
+	void (*init)(struct serve_thread *t);
+	void (*accept)(struct serve_thread *t, int fd, bool implicit_tls);
+	void (*shutdown)(struct serve_thread *t);
+};
+
+/* A configured listener and the protocol its connections speak. */
 struct serve_listener {
 	const char *name;
 	const struct config_listen *addr;
+	const struct serve_protocol *protocol;
 	bool implicit_tls;
 	int fd;
 };
 
-struct serve_thread {
-	pthread_t thread;
-	struct imap_loop iloop;
-	struct serve_listener *listeners;
-	size_t listener_count;
-	int status;
+/* What a loop's accept callback needs: its thread and its listener. */
+struct serve_watch {
+	struct serve_thread *thread;
+	const struct serve_listener *listener;
 };
 
-static void serve_on_accept_plain(struct loop *loop, int fd, void *context)
+/* The listener keys of the config (DESIGN.md): eight, so at most eight. */
+#define SERVE_LISTENER_MAX 8
+
+/* One event loop thread with its store handle and, per protocol, the state
+ * its sessions share on this loop. */
+struct serve_thread {
+	pthread_t thread;
+	struct loop *loop;
+	struct store *store;
+	struct serve_shared *shared;
+	struct serve_listener *listeners;
+	size_t listener_count;
+	struct serve_watch watches[SERVE_LISTENER_MAX];
+	unsigned running;   /* protocols not yet stopped during shutdown */
+	int status;
+	struct imap_loop imap;
+};
+
+/* A protocol has no sessions left during shutdown; the last one to finish
+ * stops the loop. */
+static void serve_protocol_stopped(void *context)
 {
-	imap_session_start(context, fd, false);
+	struct serve_thread *t = context;
+
+	if (--t->running == 0)
+		loop_stop(t->loop);
 }
 
-static void serve_on_accept_tls(struct loop *loop, int fd, void *context)
+static void serve_imap_init(struct serve_thread *t)
 {
-	imap_session_start(context, fd, true);
+	t->imap = (struct imap_loop){
+		.server = &t->shared->imap, .loop = t->loop, .store = t->store,
+		.on_stopped = serve_protocol_stopped, .stopped_context = t,
+	};
+}
+
+static void serve_imap_accept(struct serve_thread *t, int fd, bool implicit_tls)
+{
+	imap_session_start(&t->imap, fd, implicit_tls);
+}
+
+static void serve_imap_shutdown(struct serve_thread *t)
+{
+	imap_loop_shutdown(&t->imap);
+}
+
+/* Every protocol this build serves; a new one adds its entry here and its
+ * listener keys below. */
+static const struct serve_protocol serve_protocols[] = {
+	{ "imap", serve_imap_init, serve_imap_accept, serve_imap_shutdown },
+};
+#define SERVE_PROTOCOL_COUNT (sizeof(serve_protocols) / sizeof(serve_protocols[0]))
+
+/* Every listener key of the config, with the protocol that serves it; NULL
+ * = accepted in the config (it is a contract) but not served yet. */
+static const struct {
+	const char *name;
+	size_t offset;
+	bool implicit_tls;
+	const struct serve_protocol *protocol;
+} serve_listener_keys[] = {
+	{ "imap", offsetof(struct config, imap), false, &serve_protocols[0] },
+	{ "imaps", offsetof(struct config, imaps), true, &serve_protocols[0] },
+	{ "pop3", offsetof(struct config, pop3), false, NULL },
+	{ "pop3s", offsetof(struct config, pop3s), true, NULL },
+	{ "smtp", offsetof(struct config, smtp), false, NULL },
+	{ "submission", offsetof(struct config, submission), false, NULL },
+	{ "submissions", offsetof(struct config, submissions), true, NULL },
+	{ "lmtp", offsetof(struct config, lmtp), false, NULL },
+};
+
+static void serve_on_accept(struct loop *loop, int fd, void *context)
+{
+	struct serve_watch *w = context;
+
+	w->listener->protocol->accept(w->thread, fd, w->listener->implicit_tls);
 }
 
 /* On the loop's own thread: stop accepting, then wind the sessions down. */
@@ -62,7 +152,9 @@ static void serve_shutdown_loop(struct loop *loop, void *context)
 
 	for (size_t i = 0; i < t->listener_count; i++)
 		listen_unwatch(loop, t->listeners[i].fd);
-	imap_loop_shutdown(&t->iloop);
+	t->running = SERVE_PROTOCOL_COUNT;
+	for (size_t i = 0; i < SERVE_PROTOCOL_COUNT; i++)
+		serve_protocols[i].shutdown(t);
 }
 
 static void *serve_thread_main(void *context)
@@ -70,52 +162,47 @@ static void *serve_thread_main(void *context)
 	struct serve_thread *t = context;
 
 	for (size_t i = 0; i < t->listener_count; i++) {
-		listen_accept_fn *fn = t->listeners[i].implicit_tls ? serve_on_accept_tls :
-								      serve_on_accept_plain;
-		if (listen_watch(t->iloop.loop, t->listeners[i].fd, fn, &t->iloop) < 0) {
+		t->watches[i] = (struct serve_watch){ t, &t->listeners[i] };
+		if (listen_watch(t->loop, t->listeners[i].fd, serve_on_accept, &t->watches[i]) < 0) {
 			log_error("serve: cannot watch the %s listener", t->listeners[i].name);
 			t->status = -1;
 			return NULL;
 		}
 	}
-	if (loop_run(t->iloop.loop) < 0)
+	if (loop_run(t->loop) < 0)
 		t->status = -1;
 	return NULL;
 }
 
-/* Which listeners this build serves. The others are accepted in the config
- * (it is a contract) but not started yet: say so instead of failing. */
+/* Bind every configured listener (before any thread starts, and before
+ * dropping privileges one day). Returns how many, or SIZE_MAX on error. */
 static size_t serve_open_listeners(const struct config *config, struct serve_listener *out)
 {
-	const struct { const char *name; const struct config_listen *addr; bool tls; } all[] = {
-		{ "imap", &config->imap, false }, { "imaps", &config->imaps, true },
-	};
-	const struct { const char *name; const struct config_listen *addr; } later[] = {
-		{ "pop3", &config->pop3 }, { "pop3s", &config->pop3s }, { "smtp", &config->smtp },
-		{ "submission", &config->submission }, { "submissions", &config->submissions },
-		{ "lmtp", &config->lmtp },
-	};
 	size_t n = 0;
 
-	for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++) {
-		if (later[i].addr->enabled)
-			log_warn("serve: the %s listener is not implemented yet; not started",
-				 later[i].name);
-	}
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+	for (size_t i = 0; i < SERVE_LISTENER_MAX; i++) {
+		const struct config_listen *addr =
+			(const void *)((const char *)config + serve_listener_keys[i].offset);
 		const char *error;
-		if (!all[i].addr->enabled)
+		if (!addr->enabled)
 			continue;
-		out[n] = (struct serve_listener){ all[i].name, all[i].addr, all[i].tls, -1 };
-		if (listen_open(all[i].addr, &out[n].fd, &error) < 0) {
-			log_error("serve: %s listener: %s", all[i].name, error);
+		if (serve_listener_keys[i].protocol == NULL) {
+			log_warn("serve: the %s listener is not implemented yet; not started",
+				 serve_listener_keys[i].name);
+			continue;
+		}
+		out[n] = (struct serve_listener){ serve_listener_keys[i].name, addr,
+						  serve_listener_keys[i].protocol,
+						  serve_listener_keys[i].implicit_tls, -1 };
+		if (listen_open(addr, &out[n].fd, &error) < 0) {
+			log_error("serve: %s listener: %s", out[n].name, error);
 			for (size_t k = 0; k < n; k++)
 				close(out[k].fd);
 			return SIZE_MAX;
 		}
-		log_info("serve: %s listening on %s:%s", all[i].name,
-			 all[i].addr->host ? all[i].addr->host : "*",
-			 all[i].addr->port ? all[i].addr->port : "");
+		log_info("serve: %s listening on %s:%s", out[n].name,
+			 addr->unix_path ? "unix" : addr->host ? addr->host : "*",
+			 addr->unix_path ? addr->unix_path : addr->port ? addr->port : "");
 		n++;
 	}
 	return n;
@@ -179,24 +266,26 @@ static void serve_block_signals(sigset_t *set)
 }
 
 static int serve_start_threads(struct serve_thread *threads, unsigned count,
-			       struct imap_server *server, struct serve_listener *listeners,
+			       struct serve_shared *shared, struct serve_listener *listeners,
 			       size_t listener_count)
 {
 	for (unsigned i = 0; i < count; i++) {
 		struct serve_thread *t = &threads[i];
 		const char *error;
-		t->iloop.server = server;
-		t->iloop.loop = loop_new();
+		t->shared = shared;
+		t->loop = loop_new();
 		t->listeners = listeners;
 		t->listener_count = listener_count;
-		if (store_open(server->config->data_dir, server->bus, &t->iloop.store, &error) < 0) {
+		if (store_open(shared->config->data_dir, shared->bus, &t->store, &error) < 0) {
 			log_error("serve: store: %s", error);
-			loop_free(t->iloop.loop);
+			loop_free(t->loop);
 			return (int)i;
 		}
+		for (size_t k = 0; k < SERVE_PROTOCOL_COUNT; k++)
+			serve_protocols[k].init(t);
 		if (pthread_create(&t->thread, NULL, serve_thread_main, t) != 0) {
-			store_close(t->iloop.store);
-			loop_free(t->iloop.loop);
+			store_close(t->store);
+			loop_free(t->loop);
 			return (int)i;
 		}
 	}
@@ -206,11 +295,11 @@ static int serve_start_threads(struct serve_thread *threads, unsigned count,
 static void serve_stop_threads(struct serve_thread *threads, int count)
 {
 	for (int i = 0; i < count; i++)
-		loop_post(threads[i].iloop.loop, serve_shutdown_loop, &threads[i]);
+		loop_post(threads[i].loop, serve_shutdown_loop, &threads[i]);
 	for (int i = 0; i < count; i++) {
 		pthread_join(threads[i].thread, NULL);
-		store_close(threads[i].iloop.store);
-		loop_free(threads[i].iloop.loop);
+		store_close(threads[i].store);
+		loop_free(threads[i].loop);
 	}
 }
 
@@ -229,32 +318,38 @@ static int serve_check_store(const struct config *config)
 	return 0;
 }
 
-int cli_serve(const struct config *config)
+/* The shared pieces each protocol's server struct points to. */
+static void serve_shared_init(struct serve_shared *shared, const struct config *config,
+			      struct tls_server *tls)
 {
-	struct serve_listener listeners[8];
-	struct imap_server server = { .config = config };
-	sigset_t stop_signals;
+	shared->config = config;
+	shared->tls = tls;
+	shared->bus = store_bus_new();
+	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
+	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers };
+}
+
+static void serve_shared_free(struct serve_shared *shared)
+{
+	worker_pool_free(shared->workers);
+	store_bus_free(shared->bus);
+	tls_server_free(shared->tls);
+}
+
+/* Run until SIGTERM/SIGINT; then stop every loop and wait for it. */
+static int serve_run(struct serve_shared *shared, struct serve_listener *listeners,
+		     size_t nlisten, sigset_t *stop_signals)
+{
+	unsigned nloops = serve_loop_count(shared->config);
+	struct serve_thread *threads = mem_zalloc(nloops * sizeof(*threads));
+	int started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
 	int sig = 0, status = 1;
 
-	serve_block_signals(&stop_signals);
-	serve_raise_fd_limit();
-	if (serve_check_store(config) < 0 || (server.tls = serve_open_tls(config)) == NULL)
-		return 1;
-	size_t nlisten = serve_open_listeners(config, listeners);
-	if (nlisten == SIZE_MAX) {
-		tls_server_free(server.tls);
-		return 1;
-	}
-	server.bus = store_bus_new();
-	server.workers = worker_pool_new(SERVE_WORKER_THREADS);
-	unsigned nloops = serve_loop_count(config);
-	struct serve_thread *threads = mem_zalloc(nloops * sizeof(*threads));
-	int started = serve_start_threads(threads, nloops, &server, listeners, nlisten);
 	if (started == (int)nloops) {
 		log_info("serve: buzon ready with %u event loops; data in %s", nloops,
-			 config->data_dir);
+			 shared->config->data_dir);
 		status = 0;
-		if (sigwait(&stop_signals, &sig) != 0)
+		if (sigwait(stop_signals, &sig) != 0)
 			log_error("serve: sigwait failed");
 		log_info("serve: signal %d, stopping", sig);
 	}
@@ -262,11 +357,30 @@ int cli_serve(const struct config *config)
 	for (int i = 0; i < started; i++)
 		status |= threads[i].status < 0;
 	free(threads);
-	worker_pool_free(server.workers);
-	store_bus_free(server.bus);
+	return status;
+}
+
+int cli_serve(const struct config *config)
+{
+	struct serve_listener listeners[SERVE_LISTENER_MAX];
+	struct serve_shared shared;
+	struct tls_server *tls;
+	sigset_t stop_signals;
+
+	serve_block_signals(&stop_signals);
+	serve_raise_fd_limit();
+	if (serve_check_store(config) < 0 || (tls = serve_open_tls(config)) == NULL)
+		return 1;
+	size_t nlisten = serve_open_listeners(config, listeners);
+	if (nlisten == SIZE_MAX) {
+		tls_server_free(tls);
+		return 1;
+	}
+	serve_shared_init(&shared, config, tls);
+	int status = serve_run(&shared, listeners, nlisten, &stop_signals);
+	serve_shared_free(&shared);
 	for (size_t i = 0; i < nlisten; i++)
 		close(listeners[i].fd);
-	tls_server_free(server.tls);
 	log_info("serve: stopped");
 	return status;
 }

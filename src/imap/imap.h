@@ -33,6 +33,11 @@ struct imap_loop {
 	struct imap_session *sessions;    /* every live session, for shutdown */
 	size_t session_count;
 	bool stopping;
+	/* Called once, on the loop's thread, when shutting down and the last
+	 * session is gone (the server then stops the loop when every
+	 * service on it is done). */
+	void (*on_stopped)(void *context);
+	void *stopped_context;
 };
 
 /* Start a session on fd (accepted on the loop's thread). implicit_tls: the
@@ -40,7 +45,7 @@ struct imap_loop {
 void imap_session_start(struct imap_loop *iloop, int fd, bool implicit_tls);
 /* Server shutdown: every session says BYE and closes once its running
  * command has finished (nothing half-done, nothing acknowledged lost).
- * When the last session is gone, the loop is stopped. */
+ * When the last session is gone, iloop->on_stopped is called. */
 void imap_loop_shutdown(struct imap_loop *iloop);
 
 #endif

@@ -87,7 +87,7 @@ static void session_free(struct imap_session *s)
 	iloop->session_count--;
 	free(s);
 	if (iloop->stopping && iloop->session_count == 0)
-		loop_stop(iloop->loop);
+		iloop->on_stopped(iloop->stopped_context);
 }
 
 /* Say goodbye now if no command is running; a running one finishes first
@@ -115,7 +115,7 @@ void imap_loop_shutdown(struct imap_loop *iloop)
 {
 	iloop->stopping = true;
 	if (iloop->session_count == 0) {
-		loop_stop(iloop->loop);
+		iloop->on_stopped(iloop->stopped_context);
 		return;
 	}
 	for (struct imap_session *s = iloop->sessions; s != NULL; s = s->next)
