@@ -279,6 +279,15 @@ int store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t 
 		    struct arena *arena, const char **data_r, size_t *length_r,
 		    const char **error_r);
 
+/* Local delivery (SMTP, LMTP, `buzon deliver`, bounces): store one message
+ * in the INBOX of each of count accounts, as ONE stored copy shared by all
+ * of them (parsed once), in one transaction, durable on return (rule 1).
+ * uids_r[i] is the UID in account_ids[i]'s INBOX. ENOTFOUND if an account
+ * has no INBOX. internal_date 0 = now. Publishes on the bus per INBOX. */
+int store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
+			  const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
+			  const char **error_r);
+
 /* Full-text search (rule 2: from the index built at save time, no
  * re-parse). UIDs of messages in the mailbox whose body text (or, with
  * include_headers, headers and body: SEARCH TEXT) contains needle,
