@@ -39,17 +39,34 @@ static enum imap_cmd_status cmd_logout(struct imap_session *s, struct imap_parse
 	return IMAP_CMD_DONE;
 }
 
-/* RFC 5161: nothing that needs enabling is implemented yet, so the
- * ENABLED list is empty; unknown names are ignored as the RFC says. */
+/* RFC 5161. What ENABLE can switch on: CONDSTORE and QRESYNC (RFC 7162
+ * §3.2.3; QRESYNC implies CONDSTORE). Unknown names are ignored; ENABLED
+ * lists what this command newly enabled. */
 static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parser *p, bool uid)
 {
+	bool condstore = false, qresync = false;
 	char *atom;
 
 	do {
 		if (!imap_parse_sp(p) || !imap_parse_atom(p, &atom))
 			return imap_cmd_syntax(s, p);
+		if (str_eq_nocase(atom, "CONDSTORE"))
+			condstore = true;
+		else if (str_eq_nocase(atom, "QRESYNC"))
+			qresync = condstore = true;
 	} while (!imap_at_end(p));
-	imap_untagged(s, "ENABLED");
+	struct buf *out = &s->scratch;
+	buf_append_str(out, "* ENABLED");
+	if (condstore && !s->condstore)
+		buf_append_str(out, " CONDSTORE");
+	if (qresync && !s->qresync)
+		buf_append_str(out, " QRESYNC");
+	buf_append_str(out, "\r\n");
+	imap_flush_scratch(s);
+	if (qresync)
+		s->qresync = true;
+	if (condstore)
+		imap_enable_condstore(s);
 	imap_cmd_ok(s, "ENABLE completed");
 	return IMAP_CMD_DONE;
 }

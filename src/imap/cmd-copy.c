@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* An ascending UID list as a compact set: "1:3,7,9:10". */
-static void copy_write_uidset(struct buf *out, const uint32_t *uids, size_t count)
+void imap_write_uidset(struct buf *out, const uint32_t *uids, size_t count)
 {
 	for (size_t i = 0; i < count;) {
 		size_t j = i;
@@ -49,9 +49,9 @@ static void copy_report(struct imap_session *s, bool uid, bool move, uint32_t ui
 	struct buf code = BUF_INIT;
 
 	buf_printf(&code, "[COPYUID %u ", uidvalidity);
-	copy_write_uidset(&code, src_uids, copied);
+	imap_write_uidset(&code, src_uids, copied);
 	buf_append_char(&code, ' ');
-	copy_write_uidset(&code, dst_uids, copied);
+	imap_write_uidset(&code, dst_uids, copied);
 	buf_append_char(&code, ']');
 	if (move) {
 		imap_untagged(s, "OK %s Moved", code.data);

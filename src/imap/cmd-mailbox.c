@@ -156,6 +156,8 @@ static bool status_write_item(struct buf *out, const char *item,
 		buf_printf(out, "SIZE %llu", (unsigned long long)st->size);
 	else if (str_eq_nocase(item, "RECENT"))
 		buf_append_str(out, "RECENT 0");
+	else if (str_eq_nocase(item, "HIGHESTMODSEQ")) /* RFC 7162 §3.1.7 */
+		buf_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)st->highestmodseq);
 	else
 		return false;
 	return true;
@@ -167,6 +169,7 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 	struct store_mailbox_status st;
 	const char *error = NULL;
 	char *name, *item;
+	bool modseq_asked = false;
 
 	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_sp(p) ||
 	    !imap_parse_char(p, '('))
@@ -183,6 +186,7 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 			buf_clear(out);
 			return imap_cmd_syntax(s, p);
 		}
+		modseq_asked |= str_eq_nocase(item, "HIGHESTMODSEQ");
 		if (!imap_peek_char(p, ' '))
 			break;
 		p->p++;
@@ -198,6 +202,8 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 	}
 	buf_append_str(out, ")\r\n");
 	imap_flush_scratch(s);
+	if (modseq_asked)
+		imap_enable_condstore(s); /* RFC 7162 §3.1: an enabling command */
 	imap_cmd_ok(s, "STATUS completed");
 	return IMAP_CMD_DONE;
 }

@@ -6,6 +6,7 @@
 #include "imap/session.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -89,19 +90,142 @@ static void select_send_info(struct imap_session *s)
 		imap_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", view->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", view->uidnext);
+	if (s->condstore) /* RFC 7162 §3.1.2.1 */
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+			      (unsigned long long)view->modseq);
+}
+
+/* SELECT/EXAMINE parameters (RFC 4466 §2.4): (CONDSTORE) and
+ * (QRESYNC (uidvalidity modseq [known-uids [seq-match-data]])). */
+struct select_params {
+	bool condstore;
+	bool qresync;
+	uint32_t uidvalidity;
+	uint64_t modseq;
+	struct imap_seqset known_uids; /* count 0 = not given */
+};
+
+/* RFC 7162 §3.2.5: QRESYNC (uidvalidity modseq [known-uids [(seqs uids)]]).
+ * The sequence match data only narrows what we report; since every
+ * expunge is remembered, it is checked for syntax and otherwise unused. */
+static bool select_parse_qresync(struct imap_parser *p, struct select_params *sp)
+{
+	struct imap_seqset ignored;
+
+	if (!imap_parse_sp(p) || !imap_parse_char(p, '(') || !imap_parse_number(p, &sp->uidvalidity) ||
+	    !imap_parse_sp(p) || !imap_parse_number64(p, &sp->modseq) || sp->uidvalidity == 0 ||
+	    sp->modseq == 0)
+		return imap_parser_fail(p, "Invalid QRESYNC parameters");
+	if (imap_peek_char(p, ' ')) {
+		p->p++;
+		if (!imap_parse_seqset(p, &sp->known_uids) || sp->known_uids.saved)
+			return imap_parser_fail(p, "Invalid known UIDs");
+		if (imap_peek_char(p, ' ')) {
+			p->p++;
+			if (!imap_parse_char(p, '(') || !imap_parse_seqset(p, &ignored) ||
+			    !imap_parse_sp(p) || !imap_parse_seqset(p, &ignored) ||
+			    !imap_parse_char(p, ')'))
+				return imap_parser_fail(p, "Invalid sequence match data");
+		}
+	}
+	sp->qresync = true;
+	return imap_parse_char(p, ')');
+}
+
+static bool select_parse_params(struct imap_parser *p, struct select_params *sp)
+{
+	char *name;
+
+	memset(sp, 0, sizeof(*sp));
+	if (!imap_peek_char(p, ' '))
+		return true;
+	p->p++;
+	if (!imap_parse_char(p, '('))
+		return false;
+	do {
+		if (!imap_parse_atom(p, &name))
+			return false;
+		if (str_eq_nocase(name, "CONDSTORE"))
+			sp->condstore = true;
+		else if (!str_eq_nocase(name, "QRESYNC") || !select_parse_qresync(p, sp))
+			return imap_parser_fail(p, "Unknown SELECT parameter");
+	} while (imap_peek_char(p, ' ') && p->p++);
+	return imap_parse_char(p, ')');
+}
+
+/* Is uid in set ("*" = the largest UID ever given out)? */
+static bool select_uid_in(const struct imap_seqset *set, uint32_t uid, uint32_t star)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->ranges[i].lo == UINT32_MAX ? star : set->ranges[i].lo;
+		uint32_t hi = set->ranges[i].hi == UINT32_MAX ? star : set->ranges[i].hi;
+		if ((uid >= lo && uid <= hi) || (uid >= hi && uid <= lo))
+			return true;
+	}
+	return false;
+}
+
+/* RFC 7162 §3.2.5.1: what changed since the client's modseq, as if it had
+ * sent UID FETCH known-uids (FLAGS) (CHANGEDSINCE modseq VANISHED). */
+static int select_qresync(struct imap_session *s, const struct select_params *sp)
+{
+	struct imap_view *view = s->view;
+	struct store_changes ch;
+	const char *error;
+	uint32_t star = view->uidnext > 0 ? view->uidnext - 1 : 0;
+	struct imap_seqset all = { (struct imap_range[]){ { 1, UINT32_MAX } }, 1, false };
+	const struct imap_seqset *known = sp->known_uids.count > 0 ? &sp->known_uids : &all;
+
+	if (sp->uidvalidity != view->uidvalidity)
+		return 0; /* §3.2.5: ignore the rest; the client sees the new value */
+	if (store_message_changes(s->store, view->mailbox_id, sp->modseq, s->cmd_arena, &ch,
+				  &error) < 0) {
+		log_error("imap: qresync %s: %s", view->name, error);
+		return -1;
+	}
+	uint32_t *gone = arena_alloc(s->cmd_arena, (ch.expunged_count + 1) * sizeof(uint32_t));
+	size_t ngone = 0;
+	for (size_t i = 0; i < ch.expunged_count; i++) {
+		if (select_uid_in(known, ch.expunged[i], star))
+			gone[ngone++] = ch.expunged[i];
+	}
+	if (ngone > 0) {
+		buf_append_str(&s->scratch, "* VANISHED (EARLIER) ");
+		imap_write_uidset(&s->scratch, gone, ngone);
+		buf_append_str(&s->scratch, "\r\n");
+		imap_flush_scratch(s);
+	}
+	for (size_t i = 0; i < ch.changed_count; i++) {
+		long idx = imap_view_find_uid(view, ch.changed[i].uid);
+		if (idx >= 0 && select_uid_in(known, ch.changed[i].uid, star))
+			imap_view_send_flags(s, (size_t)idx);
+	}
+	return 0;
 }
 
 static enum imap_cmd_status select_mailbox(struct imap_session *s, struct imap_parser *p,
 					   bool readonly)
 {
+	struct select_params sp;
 	struct store_mailbox mb;
 	const char *error;
 	char *name;
 
-	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
+	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL ||
+	    !select_parse_params(p, &sp) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	/* RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected. */
-	imap_view_close(s);
+	if (sp.qresync && !s->qresync) {
+		imap_cmd_bad(s, "QRESYNC needs ENABLE QRESYNC first"); /* RFC 7162 §3.2.5 */
+		return IMAP_CMD_DONE;
+	}
+	/* RFC 9051 §6.3.2: a failed SELECT leaves no mailbox selected; RFC 7162
+	 * §3.2.11: [CLOSED] separates the old mailbox's responses. */
+	if (s->view != NULL) {
+		imap_view_close(s);
+		imap_untagged(s, "OK [CLOSED] Previous mailbox closed");
+	}
+	if (sp.condstore)
+		s->condstore = true;
 	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
 	if (r == STORE_ENOTFOUND) {
 		imap_cmd_no(s, "[NONEXISTENT] No such mailbox");
@@ -112,9 +236,25 @@ static enum imap_cmd_status select_mailbox(struct imap_session *s, struct imap_p
 		return IMAP_CMD_DONE;
 	}
 	select_send_info(s);
+	if (sp.qresync && select_qresync(s, &sp) < 0) {
+		imap_cmd_no(s, "[SERVERBUG] Cannot resynchronise");
+		return IMAP_CMD_DONE;
+	}
 	imap_cmd_ok(s, "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
 		    readonly ? "EXAMINE" : "SELECT");
 	return IMAP_CMD_DONE;
+}
+
+/* The first CONDSTORE enabling command with a mailbox selected reports
+ * the mailbox's HIGHESTMODSEQ (RFC 7162 §3.1). */
+void imap_enable_condstore(struct imap_session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	if (s->view != NULL)
+		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
+			      (unsigned long long)s->view->modseq);
 }
 
 static enum imap_cmd_status cmd_select(struct imap_session *s, struct imap_parser *p, bool uid)

@@ -263,6 +263,8 @@ static bool fetch_parse_item(struct imap_parser *parser, struct imap_fetch_item 
 		item->kind = IMAP_FETCH_INTERNALDATE;
 	else if (str_eq_nocase(name, "RFC822.SIZE"))
 		item->kind = IMAP_FETCH_RFC822_SIZE;
+	else if (str_eq_nocase(name, "MODSEQ"))
+		item->kind = IMAP_FETCH_MODSEQ;
 	else if (str_eq_nocase(name, "ENVELOPE"))
 		item->kind = IMAP_FETCH_ENVELOPE;
 	else if (str_eq_nocase(name, "BODYSTRUCTURE"))
@@ -350,6 +352,9 @@ static void fetch_summarise(struct imap_fetch_request *request)
 			break;
 		case IMAP_FETCH_FLAGS:
 			request->has_flags = true;
+			break;
+		case IMAP_FETCH_MODSEQ:
+			request->has_modseq = true;
 			break;
 		case IMAP_FETCH_ENVELOPE:
 		case IMAP_FETCH_BODYSTRUCTURE:
@@ -534,4 +539,35 @@ void imap_fetch_format_date(int64_t time, int tz_minutes, char *out)
 	snprintf(out, IMAP_FETCH_DATE_SIZE, "%02d-%s-%04d %02d:%02d:%02d %c%02d%02d", tm.tm_mday,
 		 months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 tz_minutes < 0 ? '-' : '+', tz / 60, tz % 60);
+}
+
+/* RFC 7162 §3.1.4.1 / §3.2.6: " (CHANGEDSINCE n [VANISHED])", in either
+ * order. VANISHED needs CHANGEDSINCE; the caller checks it is UID FETCH
+ * with QRESYNC enabled. */
+bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_request *request)
+{
+	char *name;
+
+	if (!imap_peek_char(parser, ' '))
+		return true;
+	parser->p++;
+	if (!imap_parse_char(parser, '('))
+		return false;
+	do {
+		if (!imap_parse_atom(parser, &name))
+			return false;
+		if (str_eq_nocase(name, "CHANGEDSINCE") && !request->changedsince_given) {
+			if (!imap_parse_sp(parser) ||
+			    !imap_parse_number64(parser, &request->changedsince))
+				return false;
+			request->changedsince_given = true;
+		} else if (str_eq_nocase(name, "VANISHED") && !request->vanished) {
+			request->vanished = true;
+		} else {
+			return imap_parser_fail(parser, "Unknown or repeated FETCH modifier");
+		}
+	} while (imap_peek_char(parser, ' ') && parser->p++);
+	if (request->vanished && !request->changedsince_given)
+		return imap_parser_fail(parser, "VANISHED needs CHANGEDSINCE");
+	return imap_parse_char(parser, ')');
 }

@@ -286,6 +286,9 @@ static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_i
 		break;
 	case IMAP_FETCH_SECTION:
 		return fetch_write_section(fm, item, st);
+	case IMAP_FETCH_MODSEQ:
+		buf_printf(out, "MODSEQ (%llu)", (unsigned long long)info->modseq);
+		break;
 	}
 	return true;
 }
@@ -329,6 +332,14 @@ static bool fetch_write_items(struct fetch_message *fm, struct fetch_state *st)
 		if (st->need_space)
 			buf_append_char(&s->scratch, ' ');
 		fetch_write_flags(fm);
+		st->need_space = true;
+	}
+	/* RFC 7162: CHANGEDSINCE implies MODSEQ; so does a \Seen set by this
+	 * FETCH for a CONDSTORE-aware client (§3.2.4). */
+	if (!st->request->has_modseq &&
+	    (st->request->changedsince_given || (st->flags_changed && s->condstore))) {
+		buf_printf(&s->scratch, "%sMODSEQ (%llu)", st->need_space ? " " : "",
+			   (unsigned long long)fm->info.modseq);
 	}
 	buf_append_str(&s->scratch, ")\r\n");
 	imap_flush_scratch(s);
@@ -384,6 +395,9 @@ static bool fetch_one(struct imap_session *s, struct fetch_state *st, struct are
 		}
 		return true;
 	}
+	if (!resuming && st->request->changedsince_given &&
+	    fm.info.modseq <= st->request->changedsince)
+		return true; /* RFC 7162 §3.1.4.1: unchanged since the client looked */
 	if (!resuming)
 		fetch_begin_message(&fm, st);
 	return fetch_write_items(&fm, st);
@@ -453,6 +467,46 @@ static bool fetch_seqset_valid(const struct imap_view *view, const struct imap_s
 	return true;
 }
 
+/* Is uid in the client's UID set? "*" is the largest UID given out. */
+static bool fetch_uid_in(const struct imap_seqset *set, uint32_t uid, uint32_t star)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		uint32_t lo = set->ranges[i].lo == UINT32_MAX ? star : set->ranges[i].lo;
+		uint32_t hi = set->ranges[i].hi == UINT32_MAX ? star : set->ranges[i].hi;
+		if ((uid >= lo && uid <= hi) || (uid >= hi && uid <= lo))
+			return true;
+	}
+	return false;
+}
+
+/* UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of the set expunged since
+ * n, as VANISHED (EARLIER), before the FETCH responses (RFC 7162 §3.2.6). */
+static int fetch_send_vanished(struct imap_session *s, const struct imap_fetch_request *request)
+{
+	struct store_changes ch;
+	const char *error;
+	uint32_t star = s->view->uidnext > 0 ? s->view->uidnext - 1 : 0;
+
+	if (store_message_changes(s->store, s->view->mailbox_id, request->changedsince,
+				  s->cmd_arena, &ch, &error) < 0) {
+		log_warn("imap: fetch vanished in %s: %s", s->view->name, error);
+		return -1;
+	}
+	uint32_t *gone = arena_alloc(s->cmd_arena, (ch.expunged_count + 1) * sizeof(uint32_t));
+	size_t n = 0;
+	for (size_t i = 0; i < ch.expunged_count; i++) {
+		if (fetch_uid_in(&request->set, ch.expunged[i], star))
+			gone[n++] = ch.expunged[i];
+	}
+	if (n > 0) {
+		buf_append_str(&s->scratch, "* VANISHED (EARLIER) ");
+		imap_write_uidset(&s->scratch, gone, n);
+		buf_append_str(&s->scratch, "\r\n");
+		imap_flush_scratch(s);
+	}
+	return 0;
+}
+
 /* FETCH / UID FETCH: parse and check the set, then answer message by
  * message (fetch_run), possibly across several turns of the loop. */
 enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *p, bool uid)
@@ -460,8 +514,20 @@ enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *
 	struct fetch_state *st;
 	struct imap_fetch_request *request;
 
-	if (!imap_fetch_parse(p, &request) || !imap_parse_eol(p))
+	if (!imap_fetch_parse(p, &request) || !imap_fetch_parse_modifiers(p, request) ||
+	    !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
+	if (request->vanished && (!uid || !s->qresync)) {
+		/* RFC 7162 §3.2.6 */
+		imap_cmd_bad(s, "VANISHED needs UID FETCH and ENABLE QRESYNC");
+		return IMAP_CMD_DONE;
+	}
+	if (request->has_modseq || request->changedsince_given)
+		imap_enable_condstore(s); /* RFC 7162 §3.1: enabling commands */
+	if (request->vanished && fetch_send_vanished(s, request) < 0) {
+		imap_cmd_no(s, "[SERVERBUG] Internal error");
+		return IMAP_CMD_DONE;
+	}
 	if (request->set.saved) {
 		imap_cmd_bad(s, "Saved search results ($) are not supported");
 		return IMAP_CMD_DONE;

@@ -45,6 +45,7 @@ enum imap_fetch_item_kind {
 	IMAP_FETCH_BODYSTRUCTURE,
 	IMAP_FETCH_BODY,    /* BODY without a section: the basic structure */
 	IMAP_FETCH_SECTION, /* BODY[..], BODY.PEEK[..], RFC822, RFC822.HEADER, RFC822.TEXT */
+	IMAP_FETCH_MODSEQ,  /* RFC 7162 §3.1.4.2 */
 };
 
 /* What follows the part number in a section (RFC 9051 §6.4.5.1). */
@@ -83,6 +84,11 @@ struct imap_fetch_request {
 	size_t item_count;
 	bool has_uid;          /* UID was asked for (UID FETCH adds it otherwise) */
 	bool has_flags;        /* FLAGS was asked for */
+	bool has_modseq;       /* MODSEQ was asked for (or implied by CHANGEDSINCE) */
+	/* RFC 7162 fetch modifiers (parsed by imap_fetch_parse_modifiers) */
+	bool changedsince_given;
+	uint64_t changedsince; /* only messages with a greater MODSEQ */
+	bool vanished;         /* UID FETCH (... VANISHED): report expunged UIDs */
 	bool sets_seen;        /* some item implicitly sets \Seen */
 	bool needs_structure;  /* envelope, structure or part table needed */
 };
@@ -94,6 +100,10 @@ struct imap_fetch_request {
  * Pure: allocates only from parser->arena. On failure returns false with
  * parser->error set (imap_parser_fail). */
 bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **request_r);
+
+/* After the items: " (CHANGEDSINCE n [VANISHED])" (RFC 7162 §3.1.4.1,
+ * §3.2.6), or nothing. Pure, like imap_fetch_parse. */
+bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_request *request);
 
 /* A byte range [start, end) of the stored message. */
 struct imap_fetch_range {

@@ -407,6 +407,31 @@ static bool search_parse_operator(struct search_parse *sp, unsigned depth,
 	return true;
 }
 
+/* RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer.
+ * buzon keeps one MODSEQ per message, so the optional metadata entry
+ * ("/flags/\\seen" "priv") is checked and then means the same. */
+static bool search_parse_modseq(struct search_parse *sp, struct imap_search_key *key)
+{
+	struct imap_parser *p = sp->parser;
+	char *entry, *type;
+	size_t len;
+
+	key->kind = IMAP_SEARCH_MODSEQ;
+	sp->query->has_modseq = true;
+	if (!imap_parse_sp(p))
+		return false;
+	if (imap_peek_char(p, '"')) {
+		if (!imap_parse_string(p, &entry, &len) || !imap_parse_sp(p) ||
+		    !imap_parse_atom(p, &type) ||
+		    (!str_eq_nocase(type, "priv") && !str_eq_nocase(type, "shared") &&
+		     !str_eq_nocase(type, "all")) || !imap_parse_sp(p))
+			return imap_parser_fail(p, "Invalid MODSEQ entry");
+	}
+	if (!imap_parse_number64(p, &key->number))
+		return imap_parser_fail(p, "Expected a mod-sequence");
+	return true;
+}
+
 /* A key that starts with a name. */
 static bool search_parse_named_key(struct search_parse *sp, unsigned depth, const char *name,
 				   struct imap_search_key *key)
@@ -446,6 +471,8 @@ static bool search_parse_named_key(struct search_parse *sp, unsigned depth, cons
 			return imap_parser_fail(sp->parser, "Expected a size");
 		return true;
 	}
+	if (str_eq_nocase(name, "MODSEQ"))
+		return search_parse_modseq(sp, key);
 	if (str_eq_nocase(name, "UID")) {
 		key->kind = IMAP_SEARCH_UIDSET;
 		if (!imap_parse_sp(sp->parser) || !imap_parse_seqset(sp->parser, &key->set))

@@ -259,6 +259,8 @@ static enum imap_search_result search_match_state(const struct imap_search_key *
 		return search_bool(m->size > key->number);
 	case IMAP_SEARCH_SMALLER:
 		return search_bool(m->size < key->number);
+	case IMAP_SEARCH_MODSEQ:
+		return search_bool(m->modseq >= key->number);
 	case IMAP_SEARCH_BEFORE:
 	case IMAP_SEARCH_ON:
 	case IMAP_SEARCH_SINCE:
@@ -361,6 +363,7 @@ struct search_run {
 	size_t cursor;           /* view index: the store iterates by ascending uid */
 	search_index_array found;
 	search_index_array maybe;
+	uint64_t max_modseq;     /* highest MODSEQ among the matches (RFC 7162 §3.1.6) */
 };
 
 /* The full-text index, for imap_search_prepare. */
@@ -395,6 +398,7 @@ static void search_fill_message(const struct imap_view *view, size_t idx,
 	m->has_sent_date = info->has_sent_date;
 	m->sent_date = info->sent_date;
 	m->size = info->size;
+	m->modseq = info->modseq;
 	m->from = info->from;
 	m->to = info->to;
 	m->cc = info->cc;
@@ -419,6 +423,8 @@ static int search_iterate_one(void *context, const struct store_message_info *in
 	switch (imap_search_match_message(run->query, &m, run->arena)) {
 	case IMAP_SEARCH_YES:
 		array_push(&run->found, (uint32_t)run->cursor);
+		if (info->modseq > run->max_modseq)
+			run->max_modseq = info->modseq;
 		break;
 	case IMAP_SEARCH_MAYBE:
 		array_push(&run->maybe, (uint32_t)run->cursor);
@@ -456,8 +462,11 @@ static int search_decide_maybe(struct search_run *run, uint32_t idx)
 	search_fill_message(s->view, idx, &info, &m);
 	m.header = header;
 	m.header_len = header_len;
-	if (imap_search_match(run->query, &m, run->arena))
+	if (imap_search_match(run->query, &m, run->arena)) {
 		array_push(&run->found, idx);
+		if (info.modseq > run->max_modseq)
+			run->max_modseq = info.modseq;
+	}
 	arena_reset(run->arena);
 	return 0;
 }
@@ -500,7 +509,8 @@ static uint32_t search_number(const struct imap_session *s, uint32_t idx, bool u
 
 /* "* SEARCH 2 5 7" (RFC 3501 §7.2.5; obsolete-search-response in 9051),
  * flushed in pieces so a huge result does not build one huge buffer. */
-static void search_write_numbers(struct imap_session *s, const search_index_array *found, bool uid)
+static void search_write_numbers(struct imap_session *s, const search_index_array *found, bool uid,
+				 uint64_t modseq)
 {
 	buf_append_str(&s->scratch, "* SEARCH");
 	for (size_t i = 0; i < found->count; i++) {
@@ -508,6 +518,9 @@ static void search_write_numbers(struct imap_session *s, const search_index_arra
 		if (s->scratch.len > 16 * 1024)
 			imap_flush_scratch(s);
 	}
+	/* RFC 7162 §3.1.6: a MODSEQ key adds the highest matching MODSEQ */
+	if (modseq > 0 && found->count > 0)
+		buf_printf(&s->scratch, " (MODSEQ %llu)", (unsigned long long)modseq);
 	buf_append_str(&s->scratch, "\r\n");
 	imap_flush_scratch(s);
 }
@@ -537,7 +550,7 @@ static void search_write_set(struct imap_session *s, const search_index_array *f
 /* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" (RFC 9051
  * §7.3.4, RFC 4731 §3.1); MIN, MAX, ALL are left out for no match. */
 static void search_write_esearch(struct imap_session *s, const struct imap_search_query *query,
-				 const search_index_array *found, bool uid)
+				 const search_index_array *found, bool uid, uint64_t modseq)
 {
 	unsigned opts = query->return_options;
 	struct buf *out = &s->scratch;
@@ -558,6 +571,8 @@ static void search_write_esearch(struct imap_session *s, const struct imap_searc
 		imap_flush_scratch(s);
 		search_write_set(s, found, uid);
 	}
+	if (modseq > 0 && found->count > 0) /* RFC 7162 §3.1.10 */
+		buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_append_str(out, "\r\n");
 	imap_flush_scratch(s);
 }
@@ -582,13 +597,16 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 		imap_cmd_bad(s, "SEARCH RETURN (SAVE) is not supported");
 		return IMAP_CMD_DONE;
 	}
+	if (query->has_modseq)
+		imap_enable_condstore(s); /* RFC 7162 §3.1 */
 	run.query = query;
 	run.arena = arena_new();
 	ret = search_execute(&run);
+	uint64_t modseq = query->has_modseq ? run.max_modseq : 0;
 	if (ret == 0 && query->esearch)
-		search_write_esearch(s, query, &run.found, uid);
+		search_write_esearch(s, query, &run.found, uid, modseq);
 	else if (ret == 0)
-		search_write_numbers(s, &run.found, uid);
+		search_write_numbers(s, &run.found, uid, modseq);
 	array_free(&run.found);
 	array_free(&run.maybe);
 	arena_free(run.arena);

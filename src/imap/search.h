@@ -60,6 +60,7 @@ enum imap_search_kind {
 	IMAP_SEARCH_SENTSINCE,
 	IMAP_SEARCH_LARGER,
 	IMAP_SEARCH_SMALLER,
+	IMAP_SEARCH_MODSEQ,     /* RFC 7162 §3.1.5: modseq >= number */
 };
 
 struct imap_search_key {
@@ -107,6 +108,7 @@ struct imap_search_query {
 	bool esearch;                   /* RETURN (...) was given */
 	unsigned return_options;        /* IMAP_SEARCH_RETURN_* (ALL when "()") */
 	bool needs_header;              /* HEADER or SENT* keys present */
+	bool has_modseq;                /* a MODSEQ key: answers carry (MODSEQ n) */
 };
 
 /* Parse "[SP RETURN (...)] SP [CHARSET x SP] search-key *(SP search-key)"
@@ -131,6 +133,7 @@ struct imap_search_message {
 	bool has_sent_date;
 	int64_t sent_date;         /* UTC; its zone is read from the header */
 	uint64_t size;
+	uint64_t modseq;
 	const char *from, *to, *cc, *bcc, *subject;
 	const char *header;
 	size_t header_len;

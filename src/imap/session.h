@@ -107,6 +107,8 @@ struct imap_session {
 
 	struct imap_view *view; /* NULL unless SELECTED */
 	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
+	bool condstore;         /* RFC 7162: a CONDSTORE enabling command was seen */
+	bool qresync;           /* RFC 7162: ENABLE QRESYNC (VANISHED, not EXPUNGE) */
 
 	/* the running command */
 	char *tag;
@@ -175,6 +177,11 @@ void imap_session_wait_line(struct imap_session *s, enum imap_input_mode mode,
  * the connection is gone (the session may have been freed): the caller
  * must not touch it then. */
 bool imap_session_work_done(struct imap_session *s);
+/* RFC 7162 §3.1: a CONDSTORE enabling command. The first one with a
+ * mailbox selected reports its HIGHESTMODSEQ (cmd-select.c). */
+void imap_enable_condstore(struct imap_session *s);
+/* Append an ascending UID list as a compact set "1:3,7" (cmd-copy.c). */
+void imap_write_uidset(struct buf *out, const uint32_t *uids, size_t count);
 /* Subscribe to the change bus for the logged-in account (at login). */
 void imap_session_watch(struct imap_session *s);
 
@@ -201,6 +208,8 @@ long imap_view_find_uid(const struct imap_view *view, uint32_t uid);
  * FETCH FLAGS or STORE), so the next sync does not repeat them. */
 void imap_view_set_known(struct imap_view *view, size_t index, unsigned flags, uint64_t modseq,
 			 const char *keywords);
+/* "* n FETCH (UID u FLAGS (..) [MODSEQ (m)])" for msgs[index]. */
+void imap_view_send_flags(struct imap_session *s, size_t index);
 /* Bring the view up to date with the store and tell the client: EXPUNGE
  * (only if allow_expunge), EXISTS, FETCH FLAGS for changes by others. */
 int imap_view_sync(struct imap_session *s, bool allow_expunge);

@@ -265,10 +265,12 @@ static int view_fetch_changes(struct imap_session *s, view_u32_array *flag_uids)
 }
 
 /* EXPUNGE responses, ascending: each shifts the later numbers down by one,
- * which is what the client does too (RFC 9051 §7.5.1). */
+ * which is what the client does too (RFC 9051 §7.5.1). After ENABLE
+ * QRESYNC, one VANISHED with the UIDs instead (RFC 7162 §3.2.10.2). */
 static void view_send_expunges(struct imap_session *s)
 {
 	struct imap_view *view = s->view;
+	view_u32_array gone = ARRAY_INIT;
 	size_t i = 0;
 
 	while (i < view->msgs.count) {
@@ -276,13 +278,37 @@ static void view_send_expunges(struct imap_session *s)
 			i++;
 			continue;
 		}
-		imap_untagged(s, "%zu EXPUNGE", i + 1);
+		if (s->qresync)
+			array_push(&gone, view->msgs.items[i].uid);
+		else
+			imap_untagged(s, "%zu EXPUNGE", i + 1);
 		free(view->msgs.items[i].keywords);
 		array_delete(&view->msgs, i);
 		if (view->exists_told > 0)
 			view->exists_told--;
 	}
+	if (gone.count > 0) {
+		buf_append_str(&s->scratch, "* VANISHED ");
+		imap_write_uidset(&s->scratch, gone.items, gone.count);
+		buf_append_str(&s->scratch, "\r\n");
+		imap_flush_scratch(s);
+	}
+	array_free(&gone);
 	view->has_expunged = false;
+}
+
+/* An unsolicited FETCH for a flag change: UID always, MODSEQ once the client
+ * is CONDSTORE-aware (RFC 7162 §3.1, §3.2.4). */
+void imap_view_send_flags(struct imap_session *s, size_t index)
+{
+	const struct imap_msg *m = &s->view->msgs.items[index];
+
+	buf_printf(&s->scratch, "* %zu FETCH (UID %u FLAGS ", index + 1, m->uid);
+	imap_write_flags(&s->scratch, m->flags, m->keywords);
+	if (s->condstore)
+		buf_printf(&s->scratch, " MODSEQ (%llu)", (unsigned long long)m->modseq);
+	buf_append_str(&s->scratch, ")\r\n");
+	imap_flush_scratch(s);
 }
 
 int imap_view_sync(struct imap_session *s, bool allow_expunge)
@@ -307,13 +333,8 @@ int imap_view_sync(struct imap_session *s, bool allow_expunge)
 	}
 	for (size_t i = 0; i < flag_uids.count; i++) {
 		long idx = imap_view_find_uid(view, flag_uids.items[i]);
-		if (idx < 0)
-			continue;
-		const struct imap_msg *m = &view->msgs.items[idx];
-		buf_printf(&s->scratch, "* %ld FETCH (UID %u FLAGS ", idx + 1, m->uid);
-		imap_write_flags(&s->scratch, m->flags, m->keywords);
-		buf_append_str(&s->scratch, ")\r\n");
-		imap_flush_scratch(s);
+		if (idx >= 0)
+			imap_view_send_flags(s, (size_t)idx);
 	}
 	array_free(&flag_uids);
 	return ret;

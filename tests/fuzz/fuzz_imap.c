@@ -42,7 +42,7 @@ static void fuzz_command(struct arena *arena, const char *data, size_t len)
 		return;
 	if (str_eq_nocase(name, "FETCH")) {
 		struct imap_fetch_request *req;
-		if (imap_fetch_parse(&p, &req))
+		if (imap_fetch_parse(&p, &req) && imap_fetch_parse_modifiers(&p, req))
 			(void)imap_parse_eol(&p);
 	} else if (str_eq_nocase(name, "SEARCH")) {
 		struct imap_search_query *q;
