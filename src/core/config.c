@@ -31,6 +31,14 @@
 #define CONFIG_THREADS_MAX 256
 /* max_message_size default: 50 MiB, what large providers accept today. */
 #define CONFIG_MESSAGE_SIZE_DEFAULT (50ULL * 1024 * 1024)
+/* RFC 5321 §4.5.4.1: retry after at least 30 minutes, give up after 4-5
+ * days; we start sooner (5 min, then growing) as most MTAs do today. */
+#define CONFIG_RETRY_BASE_DEFAULT 300
+#define CONFIG_QUEUE_LIFETIME_DEFAULT (5 * 24 * 3600)
+/* Durations are stored in seconds as uint32: 100 years is plenty. */
+#define CONFIG_DURATION_MAX (100U * 365 * 24 * 3600)
+/* RFC 5321 §4.5.4.1: SMTP port 25. */
+#define CONFIG_MX_PORT_DEFAULT 25
 /* RFC 1035 §2.3.4: a name is at most 255 octets. */
 #define CONFIG_HOSTNAME_MAX 255
 
@@ -201,6 +209,47 @@ static int config_parse_size(struct config_parse *parse, const char *value, void
 	return 0;
 }
 
+/* Seconds, with an optional s, m, h or d suffix (300, 5m, 1h, 5d). */
+static int config_parse_duration(struct config_parse *parse, const char *value, void *field)
+{
+	uint32_t *dst = field;
+	size_t len = strlen(value);
+	uint64_t n, unit = 1;
+
+	switch (len > 0 ? value[len - 1] : '\0') {
+	case 's': unit = 1; len--; break;
+	case 'm': unit = 60; len--; break;
+	case 'h': unit = 3600; len--; break;
+	case 'd': unit = 86400; len--; break;
+	default: break;
+	}
+	if (str_parse_u64(value, len, &n) < 0 || n == 0 || n > CONFIG_DURATION_MAX / unit)
+		return config_fail(parse, "expected a duration (e.g. 300, 5m, 1h, 5d), not '%s'",
+				   value);
+	*dst = (uint32_t)(n * unit);
+	return 0;
+}
+
+static int config_parse_port(struct config_parse *parse, const char *value, void *field)
+{
+	uint32_t *dst = field;
+	uint32_t port;
+
+	if (str_parse_u32(value, strlen(value), &port) < 0 || port == 0 || port > 65535)
+		return config_fail(parse, "expected a port (1..65535), not '%s'", value);
+	*dst = port;
+	return 0;
+}
+
+/* Any non-empty value, kept as written (a login name). */
+static int config_parse_string(struct config_parse *parse, const char *value, void *field)
+{
+	char **dst = field;
+
+	*dst = mem_strdup(value);
+	return 0;
+}
+
 static int config_parse_log_level(struct config_parse *parse, const char *value, void *field)
 {
 	static const char *const levels[] = { "debug", "info", "warn", "error" };
@@ -302,6 +351,25 @@ static int config_parse_relay(struct config_parse *parse, const char *value, voi
 	return 0;
 }
 
+/* dns_resolver: a numeric address (no name: it is what resolves names). */
+static int config_parse_resolver(struct config_parse *parse, const char *value, void *field)
+{
+	char **dst = field;
+	char *host, *port;
+	unsigned char addr[16];
+	bool numeric;
+
+	if (config_split_host_port(parse, value, &host, &port) < 0)
+		return -1;
+	numeric = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	free(host);
+	free(port);
+	if (!numeric)
+		return config_fail(parse, "dns_resolver needs a numeric address, not '%s'", value);
+	*dst = mem_strdup(value);
+	return 0;
+}
+
 #define CONFIG_KEY(name, fn) { #name, fn, offsetof(struct config, name) }
 
 /* Every key the file may hold (docs/config.md lists the same, keep in step). */
@@ -320,6 +388,12 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(submissions, config_parse_listen),
 	CONFIG_KEY(lmtp, config_parse_listen_lmtp),
 	CONFIG_KEY(relay_host, config_parse_relay),
+	CONFIG_KEY(relay_user, config_parse_string),
+	CONFIG_KEY(relay_password_file, config_parse_path),
+	CONFIG_KEY(dns_resolver, config_parse_resolver),
+	CONFIG_KEY(mx_port, config_parse_port),
+	CONFIG_KEY(queue_retry_base, config_parse_duration),
+	CONFIG_KEY(queue_lifetime, config_parse_duration),
 	CONFIG_KEY(allow_plaintext_auth, config_parse_bool),
 	CONFIG_KEY(threads, config_parse_threads),
 	CONFIG_KEY(max_message_size, config_parse_size),
@@ -425,6 +499,12 @@ static int config_apply_defaults(struct config_parse *parse)
 		config->max_message_size = CONFIG_MESSAGE_SIZE_DEFAULT;
 	if (config->log_level == NULL)
 		config->log_level = mem_strdup("info");
+	if (config->mx_port == 0)
+		config->mx_port = CONFIG_MX_PORT_DEFAULT;
+	if (config->queue_retry_base == 0)
+		config->queue_retry_base = CONFIG_RETRY_BASE_DEFAULT;
+	if (config->queue_lifetime == 0)
+		config->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
 	return 0;
 }
 
@@ -433,13 +513,17 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 			      unsigned *line_r)
 {
 	const struct config *config = parse->config;
-	size_t cert = 0, key = 0;
+	size_t cert = 0, key = 0, user = 0, password = 0;
 
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		if (strcmp(config_keys[i].name, "tls_cert") == 0)
 			cert = i;
 		else if (strcmp(config_keys[i].name, "tls_key") == 0)
 			key = i;
+		else if (strcmp(config_keys[i].name, "relay_user") == 0)
+			user = i;
+		else if (strcmp(config_keys[i].name, "relay_password_file") == 0)
+			password = i;
 	}
 	*line_r = 0;
 	if (config->data_dir == NULL)
@@ -447,6 +531,14 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 	if ((config->tls_cert == NULL) != (config->tls_key == NULL)) {
 		*line_r = lines_seen[config->tls_cert != NULL ? cert : key];
 		return config_fail(parse, "tls_cert and tls_key must be set together");
+	}
+	if ((config->relay_user == NULL) != (config->relay_password_file == NULL)) {
+		*line_r = lines_seen[config->relay_user != NULL ? user : password];
+		return config_fail(parse, "relay_user and relay_password_file must be set together");
+	}
+	if (config->relay_user != NULL && config->relay_host == NULL) {
+		*line_r = lines_seen[user];
+		return config_fail(parse, "relay_user needs relay_host");
 	}
 	return 0;
 }
@@ -550,6 +642,9 @@ void config_free(struct config *config)
 	config_free_listen(&config->submissions);
 	config_free_listen(&config->lmtp);
 	free(config->relay_host);
+	free(config->relay_user);
+	free(config->relay_password_file);
+	free(config->dns_resolver);
 	free(config->log_level);
 	memset(config, 0, sizeof(*config));
 }

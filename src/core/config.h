@@ -31,6 +31,12 @@ struct config {
 	char *tls_key;         /* default: NULL = DATA_DIR/tls/key.pem, generated */
 	struct config_listen imap, imaps, pop3, pop3s, smtp, submission, submissions, lmtp;
 	char *relay_host;      /* HOST:PORT or NULL */
+	char *relay_user;           /* AUTH name for relay_host; NULL = no AUTH */
+	char *relay_password_file;  /* its password, first line; set with relay_user */
+	char *dns_resolver;         /* numeric ADDRESS:PORT; NULL = /etc/resolv.conf */
+	uint32_t mx_port;           /* port of MX hosts; default 25 */
+	uint32_t queue_retry_base;  /* seconds; first retry delay; default 300 */
+	uint32_t queue_lifetime;    /* seconds in the queue before bouncing; default 5 days */
 	bool allow_plaintext_auth;  /* default false */
 	unsigned threads;           /* event loops; default 0 = one per core */
 	uint64_t max_message_size;  /* bytes; default 50 MiB */

@@ -92,6 +92,11 @@ static void minimal_file_gets_defaults(void)
 	UNIT_CHECK(!c.smtp.enabled && !c.submission.enabled && !c.submissions.enabled);
 	UNIT_CHECK(!c.lmtp.enabled);
 	UNIT_CHECK(c.relay_host == NULL);
+	UNIT_CHECK(c.relay_user == NULL && c.relay_password_file == NULL);
+	UNIT_CHECK(c.dns_resolver == NULL);
+	UNIT_CHECK(c.mx_port == 25);
+	UNIT_CHECK(c.queue_retry_base == 300);
+	UNIT_CHECK(c.queue_lifetime == 5 * 24 * 3600);
 	UNIT_CHECK(!c.allow_plaintext_auth);
 	UNIT_CHECK(c.threads == 0);
 	UNIT_CHECK(c.max_message_size == 50ULL * 1024 * 1024);
@@ -317,6 +322,37 @@ static void relay_host_needs_host_and_port(void)
 	UNIT_CHECK_STR(test_error("data_dir=/d\nrelay_host = [2001:db8::1]:25\n"), "(loaded)");
 }
 
+static void queue_keys(void)
+{
+	struct config c;
+	char *error = NULL;
+
+	UNIT_CHECK(test_load("data_dir=/d\nrelay_host = smtp.example:587\nrelay_user = me@x\n"
+			     "relay_password_file = /etc/pw\ndns_resolver = 127.0.0.1:5353\n"
+			     "mx_port = 2525\nqueue_retry_base = 2s\nqueue_lifetime = 1h\n",
+			     &c, &error) == 0);
+	UNIT_CHECK_STR(c.relay_user, "me@x");
+	UNIT_CHECK_STR(c.relay_password_file, "/etc/pw");
+	UNIT_CHECK_STR(c.dns_resolver, "127.0.0.1:5353");
+	UNIT_CHECK(c.mx_port == 2525 && c.queue_retry_base == 2 && c.queue_lifetime == 3600);
+	config_free(&c);
+	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_lifetime = 5d\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_retry_base = 5m\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_retry_base = 5w\n"),
+		       "2: expected a duration (e.g. 300, 5m, 1h, 5d), not '5w'");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_lifetime = 0\n"),
+		       "2: expected a duration (e.g. 300, 5m, 1h, 5d), not '0'");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nmx_port = 0\n"),
+		       "2: expected a port (1..65535), not '0'");
+	UNIT_CHECK_STR(test_error("data_dir=/d\ndns_resolver = ns.example:53\n"),
+		       "2: dns_resolver needs a numeric address, not 'ns.example:53'");
+	UNIT_CHECK_STR(test_error("data_dir=/d\ndns_resolver = [::1]:53\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nrelay_host = a.example:25\nrelay_user = u\n"),
+		       "3: relay_user and relay_password_file must be set together");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nrelay_user = u\nrelay_password_file = /p\n"),
+		       "2: relay_user needs relay_host");
+}
+
 static void booleans_in_every_spelling(void)
 {
 	static const char *const yes[] = { "yes", "true", "1", "YES", "True" };
@@ -417,6 +453,7 @@ int main(void)
 	UNIT_RUN(tls_cert_and_key_go_together);
 	UNIT_RUN(listener_addresses);
 	UNIT_RUN(relay_host_needs_host_and_port);
+	UNIT_RUN(queue_keys);
 	UNIT_RUN(booleans_in_every_spelling);
 	UNIT_RUN(threads_range);
 	UNIT_RUN(message_size_suffixes);
