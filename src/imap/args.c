@@ -176,3 +176,10 @@ void imap_write_mailbox(struct imap_session *s, struct buf *out, const char *nam
 
 	imap_write_string(out, wire ? wire : name, strlen(wire ? wire : name), s->utf8);
 }
+
+/* RFC 8474 §4: unique for the life of the store, kept by RENAME (same id
+ * and UIDVALIDITY), never reused (a new mailbox has a new UIDVALIDITY). */
+void imap_write_mailboxid(struct buf *out, int64_t mailbox_id, uint32_t uidvalidity)
+{
+	buf_printf(out, "F%08x%llx", uidvalidity, (unsigned long long)mailbox_id);
+}

@@ -7,6 +7,7 @@
 
 enum cap_when {
 	CAP_ALWAYS,
+	CAP_APPENDLIMIT,      /* always, with "=<max_message_size>" */
 	CAP_PLAINTEXT_OK,     /* password logins are allowed on this connection */
 	CAP_PLAINTEXT_REFUSED,/* ... are not (LOGINDISABLED) */
 	CAP_NEEDS_STARTTLS,   /* not yet TLS */
@@ -19,21 +20,28 @@ static const struct {
 	const char *rfc;
 } imap_capabilities[] = {
 	{ "IMAP4rev1", CAP_ALWAYS, "RFC 3501" },
+	{ "APPENDLIMIT", CAP_APPENDLIMIT, "RFC 7889" },
 	{ "AUTH=PLAIN", CAP_PLAINTEXT_OK, "RFC 4616, RFC 9051 §6.2.2" },
 	{ "CHILDREN", CAP_ALWAYS, "RFC 3348" },
 	{ "CONDSTORE", CAP_ALWAYS, "RFC 7162" },
 	{ "ENABLE", CAP_ALWAYS, "RFC 5161" },
 	{ "ESEARCH", CAP_ALWAYS, "RFC 4731" },
+	{ "ID", CAP_ALWAYS, "RFC 2971" },
 	{ "IDLE", CAP_ALWAYS, "RFC 2177" },
 	{ "LITERAL+", CAP_ALWAYS, "RFC 7888" },
 	{ "LOGINDISABLED", CAP_PLAINTEXT_REFUSED, "RFC 9051 §6.2.3" },
 	{ "MOVE", CAP_ALWAYS, "RFC 6851" },
 	{ "NAMESPACE", CAP_ALWAYS, "RFC 2342" },
+	{ "OBJECTID", CAP_ALWAYS, "RFC 8474" },
+	{ "PREVIEW", CAP_ALWAYS, "RFC 8970" },
 	{ "QRESYNC", CAP_ALWAYS, "RFC 7162" },
 	{ "SASL-IR", CAP_ALWAYS, "RFC 4959" },
+	{ "SAVEDATE", CAP_ALWAYS, "RFC 8514" },
 	{ "SPECIAL-USE", CAP_ALWAYS, "RFC 6154" },
 	{ "STARTTLS", CAP_NEEDS_STARTTLS, "RFC 9051 §6.2.1" },
+	{ "STATUS=SIZE", CAP_ALWAYS, "RFC 8438" },
 	{ "UIDPLUS", CAP_ALWAYS, "RFC 4315" },
+	{ "UNAUTHENTICATE", CAP_AUTHENTICATED, "RFC 8437" },
 	{ "UNSELECT", CAP_ALWAYS, "RFC 3691" },
 };
 
@@ -51,6 +59,7 @@ static bool imap_capability_applies(struct imap_session *s, enum cap_when when)
 
 	switch (when) {
 	case CAP_ALWAYS:
+	case CAP_APPENDLIMIT:
 		return true;
 	case CAP_PLAINTEXT_OK:
 		return !authed && imap_plaintext_auth_allowed(s);
@@ -68,9 +77,12 @@ void imap_write_capabilities(struct imap_session *s, struct buf *out)
 {
 	buf_append_str(out, "CAPABILITY");
 	for (size_t i = 0; i < sizeof(imap_capabilities) / sizeof(imap_capabilities[0]); i++) {
-		if (imap_capability_applies(s, imap_capabilities[i].when)) {
-			buf_append_char(out, ' ');
-			buf_append_str(out, imap_capabilities[i].name);
-		}
+		if (!imap_capability_applies(s, imap_capabilities[i].when))
+			continue;
+		buf_append_char(out, ' ');
+		buf_append_str(out, imap_capabilities[i].name);
+		if (imap_capabilities[i].when == CAP_APPENDLIMIT)
+			buf_printf(out, "=%llu",
+				   (unsigned long long)s->server->config->max_message_size);
 	}
 }

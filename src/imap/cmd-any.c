@@ -4,7 +4,10 @@
  * (RFC 5161), NAMESPACE (RFC 2342), IDLE (RFC 2177).
  */
 #include "imap/session.h"
+#include "core/log.h"
 #include "core/str.h"
+
+#include <string.h>
 
 static enum imap_cmd_status cmd_capability(struct imap_session *s, struct imap_parser *p,
 					   bool uid)
@@ -105,6 +108,59 @@ static enum imap_cmd_status cmd_idle(struct imap_session *s, struct imap_parser 
 	return IMAP_CMD_ASYNC;
 }
 
+/* RFC 2971: at most 30 pairs, names of 30 octets, values of 1024. */
+#define IMAP_ID_MAX_PAIRS 30
+
+/* ID: the client says who it is (logged, for support), we say who we are. */
+static enum imap_cmd_status cmd_id(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	char *name, *value;
+	size_t nlen, vlen, pairs = 0;
+
+	if (!imap_parse_sp(p))
+		return imap_cmd_syntax(s, p);
+	if (!imap_parse_nstring(p, &name, &nlen) || name != NULL) {
+		/* not NIL: a parenthesised list of name/value pairs */
+		if (!imap_parse_char(p, '('))
+			return imap_cmd_syntax(s, p);
+		while (!imap_peek_char(p, ')')) {
+			if ((pairs > 0 && !imap_parse_sp(p)) || !imap_parse_string(p, &name, &nlen) ||
+			    !imap_parse_sp(p) || !imap_parse_nstring(p, &value, &vlen) ||
+			    ++pairs > IMAP_ID_MAX_PAIRS || nlen > 30 || vlen > 1024)
+				return imap_parser_fail(p, "Invalid ID list"), imap_cmd_syntax(s, p);
+			if (value != NULL && strlen(value) == vlen && strlen(name) == nlen)
+				log_debug("imap: client id %s=%s", name, value);
+		}
+		p->p++;
+	}
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	imap_untagged(s, "ID (\"name\" \"buzon\" \"vendor\" \"buzon\")");
+	imap_cmd_ok(s, "ID completed");
+	return IMAP_CMD_DONE;
+}
+
+/* RFC 8437: back to NOT AUTHENTICATED on the same connection, forgetting
+ * the account, the selected mailbox and everything ENABLEd. */
+static enum imap_cmd_status cmd_unauthenticate(struct imap_session *s, struct imap_parser *p,
+					       bool uid)
+{
+	if (!imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	imap_view_close(s);
+	if (s->watch != NULL) {
+		store_bus_unwatch(s->server->bus, s->watch);
+		s->watch = NULL;
+	}
+	atomic_store(&s->notified, false);
+	s->account_id = 0;
+	s->account_name = NULL;
+	s->condstore = s->qresync = s->utf8 = false;
+	s->state = IMAP_STATE_NOT_AUTHENTICATED;
+	imap_cmd_ok(s, "UNAUTHENTICATE completed");
+	return IMAP_CMD_DONE;
+}
+
 #define ANY (IMAP_STATE_NOT_AUTHENTICATED | IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
@@ -115,3 +171,6 @@ const struct imap_command imap_cmd_def_check = { "CHECK", IMAP_STATE_SELECTED, 0
 const struct imap_command imap_cmd_def_enable = { "ENABLE", AUTHED, 0, cmd_enable };
 const struct imap_command imap_cmd_def_namespace = { "NAMESPACE", AUTHED, 0, cmd_namespace };
 const struct imap_command imap_cmd_def_idle = { "IDLE", AUTHED, 0, cmd_idle };
+const struct imap_command imap_cmd_def_id = { "ID", ANY, 0, cmd_id };
+const struct imap_command imap_cmd_def_unauthenticate = { "UNAUTHENTICATE", AUTHED, 0,
+							   cmd_unauthenticate };

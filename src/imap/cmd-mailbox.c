@@ -64,7 +64,15 @@ static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parse
 		r = store_mailbox_create(s->store, s->account_id, name, 0, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
-	imap_cmd_ok(s, "CREATE completed");
+	struct store_mailbox mb;
+	if (store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error) == 0) {
+		struct buf id = BUF_INIT; /* RFC 8474 §4.1: MUST in the tagged OK */
+		imap_write_mailboxid(&id, mb.id, mb.uidvalidity);
+		imap_cmd_ok(s, "[MAILBOXID (%s)] CREATE completed", id.data);
+		buf_free(&id);
+	} else {
+		imap_cmd_ok(s, "CREATE completed");
+	}
 	return IMAP_CMD_DONE;
 }
 
@@ -140,7 +148,7 @@ static enum imap_cmd_status cmd_unsubscribe(struct imap_session *s, struct imap_
 
 /* STATUS items (RFC 9051 §6.3.11; RECENT from RFC 3501 is always 0). */
 static bool status_write_item(struct buf *out, const char *item,
-			      const struct store_mailbox_status *st)
+			      const struct store_mailbox_status *st, int64_t mailbox_id)
 {
 	if (str_eq_nocase(item, "MESSAGES"))
 		buf_printf(out, "MESSAGES %u", st->messages);
@@ -158,6 +166,11 @@ static bool status_write_item(struct buf *out, const char *item,
 		buf_append_str(out, "RECENT 0");
 	else if (str_eq_nocase(item, "HIGHESTMODSEQ")) /* RFC 7162 §3.1.7 */
 		buf_printf(out, "HIGHESTMODSEQ %llu", (unsigned long long)st->highestmodseq);
+	else if (str_eq_nocase(item, "MAILBOXID")) { /* RFC 8474 §4.3 */
+		buf_append_str(out, "MAILBOXID (");
+		imap_write_mailboxid(out, mailbox_id, st->uidvalidity);
+		buf_append_char(out, ')');
+	}
 	else
 		return false;
 	return true;
@@ -182,7 +195,7 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 	imap_write_mailbox(s, out, name);
 	buf_append_str(out, " (");
 	for (;;) {
-		if (!imap_parse_atom(p, &item) || (r == 0 && !status_write_item(out, item, &st))) {
+		if (!imap_parse_atom(p, &item) || (r == 0 && !status_write_item(out, item, &st, mb.id))) {
 			buf_clear(out);
 			return imap_cmd_syntax(s, p);
 		}

@@ -90,6 +90,10 @@ static void select_send_info(struct imap_session *s)
 		imap_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", view->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", view->uidnext);
+	buf_append_str(&s->scratch, "* OK [MAILBOXID (");
+	imap_write_mailboxid(&s->scratch, view->mailbox_id, view->uidvalidity);
+	buf_append_str(&s->scratch, ")] Mailbox id\r\n"); /* RFC 8474 §4.2 */
+	imap_flush_scratch(s);
 	if (s->condstore) /* RFC 7162 §3.1.2.1 */
 		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 			      (unsigned long long)view->modseq);

@@ -9,7 +9,8 @@
 extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 	imap_cmd_def_capability, imap_cmd_def_check, imap_cmd_def_close, imap_cmd_def_copy,
 	imap_cmd_def_create, imap_cmd_def_delete, imap_cmd_def_enable, imap_cmd_def_examine,
-	imap_cmd_def_expunge, imap_cmd_def_fetch, imap_cmd_def_idle, imap_cmd_def_list,
+	imap_cmd_def_expunge, imap_cmd_def_fetch, imap_cmd_def_id, imap_cmd_def_idle,
+	imap_cmd_def_list, imap_cmd_def_unauthenticate,
 	imap_cmd_def_login, imap_cmd_def_logout, imap_cmd_def_lsub, imap_cmd_def_move,
 	imap_cmd_def_namespace, imap_cmd_def_noop, imap_cmd_def_rename, imap_cmd_def_search,
 	imap_cmd_def_select, imap_cmd_def_starttls, imap_cmd_def_status, imap_cmd_def_store,
@@ -37,6 +38,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_examine,   /* §6.3.3 */
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */
+	&imap_cmd_def_id,        /* RFC 2971 */
 	&imap_cmd_def_idle,      /* §6.3.13, RFC 2177 */
 	&imap_cmd_def_list,      /* §6.3.9 */
 	&imap_cmd_def_login,     /* §6.2.3 */
@@ -52,6 +54,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_status,    /* §6.3.11 */
 	&imap_cmd_def_store,     /* §6.4.6 */
 	&imap_cmd_def_subscribe, /* §6.3.7 */
+	&imap_cmd_def_unauthenticate, /* RFC 8437 */
 	&imap_cmd_def_unselect,  /* §6.4.2, RFC 3691 */
 	&imap_cmd_def_unsubscribe, /* §6.3.8 */
 };

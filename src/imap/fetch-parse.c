@@ -236,6 +236,22 @@ static void fetch_set_rfc822(struct imap_parser *parser, struct imap_fetch_item 
 	item->response_name = arena_strdup(parser->arena, name);
 }
 
+/* RFC 8970 §3: PREVIEW, optionally with "(LAZY)" (our previews are made at
+ * save time, so they are never expensive and LAZY changes nothing). */
+static bool fetch_parse_preview(struct imap_parser *parser, struct imap_fetch_item *item)
+{
+	char *mod;
+
+	item->kind = IMAP_FETCH_PREVIEW;
+	if (!imap_peek_char(parser, ' ') || parser->p + 1 >= parser->end || parser->p[1] != '(')
+		return true;
+	parser->p += 2;
+	if (!imap_parse_atom(parser, &mod) || !str_eq_nocase(mod, "LAZY") ||
+	    !imap_parse_char(parser, ')'))
+		return imap_parser_fail(parser, "Expected PREVIEW (LAZY)");
+	return true;
+}
+
 /* One fetch-att. The name is read as letters, digits and dots; a '[' after
  * BODY or BODY.PEEK starts a section. */
 static bool fetch_parse_item(struct imap_parser *parser, struct imap_fetch_item *item)
@@ -265,6 +281,14 @@ static bool fetch_parse_item(struct imap_parser *parser, struct imap_fetch_item 
 		item->kind = IMAP_FETCH_RFC822_SIZE;
 	else if (str_eq_nocase(name, "MODSEQ"))
 		item->kind = IMAP_FETCH_MODSEQ;
+	else if (str_eq_nocase(name, "PREVIEW"))
+		return fetch_parse_preview(parser, item);
+	else if (str_eq_nocase(name, "EMAILID"))
+		item->kind = IMAP_FETCH_EMAILID;
+	else if (str_eq_nocase(name, "THREADID"))
+		item->kind = IMAP_FETCH_THREADID;
+	else if (str_eq_nocase(name, "SAVEDATE"))
+		item->kind = IMAP_FETCH_SAVEDATE;
 	else if (str_eq_nocase(name, "ENVELOPE"))
 		item->kind = IMAP_FETCH_ENVELOPE;
 	else if (str_eq_nocase(name, "BODYSTRUCTURE"))
@@ -355,6 +379,10 @@ static void fetch_summarise(struct imap_fetch_request *request)
 			break;
 		case IMAP_FETCH_MODSEQ:
 			request->has_modseq = true;
+			break;
+		case IMAP_FETCH_PREVIEW:
+		case IMAP_FETCH_EMAILID:
+			request->needs_search = true;
 			break;
 		case IMAP_FETCH_ENVELOPE:
 		case IMAP_FETCH_BODYSTRUCTURE:

@@ -289,6 +289,25 @@ static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_i
 	case IMAP_FETCH_MODSEQ:
 		buf_printf(out, "MODSEQ (%llu)", (unsigned long long)info->modseq);
 		break;
+	case IMAP_FETCH_PREVIEW: /* RFC 8970 §3: nstring, made at save time */
+		buf_append_str(out, "PREVIEW ");
+		imap_write_nstring(out, info->preview, info->preview ? strlen(info->preview) : 0,
+				   fm->session->utf8);
+		break;
+	case IMAP_FETCH_EMAILID: /* RFC 8474 §5.1: shared by copies of one message */
+		buf_printf(out, "EMAILID (%s)", info->email_id != NULL ? info->email_id : "");
+		break;
+	case IMAP_FETCH_THREADID: /* RFC 8474 §5.2: NIL while threads are not kept */
+		buf_append_str(out, "THREADID NIL");
+		break;
+	case IMAP_FETCH_SAVEDATE: /* RFC 8514 §4 */
+		if (info->save_date <= 0) {
+			buf_append_str(out, "SAVEDATE NIL");
+		} else {
+			imap_fetch_format_date(info->save_date, 0, date);
+			buf_printf(out, "SAVEDATE \"%s\"", date);
+		}
+		break;
 	}
 	return true;
 }
@@ -359,6 +378,8 @@ static int fetch_load_message(struct imap_session *s, struct fetch_state *st,
 
 	if (st->request->needs_structure)
 		what |= STORE_INFO_STRUCTURE;
+	if (st->request->needs_search)
+		what |= STORE_INFO_SEARCH;
 	ret = store_message_get(s->store, s->view->mailbox_id, m->uid, what, fm->arena, &fm->info,
 				&error);
 	if (ret < 0 && ret != STORE_ENOTFOUND)

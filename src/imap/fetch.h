@@ -46,6 +46,10 @@ enum imap_fetch_item_kind {
 	IMAP_FETCH_BODY,    /* BODY without a section: the basic structure */
 	IMAP_FETCH_SECTION, /* BODY[..], BODY.PEEK[..], RFC822, RFC822.HEADER, RFC822.TEXT */
 	IMAP_FETCH_MODSEQ,  /* RFC 7162 §3.1.4.2 */
+	IMAP_FETCH_PREVIEW, /* RFC 8970 */
+	IMAP_FETCH_EMAILID, /* RFC 8474 */
+	IMAP_FETCH_THREADID,
+	IMAP_FETCH_SAVEDATE, /* RFC 8514 */
 };
 
 /* What follows the part number in a section (RFC 9051 §6.4.5.1). */
@@ -91,6 +95,7 @@ struct imap_fetch_request {
 	bool vanished;         /* UID FETCH (... VANISHED): report expunged UIDs */
 	bool sets_seen;        /* some item implicitly sets \Seen */
 	bool needs_structure;  /* envelope, structure or part table needed */
+	bool needs_search;     /* preview or EMAILID needed (STORE_INFO_SEARCH) */
 };
 
 /* Parse " sequence-set SP (ALL / FAST / FULL / fetch-att /

@@ -367,6 +367,8 @@ static bool search_date_key(const char *name, enum imap_search_kind *kind_r)
 		{ "BEFORE", IMAP_SEARCH_BEFORE }, { "ON", IMAP_SEARCH_ON },
 		{ "SINCE", IMAP_SEARCH_SINCE }, { "SENTBEFORE", IMAP_SEARCH_SENTBEFORE },
 		{ "SENTON", IMAP_SEARCH_SENTON }, { "SENTSINCE", IMAP_SEARCH_SENTSINCE },
+		{ "SAVEDBEFORE", IMAP_SEARCH_SAVEDBEFORE }, { "SAVEDON", IMAP_SEARCH_SAVEDON },
+		{ "SAVEDSINCE", IMAP_SEARCH_SAVEDSINCE },
 	};
 
 	for (size_t i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
@@ -446,7 +448,8 @@ static bool search_parse_named_key(struct search_parse *sp, unsigned depth, cons
 	}
 	if (search_date_key(name, &kind)) {
 		key->kind = kind;
-		if (kind >= IMAP_SEARCH_SENTBEFORE)
+		if (kind == IMAP_SEARCH_SENTBEFORE || kind == IMAP_SEARCH_SENTON ||
+		    kind == IMAP_SEARCH_SENTSINCE)
 			sp->query->needs_header = true;
 		return search_parse_date_arg(sp, key);
 	}
@@ -473,6 +476,10 @@ static bool search_parse_named_key(struct search_parse *sp, unsigned depth, cons
 	}
 	if (str_eq_nocase(name, "MODSEQ"))
 		return search_parse_modseq(sp, key);
+	if (str_eq_nocase(name, "SAVEDATESUPPORTED")) {
+		key->kind = IMAP_SEARCH_ALL; /* RFC 8514 §4.3: every mailbox keeps it */
+		return true;
+	}
 	if (str_eq_nocase(name, "UID")) {
 		key->kind = IMAP_SEARCH_UIDSET;
 		if (!imap_parse_sp(sp->parser) || !imap_parse_seqset(sp->parser, &key->set))

@@ -56,9 +56,11 @@ static bool search_day_matches(enum imap_search_kind kind, int64_t day, int64_t 
 	switch (kind) {
 	case IMAP_SEARCH_BEFORE:
 	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SAVEDBEFORE:
 		return day < key_day;
 	case IMAP_SEARCH_ON:
 	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SAVEDON:
 		return day == key_day;
 	default:
 		return day >= key_day;
@@ -261,6 +263,12 @@ static enum imap_search_result search_match_state(const struct imap_search_key *
 		return search_bool(m->size < key->number);
 	case IMAP_SEARCH_MODSEQ:
 		return search_bool(m->modseq >= key->number);
+	case IMAP_SEARCH_SAVEDBEFORE:
+	case IMAP_SEARCH_SAVEDON:
+	case IMAP_SEARCH_SAVEDSINCE:
+		return search_bool(m->save_date > 0 &&
+				   search_day_matches(key->kind, search_day_of(m->save_date, 0),
+						      key->day));
 	case IMAP_SEARCH_BEFORE:
 	case IMAP_SEARCH_ON:
 	case IMAP_SEARCH_SINCE:
@@ -399,6 +407,7 @@ static void search_fill_message(const struct imap_view *view, size_t idx,
 	m->sent_date = info->sent_date;
 	m->size = info->size;
 	m->modseq = info->modseq;
+	m->save_date = info->save_date;
 	m->from = info->from;
 	m->to = info->to;
 	m->cc = info->cc;

@@ -61,6 +61,9 @@ enum imap_search_kind {
 	IMAP_SEARCH_LARGER,
 	IMAP_SEARCH_SMALLER,
 	IMAP_SEARCH_MODSEQ,     /* RFC 7162 §3.1.5: modseq >= number */
+	IMAP_SEARCH_SAVEDBEFORE, /* RFC 8514 §4.3: the save date's day (UTC) */
+	IMAP_SEARCH_SAVEDON,
+	IMAP_SEARCH_SAVEDSINCE,
 };
 
 struct imap_search_key {
@@ -134,6 +137,7 @@ struct imap_search_message {
 	int64_t sent_date;         /* UTC; its zone is read from the header */
 	uint64_t size;
 	uint64_t modseq;
+	int64_t save_date;         /* 0 when unknown */
 	const char *from, *to, *cc, *bcc, *subject;
 	const char *header;
 	size_t header_len;

@@ -1,0 +1,112 @@
+"""Smaller IMAP extensions a modern client looks for: ID (RFC 2971),
+APPENDLIMIT (RFC 7889), STATUS=SIZE (RFC 8438), PREVIEW (RFC 8970),
+OBJECTID (RFC 8474), SAVEDATE (RFC 8514), UNAUTHENTICATE (RFC 8437)."""
+import re
+import time
+
+import harness
+
+USER = 'alice@example.test'
+PASSWORD = 'ext-pw'
+
+server = harness.ModuleServer(accounts={USER: PASSWORD}, config={'max_message_size': '2M'})
+
+MESSAGE = (b'From: Carol <carol@example.test>\r\nSubject: lunch\r\n\r\n'
+           b'Shall we meet   at noon\r\nby the fountain?\r\n')
+
+
+def today():
+    return time.strftime('%d-%b-%Y', time.gmtime())
+
+
+def test_id_answers_in_any_state():
+    r = server().raw()
+    untagged, _ = r.ok('ID ("name" "test-client" "version" "1.0")')
+    assert untagged == ['* ID ("name" "buzon" "vendor" "buzon")'], untagged
+    untagged, _ = r.ok('ID NIL')
+    assert len(untagged) == 1
+    _, tagged = r.cmd('ID ("name")')
+    assert harness.status(tagged) == 'BAD', tagged
+    r.close()
+
+
+def test_appendlimit_and_status_size():
+    r = server().raw(USER, PASSWORD)
+    caps = r.ok('CAPABILITY')[0][0].split()
+    assert 'APPENDLIMIT=2097152' in caps and 'STATUS=SIZE' in caps, caps
+    r.ok('CREATE sized')
+    r.append('sized', MESSAGE)
+    untagged, _ = r.ok('STATUS sized (SIZE MESSAGES)')
+    assert untagged == ['* STATUS "sized" (SIZE %d MESSAGES 1)' % len(MESSAGE)], untagged
+    r.close()
+
+
+def test_preview_emailid_threadid_savedate():
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE prev')
+    r.append('prev', MESSAGE)
+    r.ok('SELECT prev')
+    untagged, _ = r.ok('FETCH 1 (PREVIEW EMAILID THREADID SAVEDATE)')
+    line = untagged[0]
+    assert 'PREVIEW "Shall we meet at noon by the fountain?"' in line, line
+    emailid = re.search(r'EMAILID \(([A-Za-z0-9_-]+)\)', line).group(1)
+    assert 'THREADID NIL' in line, line
+    assert re.search(r'SAVEDATE "%s \d\d:\d\d:\d\d \+0000"' % today().lstrip('0'), line) or \
+        re.search(r'SAVEDATE "[ 0-9]{2}-\w{3}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}"', line), line
+    untagged, _ = r.ok('FETCH 1 (PREVIEW (LAZY))')
+    assert 'PREVIEW "Shall we' in untagged[0], untagged
+    # RFC 8474 §5.1: a copy is the same email
+    r.ok('COPY 1 Archive')
+    r.ok('SELECT Archive')
+    untagged, _ = r.ok('FETCH 1:* (EMAILID)')
+    assert any('EMAILID (%s)' % emailid in l for l in untagged), untagged
+    # SAVEDATE search keys
+    r.ok('SELECT prev')
+    untagged, _ = r.ok('SEARCH SAVEDSINCE %s' % today())
+    assert untagged == ['* SEARCH 1'], untagged
+    untagged, _ = r.ok('SEARCH SAVEDBEFORE 1-Jan-2000')
+    assert untagged == ['* SEARCH'], untagged
+    untagged, _ = r.ok('SEARCH SAVEDATESUPPORTED')
+    assert untagged == ['* SEARCH 1'], untagged
+    r.close()
+
+
+def test_mailboxid_on_create_select_status_and_rename():
+    r = server().raw(USER, PASSWORD)
+    _, tagged = r.ok('CREATE Projects')
+    m = re.search(r'\[MAILBOXID \((F[0-9a-f]+)\)\]', tagged)
+    assert m, tagged
+    mailboxid = m.group(1)
+    untagged, _ = r.ok('SELECT Projects')
+    assert '* OK [MAILBOXID (%s)] Mailbox id' % mailboxid in untagged, untagged
+    r.ok('UNSELECT')
+    r.ok('RENAME Projects Work')  # RFC 8474 §4: a rename keeps the id
+    untagged, _ = r.ok('STATUS Work (MAILBOXID)')
+    assert untagged == ['* STATUS "Work" (MAILBOXID (%s))' % mailboxid], untagged
+    r.ok('DELETE Work')
+    _, tagged = r.ok('CREATE Work')
+    assert mailboxid not in tagged, tagged  # never reused
+    r.close()
+
+
+def test_unauthenticate_forgets_the_login():
+    r = server().raw(USER, PASSWORD)
+    r.ok('ENABLE CONDSTORE')
+    r.ok('SELECT INBOX')
+    r.ok('UNAUTHENTICATE')
+    _, tagged = r.cmd('SELECT INBOX')
+    assert harness.status(tagged) == 'BAD', tagged  # not authenticated any more
+    caps = r.ok('CAPABILITY')[0][0].split()
+    assert 'AUTH=PLAIN' in caps and 'UNAUTHENTICATE' not in caps, caps
+    r.login(USER, PASSWORD)
+    untagged, _ = r.ok('SELECT INBOX')
+    assert not any('HIGHESTMODSEQ' in l for l in untagged), untagged  # ENABLE forgotten
+    r.close()
+
+
+def test_server_stops_cleanly():
+    server.stop()
+
+
+if __name__ == '__main__':
+    harness.main()
