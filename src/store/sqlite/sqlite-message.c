@@ -35,9 +35,9 @@ static void sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *s)
 }
 
 /* The parse results of one message, shared later by all its copies. */
-static int sqlite_insert_blob(struct store *store, int64_t account_id,
-			      const struct store_new_message *m, const struct mime_message *p,
-			      const char *parts, int64_t *blob_id_r)
+int sqlite_insert_blob(struct store *store, int64_t account_id,
+		       const struct store_new_message *m, const struct mime_message *p,
+		       const char *parts, int64_t *blob_id_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_BLOB_INSERT);
 
@@ -73,8 +73,8 @@ static int sqlite_insert_blob(struct store *store, int64_t account_id,
 }
 
 /* The bytes, and the text the trigram index is built from. */
-static int sqlite_insert_content(struct store *store, int64_t blob_id,
-				 const struct store_new_message *m, const struct mime_message *p)
+int sqlite_insert_content(struct store *store, int64_t blob_id,
+			  const struct store_new_message *m, const struct mime_message *p)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_BLOB_DATA_INSERT);
 
@@ -95,9 +95,9 @@ static int sqlite_insert_content(struct store *store, int64_t blob_id,
 }
 
 /* The message row: one copy of the blob in one mailbox. */
-static int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailbox_id,
-				 uint32_t uid, uint64_t modseq, int64_t blob_id,
-				 const struct store_new_message *m, struct arena *arena)
+int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailbox_id,
+			  uint32_t uid, uint64_t modseq, int64_t blob_id,
+			  const struct store_new_message *m, struct arena *arena)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MESSAGE_INSERT);
 	int64_t now = sqlite_now();

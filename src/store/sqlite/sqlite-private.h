@@ -152,6 +152,21 @@ int sqlite_mailbox_insert(struct store *store, int64_t account_id, const char *n
 int sqlite_mailbox_get(struct store *store, int64_t mailbox_id, int64_t *account_id_r,
 		       uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
+/* ---- sqlite-message.c (shared with sqlite-deliver.c) ---- */
+
+struct mime_message;
+/* Inside a write transaction: the parse results p of message m (parts is
+ * mime_parts_serialize() text), owned by account_id; *blob_id_r is the new
+ * blob. Then its bytes and full-text row, then one message row of it. */
+int sqlite_insert_blob(struct store *store, int64_t account_id,
+		       const struct store_new_message *m, const struct mime_message *p,
+		       const char *parts, int64_t *blob_id_r);
+int sqlite_insert_content(struct store *store, int64_t blob_id,
+			  const struct store_new_message *m, const struct mime_message *p);
+int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailbox_id,
+			  uint32_t uid, uint64_t modseq, int64_t blob_id,
+			  const struct store_new_message *m, struct arena *arena);
+
 /* ---- sqlite-change.c ---- */
 
 /* Expunge the given existing UIDs (ascending) of a mailbox inside the open
