@@ -92,7 +92,7 @@ static const struct {
 };
 
 static void list_write(struct imap_session *s, const char *verb, const char *name,
-		       const char *attrs, unsigned special_use)
+		       const char *attrs, unsigned special_use, const char *extra)
 {
 	struct buf *out = &s->scratch;
 
@@ -103,6 +103,8 @@ static void list_write(struct imap_session *s, const char *verb, const char *nam
 	}
 	buf_append_str(out, ") \"/\" ");
 	imap_write_mailbox(s, out, name);
+	if (extra != NULL)
+		buf_append_str(out, extra);
 	buf_append_str(out, "\r\n");
 	imap_flush_scratch(s);
 }
@@ -120,69 +122,311 @@ static char *list_pattern(struct imap_session *s, const char *ref, const char *p
 	return full;
 }
 
-static void list_mailboxes(struct imap_session *s, const char *pattern, struct store_mailbox *mbs,
-			   size_t count)
-{
-	char **names = arena_alloc(s->cmd_arena, (count ? count : 1) * sizeof(char *));
-	size_t nanc;
+/* A LIST command with the extensions of RFC 5258 (selection and return
+ * options, several patterns), RFC 6154 (SPECIAL-USE) and RFC 5819
+ * (RETURN (STATUS ...)). */
+struct list_request {
+	char *ref;
+	char **patterns;
+	size_t pattern_count;
+	bool extended;          /* any option given: \NonExistent, not \Noselect */
+	bool sel_subscribed, sel_recursive, sel_special_use;
+	bool ret_subscribed;
+	char **status_items;    /* RETURN (STATUS (...)); NULL when not asked */
+	size_t status_count;
+};
 
-	for (size_t i = 0; i < count; i++)
-		names[i] = mbs[i].name;
-	if (count > 1)
-		qsort(names, count, sizeof(char *), list_cmp_str);
-	char **anc = list_ancestors(s->cmd_arena, names, count, &nanc);
-	for (size_t i = 0; i < count; i++) {
-		if (!list_match(pattern, mbs[i].name))
-			continue;
-		bool children = list_contains(anc, nanc, mbs[i].name);
-		list_write(s, "LIST", mbs[i].name, children ? "\\HasChildren" : "\\HasNoChildren",
-			   mbs[i].special_use);
+/* All a listed name needs to be described. */
+struct list_sets {
+	char **names;           /* existing mailboxes, sorted */
+	const struct store_mailbox **mbs; /* in the order of names */
+	size_t count;
+	char **ancestors;       /* parents of existing mailboxes, sorted */
+	size_t ancestor_count;
+	char **subs;            /* subscriptions, sorted */
+	size_t sub_count;
+};
+
+static bool list_matches(const struct list_request *req, const char *name)
+{
+	for (size_t i = 0; i < req->pattern_count; i++) {
+		if (list_match(req->patterns[i], name))
+			return true;
 	}
-	for (size_t i = 0; i < nanc; i++) {
-		if (!list_contains(names, count, anc[i]) && list_match(pattern, anc[i]))
-			list_write(s, "LIST", anc[i], "\\Noselect \\HasChildren", 0);
+	return false;
+}
+
+static const struct store_mailbox *list_find(const struct list_sets *sets, const char *name)
+{
+	char **hit = sets->count > 0 ? bsearch(&name, sets->names, sets->count, sizeof(char *),
+					       list_cmp_str) : NULL;
+
+	return hit != NULL ? sets->mbs[hit - sets->names] : NULL;
+}
+
+/* One LIST line, its attributes worked out from the sets, and the STATUS
+ * line after it when asked (RFC 5819 §2: after the LIST it belongs to). */
+static void list_write_one(struct imap_session *s, const struct list_request *req,
+			   const struct list_sets *sets, const char *name, bool childinfo)
+{
+	const struct store_mailbox *mb = list_find(sets, name);
+	bool children = list_contains(sets->ancestors, sets->ancestor_count, name);
+	struct buf attrs = BUF_INIT;
+
+	if (mb == NULL)
+		buf_append_str(&attrs, req->extended ? "\\NonExistent" : "\\Noselect");
+	buf_printf(&attrs, "%s%s", attrs.len ? " " : "", children ? "\\HasChildren" : "\\HasNoChildren");
+	if ((req->ret_subscribed || req->sel_subscribed) &&
+	    list_contains(sets->subs, sets->sub_count, name))
+		buf_append_str(&attrs, " \\Subscribed");
+	/* RFC 5258 §3.5: CHILDINFO says why an unmatched parent is listed */
+	list_write(s, "LIST", name, attrs.data, mb != NULL ? mb->special_use : 0,
+		   childinfo ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+	buf_free(&attrs);
+	if (req->status_items != NULL && mb != NULL)
+		(void)imap_write_status(s, name, mb->id, req->status_items, req->status_count);
+}
+
+/* LIST (SUBSCRIBED ...): subscribed names (existing or not) and, with
+ * RECURSIVEMATCH, their unsubscribed matching parents with CHILDINFO. */
+static void list_subscribed(struct imap_session *s, const struct list_request *req,
+			    const struct list_sets *sets)
+{
+	for (size_t i = 0; i < sets->sub_count; i++) {
+		const struct store_mailbox *mb = list_find(sets, sets->subs[i]);
+		if (!list_matches(req, sets->subs[i]))
+			continue;
+		if (req->sel_special_use && (mb == NULL || mb->special_use == 0))
+			continue;
+		list_write_one(s, req, sets, sets->subs[i], false);
+	}
+	if (!req->sel_recursive)
+		return;
+	size_t n;
+	char **parents = list_ancestors(s->cmd_arena, sets->subs, sets->sub_count, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (list_contains(sets->subs, sets->sub_count, parents[i]) ||
+		    !list_matches(req, parents[i]))
+			continue;
+		list_write_one(s, req, sets, parents[i], true);
 	}
 }
 
+static void list_all(struct imap_session *s, const struct list_request *req,
+		     const struct list_sets *sets)
+{
+	for (size_t i = 0; i < sets->count; i++) {
+		if (!list_matches(req, sets->names[i]))
+			continue;
+		if (req->sel_special_use && sets->mbs[i]->special_use == 0)
+			continue;
+		list_write_one(s, req, sets, sets->names[i], false);
+	}
+	for (size_t i = 0; i < sets->ancestor_count && !req->sel_special_use; i++) {
+		if (list_find(sets, sets->ancestors[i]) == NULL &&
+		    list_matches(req, sets->ancestors[i]))
+			list_write_one(s, req, sets, sets->ancestors[i], false);
+	}
+}
+
+static int list_cmp_mailbox(const void *a, const void *b)
+{
+	const struct store_mailbox *x = *(const struct store_mailbox *const *)a;
+	const struct store_mailbox *y = *(const struct store_mailbox *const *)b;
+
+	return strcmp(x->name, y->name);
+}
+
+/* Load mailboxes and subscriptions into sorted sets. */
+static int list_load(struct imap_session *s, struct list_sets *sets)
+{
+	struct store_mailbox *mbs;
+	const char *error;
+
+	memset(sets, 0, sizeof(*sets));
+	if (store_mailbox_list(s->store, s->account_id, s->cmd_arena, &mbs, &sets->count,
+			       &error) < 0 ||
+	    store_subscription_list(s->store, s->account_id, s->cmd_arena, &sets->subs,
+				    &sets->sub_count, &error) < 0) {
+		log_error("imap: list %s: %s", s->account_name, error);
+		return -1;
+	}
+	size_t n = sets->count ? sets->count : 1;
+	sets->mbs = arena_alloc(s->cmd_arena, n * sizeof(*sets->mbs));
+	sets->names = arena_alloc(s->cmd_arena, n * sizeof(char *));
+	for (size_t i = 0; i < sets->count; i++)
+		sets->mbs[i] = &mbs[i];
+	if (sets->count > 1)
+		qsort(sets->mbs, sets->count, sizeof(*sets->mbs), list_cmp_mailbox);
+	for (size_t i = 0; i < sets->count; i++)
+		sets->names[i] = sets->mbs[i]->name;
+	if (sets->sub_count > 1)
+		qsort(sets->subs, sets->sub_count, sizeof(char *), list_cmp_str);
+	sets->ancestors = list_ancestors(s->cmd_arena, sets->names, sets->count,
+					 &sets->ancestor_count);
+	return 0;
+}
+
+/* A list-mailbox: a string, or atom characters with the wildcards. */
+static bool list_parse_pattern(struct imap_parser *p, char **pattern_r)
+{
+	size_t len;
+
+	if (imap_peek_char(p, '"') || imap_peek_char(p, '{'))
+		return imap_parse_string(p, pattern_r, &len);
+	return imap_parse_word(p, "(){\"\\", pattern_r);
+}
+
+/* "reference pattern" as LSUB takes them. */
 static bool list_parse_args(struct imap_session *s, struct imap_parser *p, char **ref_r,
 			    char **pattern_r)
 {
 	size_t len;
 
-	if (!imap_parse_sp(p) || !imap_parse_astring(p, ref_r, &len) || !imap_parse_sp(p))
+	if (!imap_parse_sp(p) || !imap_parse_astring(p, ref_r, &len) || !imap_parse_sp(p) ||
+	    !list_parse_pattern(p, pattern_r))
 		return false;
-	if (imap_peek_char(p, '"') || imap_peek_char(p, '{')) {
-		if (!imap_parse_string(p, pattern_r, &len))
-			return false;
-	} else if (!imap_parse_word(p, "(){\"\\", pattern_r)) {
-		return false;
-	}
 	if (strlen(*pattern_r) > LIST_MAX_PATTERN || strlen(*ref_r) > LIST_MAX_PATTERN)
 		return imap_parser_fail(p, "Pattern too long");
 	return imap_parse_eol(p);
 }
 
+/* RFC 5258 §6: "(" [option *(SP option)] ")", calling fn for each atom. */
+static bool list_parse_options(struct imap_parser *p, struct list_request *req,
+			       bool (*fn)(struct imap_parser *, struct list_request *, const char *))
+{
+	char *name;
+
+	if (!imap_parse_char(p, '('))
+		return false;
+	while (!imap_peek_char(p, ')')) {
+		if (!imap_parse_atom(p, &name) || !fn(p, req, name))
+			return false;
+		if (!imap_peek_char(p, ')') && !imap_parse_sp(p))
+			return false;
+	}
+	p->p++;
+	req->extended = true;
+	return true;
+}
+
+static bool list_select_option(struct imap_parser *p, struct list_request *req, const char *name)
+{
+	if (str_eq_nocase(name, "SUBSCRIBED"))
+		req->sel_subscribed = true;
+	else if (str_eq_nocase(name, "RECURSIVEMATCH"))
+		req->sel_recursive = true;
+	else if (str_eq_nocase(name, "SPECIAL-USE"))
+		req->sel_special_use = true;
+	else if (!str_eq_nocase(name, "REMOTE")) /* nothing is remote here */
+		return imap_parser_fail(p, "Unknown LIST selection option");
+	return true;
+}
+
+/* RETURN (STATUS (items)) of RFC 5819, and the always-on ones. */
+static bool list_return_option(struct imap_parser *p, struct list_request *req, const char *name)
+{
+	ARRAY(char *) items = ARRAY_INIT;
+	char *item;
+
+	if (str_eq_nocase(name, "SUBSCRIBED")) {
+		req->ret_subscribed = true;
+		return true;
+	}
+	if (str_eq_nocase(name, "CHILDREN") || str_eq_nocase(name, "SPECIAL-USE"))
+		return true; /* always returned */
+	if (!str_eq_nocase(name, "STATUS") || !imap_parse_sp(p) || !imap_parse_char(p, '('))
+		return imap_parser_fail(p, "Unknown LIST return option");
+	do {
+		if (!imap_parse_atom(p, &item) || !imap_status_item_known(item)) {
+			array_free(&items);
+			return imap_parser_fail(p, "Unknown STATUS item");
+		}
+		array_push(&items, item);
+	} while (imap_peek_char(p, ' ') && p->p++);
+	req->status_count = items.count;
+	req->status_items = arena_alloc(p->arena, items.count * sizeof(char *));
+	memcpy(req->status_items, items.items, items.count * sizeof(char *));
+	array_free(&items);
+	return imap_parse_char(p, ')');
+}
+
+/* The patterns: one list-mailbox, or "(" list-mailbox *(SP list-mailbox) ")",
+ * each joined to the reference. */
+static bool list_parse_patterns(struct imap_session *s, struct imap_parser *p,
+				struct list_request *req)
+{
+	ARRAY(char *) patterns = ARRAY_INIT;
+	char *pattern;
+	bool ok, many = imap_peek_char(p, '(');
+
+	if (many)
+		p->p++;
+	do {
+		ok = list_parse_pattern(p, &pattern) && strlen(pattern) <= LIST_MAX_PATTERN;
+		if (ok)
+			array_push(&patterns, list_pattern(s, req->ref, pattern));
+	} while (ok && many && imap_peek_char(p, ' ') && p->p++);
+	req->pattern_count = patterns.count;
+	req->patterns = arena_alloc(p->arena, (patterns.count + 1) * sizeof(char *));
+	if (patterns.count > 0)
+		memcpy(req->patterns, patterns.items, patterns.count * sizeof(char *));
+	array_free(&patterns);
+	if (!ok || (many && !imap_parse_char(p, ')')))
+		return imap_parser_fail(p, "Invalid mailbox pattern");
+	return true;
+}
+
+/* LIST [SP (select-opts)] SP reference SP (pattern / (patterns))
+ * [SP RETURN (return-opts)] (RFC 5258 §6). */
+static bool list_parse_request(struct imap_session *s, struct imap_parser *p,
+			       struct list_request *req)
+{
+	size_t len;
+
+	memset(req, 0, sizeof(*req));
+	if (!imap_parse_sp(p))
+		return false;
+	if (imap_peek_char(p, '(') &&
+	    (!list_parse_options(p, req, list_select_option) || !imap_parse_sp(p)))
+		return false;
+	if (req->sel_recursive && !req->sel_subscribed)
+		return imap_parser_fail(p, "RECURSIVEMATCH needs another selection option");
+	if (!imap_parse_astring(p, &req->ref, &len) || !imap_parse_sp(p) ||
+	    strlen(req->ref) > LIST_MAX_PATTERN || !list_parse_patterns(s, p, req))
+		return false;
+	if (imap_peek_char(p, ' ')) {
+		char *word;
+		p->p++;
+		if (!imap_parse_atom(p, &word) || !str_eq_nocase(word, "RETURN") ||
+		    !imap_parse_sp(p) || !list_parse_options(p, req, list_return_option))
+			return imap_parser_fail(p, "Expected RETURN (...)");
+	}
+	return imap_parse_eol(p);
+}
+
 static enum imap_cmd_status cmd_list(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct store_mailbox *mbs;
-	size_t count;
-	const char *error;
-	char *ref, *pattern;
+	struct list_request req;
+	struct list_sets sets;
 
-	if (!list_parse_args(s, p, &ref, &pattern))
+	if (!list_parse_request(s, p, &req))
 		return imap_cmd_syntax(s, p);
-	if (*pattern == '\0') {
-		/* RFC 9051 §6.3.9: the separator and the root of the reference. */
+	if (req.pattern_count == 1 && !req.extended &&
+	    strlen(req.patterns[0]) == strlen(req.ref)) {
+		/* RFC 9051 §6.3.9: "" asks for the separator and the root. */
 		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");
 		imap_cmd_ok(s, "LIST completed");
 		return IMAP_CMD_DONE;
 	}
-	if (store_mailbox_list(s->store, s->account_id, s->cmd_arena, &mbs, &count, &error) < 0) {
-		log_error("imap: list %s: %s", s->account_name, error);
+	if (list_load(s, &sets) < 0) {
 		imap_cmd_no(s, "[SERVERBUG] Internal error");
 		return IMAP_CMD_DONE;
 	}
-	list_mailboxes(s, list_pattern(s, ref, pattern), mbs, count);
+	if (req.sel_subscribed)
+		list_subscribed(s, &req, &sets);
+	else
+		list_all(s, &req, &sets);
 	imap_cmd_ok(s, "LIST completed");
 	return IMAP_CMD_DONE;
 }
@@ -209,13 +453,13 @@ static enum imap_cmd_status cmd_lsub(struct imap_session *s, struct imap_parser 
 		qsort(subs, count, sizeof(char *), list_cmp_str);
 	for (size_t i = 0; i < count; i++) {
 		if (list_match(pattern, subs[i]))
-			list_write(s, "LSUB", subs[i], "", 0);
+			list_write(s, "LSUB", subs[i], "", 0, NULL);
 	}
 	char **anc = list_ancestors(s->cmd_arena, subs, count, &nanc);
 	for (size_t i = 0; i < nanc; i++) {
 		if (!list_contains(subs, count, anc[i]) && list_match(pattern, anc[i]) &&
 		    strchr(pattern, '%') != NULL)
-			list_write(s, "LSUB", anc[i], "\\Noselect", 0);
+			list_write(s, "LSUB", anc[i], "\\Noselect", 0, NULL);
 	}
 	imap_cmd_ok(s, "LSUB completed");
 	return IMAP_CMD_DONE;

@@ -176,47 +176,74 @@ static bool status_write_item(struct buf *out, const char *item,
 	return true;
 }
 
+bool imap_status_item_known(const char *item)
+{
+	static const char *const items[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+					     "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
+					     "MAILBOXID" };
+
+	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
+		if (str_eq_nocase(item, items[i]))
+			return true;
+	}
+	return false;
+}
+
+int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id,
+		      char *const *items, size_t count)
+{
+	struct store_mailbox_status st;
+	const char *error;
+	struct buf *out = &s->scratch;
+
+	if (store_mailbox_status(s->store, mailbox_id, &st, &error) < 0) {
+		log_error("imap: status %s: %s", name, error);
+		return -1;
+	}
+	buf_append_str(out, "* STATUS ");
+	imap_write_mailbox(s, out, name);
+	buf_append_str(out, " (");
+	for (size_t i = 0; i < count; i++) {
+		if (i > 0)
+			buf_append_char(out, ' ');
+		(void)status_write_item(out, items[i], &st, mailbox_id);
+		if (str_eq_nocase(items[i], "HIGHESTMODSEQ"))
+			imap_enable_condstore(s); /* RFC 7162 §3.1: an enabling command */
+	}
+	buf_append_str(out, ")\r\n");
+	imap_flush_scratch(s);
+	return 0;
+}
+
+/* STATUS mailbox (items): RFC 9051 §9 status-att-list = status-att *(SP
+ * status-att); a trailing space or an unknown item is a BAD. */
 static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parser *p, bool uid)
 {
+	ARRAY(char *) items = ARRAY_INIT;
 	struct store_mailbox mb;
-	struct store_mailbox_status st;
 	const char *error = NULL;
 	char *name, *item;
-	bool modseq_asked = false;
+	bool ok;
 
 	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_sp(p) ||
 	    !imap_parse_char(p, '('))
 		return imap_cmd_syntax(s, p);
-	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
-	if (r == 0)
-		r = store_mailbox_status(s->store, mb.id, &st, &error);
-	struct buf *out = &s->scratch;
-	buf_append_str(out, "* STATUS ");
-	imap_write_mailbox(s, out, name);
-	buf_append_str(out, " (");
-	for (;;) {
-		if (!imap_parse_atom(p, &item) || (r == 0 && !status_write_item(out, item, &st, mb.id))) {
-			buf_clear(out);
-			return imap_cmd_syntax(s, p);
-		}
-		modseq_asked |= str_eq_nocase(item, "HIGHESTMODSEQ");
-		if (!imap_peek_char(p, ' '))
-			break;
-		p->p++;
-		buf_append_char(out, ' ');
-	}
-	if (!imap_parse_char(p, ')') || !imap_parse_eol(p)) {
-		buf_clear(out);
+	do {
+		ok = imap_parse_atom(p, &item) &&
+		     (imap_status_item_known(item) || imap_parser_fail(p, "Unknown STATUS item"));
+		if (ok)
+			array_push(&items, item);
+	} while (ok && imap_peek_char(p, ' ') && p->p++);
+	if (!ok || !imap_parse_char(p, ')') || !imap_parse_eol(p)) {
+		array_free(&items);
 		return imap_cmd_syntax(s, p);
 	}
-	if (r < 0) {
-		buf_clear(out);
+	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
+	if (r == 0 && imap_write_status(s, name, mb.id, items.items, items.count) < 0)
+		r = STORE_EFAIL;
+	array_free(&items);
+	if (r < 0)
 		return mailbox_store_error(s, r, error);
-	}
-	buf_append_str(out, ")\r\n");
-	imap_flush_scratch(s);
-	if (modseq_asked)
-		imap_enable_condstore(s); /* RFC 7162 §3.1: an enabling command */
 	imap_cmd_ok(s, "STATUS completed");
 	return IMAP_CMD_DONE;
 }

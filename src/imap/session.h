@@ -166,6 +166,11 @@ char *imap_decode_mailbox(struct imap_session *s, struct imap_parser *parser, ch
 /* RFC 9051 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" -> UTC seconds and zone
  * minutes (cmd-append.c). */
 bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r);
+/* STATUS (cmd-mailbox.c, also for LIST RETURN (STATUS)): is item a status
+ * attribute we know; write "* STATUS name (items)" for mailbox_id. */
+bool imap_status_item_known(const char *item);
+int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_id,
+		      char *const *items, size_t count);
 /* The RFC 8474 MAILBOXID object id of a mailbox (args.c). */
 void imap_write_mailboxid(struct buf *out, int64_t mailbox_id, uint32_t uidvalidity);
 /* Append a mailbox name as the client expects it (mUTF-7 or UTF-8). */

@@ -104,6 +104,52 @@ def test_unauthenticate_forgets_the_login():
     r.close()
 
 
+def test_list_extended_selection_and_return_options():
+    """RFC 5258 / 6154 / 5819 on a small tree: lists/a (subscribed),
+    lists/b, lists/c/d (subscribed, parent c not), ghost (subscribed, gone)."""
+    r = server().raw(USER, PASSWORD)
+    for name in ('lists/a', 'lists/b', 'lists/c/d', 'ghost'):
+        r.ok('CREATE %s' % name)
+    for name in ('lists/a', 'lists/c/d', 'ghost'):
+        r.ok('SUBSCRIBE %s' % name)
+    r.ok('DELETE ghost')
+    # several patterns, RETURN (SUBSCRIBED CHILDREN)
+    untagged, _ = r.ok('LIST "" (lists/a lists/b) RETURN (SUBSCRIBED CHILDREN)')
+    assert untagged == ['* LIST (\\HasNoChildren \\Subscribed) "/" "lists/a"',
+                        '* LIST (\\HasNoChildren) "/" "lists/b"'], untagged
+    # SUBSCRIBED selection: the gone one is \NonExistent
+    untagged, _ = r.ok('LIST (SUBSCRIBED) "" "*"')
+    assert '* LIST (\\NonExistent \\HasNoChildren \\Subscribed) "/" "ghost"' in untagged, untagged
+    assert '* LIST (\\HasNoChildren \\Subscribed) "/" "lists/c/d"' in untagged, untagged
+    assert not any('"lists/b"' in l for l in untagged), untagged
+    # RECURSIVEMATCH: lists/c is not subscribed but has a subscribed child
+    untagged, _ = r.ok('LIST (SUBSCRIBED RECURSIVEMATCH) "" "lists/%"')
+    assert untagged == ['* LIST (\\HasNoChildren \\Subscribed) "/" "lists/a"',
+                        '* LIST (\\HasChildren) "/" "lists/c" ("CHILDINFO" ("SUBSCRIBED"))'], \
+        untagged
+    _, tagged = r.cmd('LIST (RECURSIVEMATCH) "" "*"')
+    assert harness.status(tagged) == 'BAD', tagged
+    # SPECIAL-USE selection
+    untagged, _ = r.ok('LIST (SPECIAL-USE) "" "*"')
+    assert sorted(l.split(' ')[-1] for l in untagged) == \
+        ['"Archive"', '"Drafts"', '"Junk"', '"Sent"', '"Trash"'], untagged
+    # LIST-STATUS: a STATUS after each selectable mailbox's LIST line, none
+    # for a name that only exists as a parent (lists/c, once deleted)
+    r.ok('DELETE lists/c')
+    r.append('lists/a', MESSAGE)
+    untagged, _ = r.ok('LIST "" "lists/*" RETURN (STATUS (MESSAGES UNSEEN))')
+    assert untagged[0] == '* LIST (\\HasNoChildren) "/" "lists/a"', untagged
+    assert untagged[1] == '* STATUS "lists/a" (MESSAGES 1 UNSEEN 1)', untagged
+    assert '* LIST (\\NonExistent \\HasChildren) "/" "lists/c"' in untagged, untagged
+    i = untagged.index('* LIST (\\NonExistent \\HasChildren) "/" "lists/c"')
+    assert i + 1 == len(untagged) or not untagged[i + 1].startswith('* STATUS "lists/c"')
+    _, tagged = r.cmd('LIST "" "*" RETURN (STATUS (BOGUS))')
+    assert harness.status(tagged) == 'BAD', tagged
+    caps = r.ok('CAPABILITY')[0][0].split()
+    assert 'LIST-EXTENDED' in caps and 'LIST-STATUS' in caps, caps
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
