@@ -606,3 +606,17 @@ bool imap_search_parse(struct imap_parser *parser, struct imap_search_query **qu
 	*query_r = query;
 	return true;
 }
+
+bool imap_search_parse_return(struct imap_parser *parser, struct imap_search_query *query)
+{
+	return !search_take_word(parser, "RETURN") || search_parse_return(parser, query);
+}
+
+bool imap_search_parse_charset_keys(struct imap_parser *parser, struct imap_search_query *query)
+{
+	struct search_parse sp = { .parser = parser, .query = query };
+
+	query->charset_supported = true;
+	return search_parse_charset(parser, query) &&
+	       search_parse_list(&sp, 0, false, &query->root);
+}

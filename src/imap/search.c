@@ -372,6 +372,8 @@ struct search_run {
 	search_index_array found;
 	search_index_array maybe;
 	uint64_t max_modseq;     /* highest MODSEQ among the matches (RFC 7162 §3.1.6) */
+	imap_search_found_fn *on_found; /* SORT / THREAD: keep each match's fields */
+	void *found_context;
 };
 
 /* The full-text index, for imap_search_prepare. */
@@ -434,6 +436,8 @@ static int search_iterate_one(void *context, const struct store_message_info *in
 		array_push(&run->found, (uint32_t)run->cursor);
 		if (info->modseq > run->max_modseq)
 			run->max_modseq = info->modseq;
+		if (run->on_found != NULL)
+			run->on_found(run->found_context, (uint32_t)run->cursor, info);
 		break;
 	case IMAP_SEARCH_MAYBE:
 		array_push(&run->maybe, (uint32_t)run->cursor);
@@ -475,6 +479,8 @@ static int search_decide_maybe(struct search_run *run, uint32_t idx)
 		array_push(&run->found, idx);
 		if (info.modseq > run->max_modseq)
 			run->max_modseq = info.modseq;
+		if (run->on_found != NULL)
+			run->on_found(run->found_context, idx, &info);
 	}
 	arena_reset(run->arena);
 	return 0;
@@ -508,6 +514,31 @@ static int search_execute(struct search_run *run)
 	if (run->maybe.count > 0 && run->found.count > 1)
 		qsort(run->found.items, run->found.count, sizeof(uint32_t), search_cmp_u32);
 	return 0;
+}
+
+int imap_search_execute(struct imap_session *s, struct imap_search_query *query,
+			imap_search_found_fn *on_found, void *context, uint32_t **indexes_r,
+			size_t *count_r, uint64_t *max_modseq_r)
+{
+	struct search_run run = { .session = s, .query = query, .on_found = on_found,
+				  .found_context = context };
+	int ret;
+
+	run.arena = arena_new();
+	ret = search_execute(&run);
+	if (ret == 0 && indexes_r != NULL) {
+		*indexes_r = arena_alloc(s->cmd_arena, (run.found.count + 1) * sizeof(uint32_t));
+		if (run.found.count > 0)
+			memcpy(*indexes_r, run.found.items, run.found.count * sizeof(uint32_t));
+	}
+	if (count_r != NULL)
+		*count_r = ret == 0 ? run.found.count : 0;
+	if (max_modseq_r != NULL)
+		*max_modseq_r = run.max_modseq;
+	array_free(&run.found);
+	array_free(&run.maybe);
+	arena_free(run.arena);
+	return ret;
 }
 
 /* The number the client sees for view index idx. */

@@ -121,6 +121,14 @@ struct imap_search_query {
  * query->charset_supported. */
 bool imap_search_parse(struct imap_parser *parser, struct imap_search_query **query_r);
 
+/* For SORT and THREAD, whose arguments wrap the criteria: if the next word
+ * is RETURN, parse the options and the space after them (RFC 5267 §3:
+ * ESORT); otherwise consume nothing. */
+bool imap_search_parse_return(struct imap_parser *parser, struct imap_search_query *query);
+/* RFC 5256 §5 search-criteria: "charset 1*(SP search-key)", the charset
+ * mandatory (see query->charset_supported), up to the end of line. */
+bool imap_search_parse_charset_keys(struct imap_parser *parser, struct imap_search_query *query);
+
 /* One message as the matcher sees it. Strings are UTF-8, NULL when the
  * field is absent. header is the raw top-level header, or NULL when not
  * read (then keys needing it answer MAYBE). */
@@ -161,6 +169,20 @@ typedef int imap_search_text_fn(void *context, const char *needle, bool include_
 				uint32_t **uids_r, size_t *count_r);
 int imap_search_prepare(struct imap_search_query *query, imap_search_text_fn *lookup,
 			void *context);
+
+/* The executor that SEARCH, SORT and THREAD share: runs query over the
+ * selected mailbox (BODY / TEXT keys through the full-text index, one pass
+ * over the fields kept at save time, the header read only for undecided
+ * messages). on_found (may be NULL) is called once per match with its view
+ * index and the store's fields, valid only during the call; matches come
+ * in ascending index order except those decided by the header. When
+ * indexes_r is not NULL it gets every match's view index, ascending, in the
+ * command arena. Returns < 0 on a store error (logged). */
+typedef void imap_search_found_fn(void *context, uint32_t index,
+				  const struct store_message_info *info);
+int imap_search_execute(struct imap_session *s, struct imap_search_query *query,
+			imap_search_found_fn *on_found, void *context, uint32_t **indexes_r,
+			size_t *count_r, uint64_t *max_modseq_r);
 
 /* Parse an IMAP date "1-Feb-2024" (RFC 9051 §9 date-text) into days since
  * 1970-01-01. false if malformed or not a real day. */

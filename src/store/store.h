@@ -255,6 +255,8 @@ struct store_message_info {
 	char *from_addr, *to_addr, *cc_addr;
 	bool has_sent_date;
 	int64_t sent_date;
+	/* THREAD REFERENCES (RFC 5256): the raw decoded header values */
+	char *message_id, *in_reply_to, *references;
 };
 
 /* Which parts of store_message_info to fill in (cheap state is always). */

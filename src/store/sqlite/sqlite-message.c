@@ -25,7 +25,7 @@ enum {
 	COL_UID, COL_FLAGS, COL_MODSEQ, COL_KEYWORDS, COL_INTERNAL_DATE, COL_INTERNAL_DATE_TZ,
 	COL_SAVE_DATE, COL_SIZE, COL_BLOB_ID, COL_PREVIEW, COL_SUBJECT, COL_FROM, COL_TO,
 	COL_CC, COL_BCC, COL_FROM_ADDR, COL_TO_ADDR, COL_CC_ADDR, COL_SENT_DATE,
-	COL_HEADER_SIZE, COL_ENVELOPE, COL_BODYSTRUCTURE, COL_BODY, COL_PARTS,
+	COL_MESSAGE_ID, COL_IN_REPLY_TO, COL_REFERENCES, COL_HEADER_SIZE, COL_ENVELOPE, COL_BODYSTRUCTURE, COL_BODY, COL_PARTS,
 };
 
 /* Bind a C string, NULL as SQL NULL. The string outlives the step. */
@@ -333,6 +333,9 @@ static void sqlite_info_read(sqlite3_stmt *stmt, unsigned what, struct arena *ar
 	info->cc_addr = sqlite_info_str(stmt, COL_CC_ADDR, arena);
 	info->has_sent_date = sqlite3_column_type(stmt, COL_SENT_DATE) != SQLITE_NULL;
 	info->sent_date = sqlite3_column_int64(stmt, COL_SENT_DATE);
+	info->message_id = sqlite_info_str(stmt, COL_MESSAGE_ID, arena);
+	info->in_reply_to = sqlite_info_str(stmt, COL_IN_REPLY_TO, arena);
+	info->references = sqlite_info_str(stmt, COL_REFERENCES, arena);
 }
 
 /* Room for "M" and a 64-bit id in hex. */

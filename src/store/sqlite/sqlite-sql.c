@@ -17,7 +17,7 @@
 	"m.uid, m.flags, m.modseq, m.keywords, m.internal_date, m.internal_date_tz, " \
 	"m.save_date, m.size, m.blob_id, " \
 	"b.preview, b.subject, b.from_text, b.to_text, b.cc_text, b.bcc_text, " \
-	"b.from_addr, b.to_addr, b.cc_addr, b.sent_date"
+	"b.from_addr, b.to_addr, b.cc_addr, b.sent_date, b.message_id, b.in_reply_to, b.refs"
 
 const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN_READ] = "BEGIN",
