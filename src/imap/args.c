@@ -119,23 +119,6 @@ static bool imap_mailbox_name_valid(const char *name)
 	return true;
 }
 
-static bool imap_utf8_valid(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	while (*p != '\0') {
-		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 : (*p & 0xf0) == 0xe0 ? 2 :
-			(*p & 0xf8) == 0xf0 ? 3 : -1;
-		if (n < 0 || (n == 1 && *p < 0xc2))
-			return false;
-		p++;
-		for (int i = 0; i < n; i++, p++) {
-			if ((*p & 0xc0) != 0x80)
-				return false;
-		}
-	}
-	return true;
-}
 
 char *imap_parse_mailbox(struct imap_session *s, struct imap_parser *parser)
 {
@@ -155,7 +138,7 @@ char *imap_decode_mailbox(struct imap_session *s, struct imap_parser *parser, ch
 	if (strlen(raw) != len)
 		return imap_parser_fail(parser, "Mailbox name contains NUL"), NULL;
 	if (s->utf8)
-		name = imap_utf8_valid(raw) ? raw : NULL;
+		name = imap_utf8_valid(raw, len) ? raw : NULL;
 	else
 		name = utf7_decode(s->cmd_arena, raw);
 	if (name == NULL)

@@ -45,6 +45,7 @@ static const struct {
 	{ "UIDPLUS", CAP_ALWAYS, "RFC 4315" },
 	{ "UNAUTHENTICATE", CAP_AUTHENTICATED, "RFC 8437" },
 	{ "UNSELECT", CAP_ALWAYS, "RFC 3691" },
+	{ "UTF8=ACCEPT", CAP_ALWAYS, "RFC 6855" },
 };
 
 /* Rule 8: no password over an unencrypted non-loopback connection unless

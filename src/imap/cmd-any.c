@@ -43,11 +43,11 @@ static enum imap_cmd_status cmd_logout(struct imap_session *s, struct imap_parse
 }
 
 /* RFC 5161. What ENABLE can switch on: CONDSTORE and QRESYNC (RFC 7162
- * §3.2.3; QRESYNC implies CONDSTORE). Unknown names are ignored; ENABLED
+ * §3.2.3; QRESYNC implies CONDSTORE), UTF8=ACCEPT (RFC 6855). Unknown names are ignored; ENABLED
  * lists what this command newly enabled. */
 static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	bool condstore = false, qresync = false;
+	bool condstore = false, qresync = false, utf8 = false;
 	char *atom;
 
 	do {
@@ -57,6 +57,8 @@ static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parse
 			condstore = true;
 		else if (str_eq_nocase(atom, "QRESYNC"))
 			qresync = condstore = true;
+		else if (str_eq_nocase(atom, "UTF8=ACCEPT")) /* RFC 6855 §3 */
+			utf8 = true;
 	} while (!imap_at_end(p));
 	struct buf *out = &s->scratch;
 	buf_append_str(out, "* ENABLED");
@@ -64,10 +66,14 @@ static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parse
 		buf_append_str(out, " CONDSTORE");
 	if (qresync && !s->qresync)
 		buf_append_str(out, " QRESYNC");
+	if (utf8 && !s->utf8)
+		buf_append_str(out, " UTF8=ACCEPT");
 	buf_append_str(out, "\r\n");
 	imap_flush_scratch(s);
 	if (qresync)
 		s->qresync = true;
+	if (utf8)
+		s->utf8 = true; /* UTF-8 mailbox names and quoted strings from now on */
 	if (condstore)
 		imap_enable_condstore(s);
 	imap_cmd_ok(s, "ENABLE completed");

@@ -87,6 +87,16 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
 		if (!imap_parse_date_time(date, &msg->internal_date, &msg->internal_date_tz))
 			return imap_parser_fail(p, "Invalid date-time");
 	}
+	/* RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8 ")" */
+	if (imap_peek_char(p, 'U') || imap_peek_char(p, 'u')) {
+		char *word;
+		if (!imap_parse_atom(p, &word) || !str_eq_nocase(word, "UTF8") ||
+		    !imap_parse_sp(p) || !imap_parse_char(p, '(') ||
+		    !imap_parse_literal_ref(p, &msg->data, &msg->size, &binary) || !binary ||
+		    !imap_parse_char(p, ')'))
+			return imap_parser_fail(p, "Expected UTF8 (~{n} message)");
+		return imap_parse_eol(p);
+	}
 	if (!imap_parse_literal_ref(p, &msg->data, &msg->size, &binary))
 		return false;
 	return imap_parse_eol(p);

@@ -366,6 +366,33 @@ bool imap_parse_literal_ref(struct imap_parser *parser, const char **data_r, siz
 	return true;
 }
 
+/* Well-formed UTF-8 (RFC 3629 §4): no overlong forms, no surrogates, at
+ * most U+10FFFF. */
+bool imap_utf8_valid(const char *s, size_t len)
+{
+	if (len == 0)
+		return true;
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p++;
+		int n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+			c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+		if (n < 0 || end - p < n)
+			return false;
+		unsigned cp = n == 1 ? c & 0x1f : n == 2 ? c & 0x0f : c & 0x07;
+		for (int i = 0; i < n; i++, p++) {
+			if ((*p & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (*p & 0x3f);
+		}
+		if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+		    (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+			return false;
+	}
+	return true;
+}
+
 static bool imap_parse_quoted(struct imap_parser *parser, char **str_r, size_t *len_r)
 {
 	const char *p = parser->p + 1;
@@ -384,6 +411,11 @@ static bool imap_parse_quoted(struct imap_parser *parser, char **str_r, size_t *
 	if (p >= parser->end || *p != '"') {
 		buf_free(&tmp);
 		return imap_parser_fail(parser, "Invalid quoted string");
+	}
+	/* RFC 6855 §3 / RFC 9051 utf8-quoted: 8-bit must be well-formed UTF-8 */
+	if (!imap_utf8_valid(tmp.data, tmp.len)) {
+		buf_free(&tmp);
+		return imap_parser_fail(parser, "Invalid UTF-8 in quoted string");
 	}
 	*str_r = arena_memdup(parser->arena, tmp.data ? tmp.data : "", tmp.len);
 	*len_r = tmp.len;

@@ -105,6 +105,9 @@ bool imap_at_end(const struct imap_parser *parser);
 /* Set error (if none) and return false: for command-level checks. */
 bool imap_parser_fail(struct imap_parser *parser, const char *error);
 
+/* Is s[0..len) well-formed UTF-8 (RFC 3629)? */
+bool imap_utf8_valid(const char *s, size_t len);
+
 /* ---- output helpers ------------------------------------------------------- */
 
 /* Append s as an IMAP string: quoted when possible, else a literal. utf8:

@@ -150,6 +150,29 @@ def test_list_extended_selection_and_return_options():
     r.close()
 
 
+def test_utf8_accept():
+    """RFC 6855: after ENABLE UTF8=ACCEPT, mailbox names are UTF-8 on the
+    wire (not modified UTF-7), APPEND takes UTF8 (~{n}), and malformed UTF-8
+    in a quoted string is BAD."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE "Entw&APw-rfe"')  # modified UTF-7 before ENABLE
+    untagged, _ = r.ok('ENABLE UTF8=ACCEPT')
+    assert untagged == ['* ENABLED UTF8=ACCEPT'], untagged
+    untagged, _ = r.ok('LIST "" "Entw*"')
+    wire = 'Entw\u00fcrfe'.encode('utf-8').decode('latin-1')  # Raw lines are latin-1
+    assert untagged == ['* LIST (\\HasNoChildren) "/" "%s"' % wire], untagged
+    r.ok('CREATE "Gr\u00fc\u00dfe"'.encode('utf-8'))
+    data = 'Subject: Gr\u00fc\u00dfe\r\nFrom: j\u00f6rg@example.test\r\n\r\nhej\r\n'.encode()
+    tag = r.next_tag()
+    r.send(('%s APPEND "Entw\u00fcrfe" UTF8 (~{%d+}\r\n' % (tag, len(data))).encode() + data +
+           b')\r\n')
+    _, tagged = r.read_until(tag)
+    assert harness.status(tagged) == 'OK', tagged
+    _, tagged = r.cmd(b'CREATE "bad\xc3\x28"')
+    assert harness.status(tagged) == 'BAD', tagged
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
