@@ -63,16 +63,16 @@ bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r)
 	return true;
 }
 
-/* APPEND mailbox [flag-list] [date-time] literal */
-static bool append_parse(struct imap_session *s, struct imap_parser *p, char **mailbox_r,
-			 struct store_new_message *msg)
+/* MULTIAPPEND (RFC 3502): at most this many messages in one command; each
+ * is a small struct, the bytes stay in the command buffer. */
+#define APPEND_MAX_MESSAGES 1000
+
+/* One message: [flag-list SP] [date-time SP] (literal / UTF8 (literal8)). */
+static bool append_parse_message(struct imap_parser *p, struct store_new_message *msg)
 {
 	bool binary;
 
 	memset(msg, 0, sizeof(*msg));
-	if (!imap_parse_sp(p) || (*mailbox_r = imap_parse_mailbox(s, p)) == NULL ||
-	    !imap_parse_sp(p))
-		return false;
 	if (imap_peek_char(p, '(')) {
 		char *keywords;
 		if (!imap_parse_flags(p, true, &msg->flags, &keywords) || !imap_parse_sp(p))
@@ -95,36 +95,68 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
 		    !imap_parse_literal_ref(p, &msg->data, &msg->size, &binary) || !binary ||
 		    !imap_parse_char(p, ')'))
 			return imap_parser_fail(p, "Expected UTF8 (~{n} message)");
-		return imap_parse_eol(p);
+		return true;
 	}
-	if (!imap_parse_literal_ref(p, &msg->data, &msg->size, &binary))
+	return imap_parse_literal_ref(p, &msg->data, &msg->size, &binary);
+}
+
+/* APPEND mailbox message *(SP message) */
+static bool append_parse(struct imap_session *s, struct imap_parser *p, char **mailbox_r,
+			 struct store_new_message **msgs_r, size_t *count_r)
+{
+	struct store_new_message *msgs = NULL;
+	size_t count = 0;
+
+	if (!imap_parse_sp(p) || (*mailbox_r = imap_parse_mailbox(s, p)) == NULL ||
+	    !imap_parse_sp(p))
 		return false;
+	do {
+		if (count == APPEND_MAX_MESSAGES)
+			return imap_parser_fail(p, "Too many messages in one APPEND");
+		struct store_new_message *grown = arena_alloc(s->cmd_arena,
+							      (count + 1) * sizeof(*grown));
+		if (count > 0)
+			memcpy(grown, msgs, count * sizeof(*grown));
+		msgs = grown;
+		if (!append_parse_message(p, &msgs[count]))
+			return false;
+		count++;
+	} while (imap_peek_char(p, ' ') && p->p++);
+	*msgs_r = msgs;
+	*count_r = count;
 	return imap_parse_eol(p);
 }
 
+/* All messages in one store transaction: RFC 3502 §6.3.11 wants all or
+ * none; APPENDUID then names every new UID (RFC 4315 §3). */
 static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct store_new_message msg;
+	struct store_new_message *msgs;
 	struct store_mailbox mb;
 	const char *error;
 	char *name;
-	uint32_t new_uid, uidvalidity;
+	size_t count;
+	uint32_t uidvalidity;
 
-	if (!append_parse(s, p, &name, &msg))
+	if (!append_parse(s, p, &name, &msgs, &count))
 		return imap_cmd_syntax(s, p);
 	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
 	if (r == STORE_ENOTFOUND) {
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
+	uint32_t *uids = arena_alloc(s->cmd_arena, count * sizeof(uint32_t));
 	if (r == 0)
-		r = store_message_append(s->store, mb.id, &msg, 1, &new_uid, &uidvalidity, &error);
+		r = store_message_append(s->store, mb.id, msgs, count, uids, &uidvalidity, &error);
 	if (r < 0) {
 		log_error("imap: append to %s for %s: %s", name, s->account_name, error);
 		imap_cmd_no(s, "[SERVERBUG] Message not saved");
 		return IMAP_CMD_DONE;
 	}
-	imap_cmd_ok(s, "[APPENDUID %u %u] APPEND completed", uidvalidity, new_uid);
+	struct buf set = BUF_INIT;
+	imap_write_uidset(&set, uids, count);
+	imap_cmd_ok(s, "[APPENDUID %u %s] APPEND completed", uidvalidity, set.data);
+	buf_free(&set);
 	return IMAP_CMD_DONE;
 }
 

@@ -108,9 +108,11 @@ static enum imap_frame_status frame_line_done(struct imap_frame *frame)
 				  sync ? IMAP_FRAME_ERROR : IMAP_FRAME_FATAL);
 	bool big = frame_allows_big_literal(frame);
 	uint64_t limit = big ? frame->max_literal : IMAP_MAX_SMALL_LITERAL;
-	/* One message-sized literal per command (no MULTIAPPEND yet), plus the
-	 * small arguments around it. */
-	uint64_t total = big ? frame->max_literal + IMAP_MAX_COMMAND : IMAP_MAX_COMMAND;
+	/* MULTIAPPEND (RFC 3502) may carry several messages, but one command
+	 * holds at most one maximal message plus IMAP_MAX_APPEND_EXTRA in
+	 * memory, plus the small arguments around them. */
+	uint64_t total = big ? frame->max_literal + IMAP_MAX_APPEND_EXTRA + IMAP_MAX_COMMAND :
+			       IMAP_MAX_COMMAND;
 	bool too_big = size > limit || frame->command.len + size > total;
 	if (too_big) {
 		/* RFC 7888 §4: a refused non-synchronizing literal is already on

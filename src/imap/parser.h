@@ -32,6 +32,9 @@
 #define IMAP_MAX_SMALL_LITERAL (64 * 1024)
 /* A whole non-APPEND command (lines and literals together). */
 #define IMAP_MAX_COMMAND (1024 * 1024)
+/* A MULTIAPPEND may hold this much beyond one maximal message: a batch of
+ * a phone's outbox, not an unbounded buffer. */
+#define IMAP_MAX_APPEND_EXTRA (8 * 1024 * 1024)
 
 enum imap_frame_status {
 	IMAP_FRAME_NEED_MORE,    /* consume input, wait for more */

@@ -173,6 +173,32 @@ def test_utf8_accept():
     r.close()
 
 
+def test_multiappend_is_all_or_nothing():
+    """RFC 3502: several messages in one APPEND, one APPENDUID set; a bad
+    message later in the command stores none of them."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE multi')
+    msgs = [MESSAGE, b'Subject: two\r\n\r\n2\r\n', b'Subject: three\r\n\r\n3\r\n']
+    tag = r.next_tag()
+    cmd = ('%s APPEND multi (\\Seen) {%d+}\r\n' % (tag, len(msgs[0]))).encode() + msgs[0]
+    cmd += (' {%d+}\r\n' % len(msgs[1])).encode() + msgs[1]
+    cmd += (' (\\Flagged) " 1-Jan-2024 10:00:00 +0000" {%d+}\r\n' % len(msgs[2])).encode()
+    cmd += msgs[2] + b'\r\n'
+    r.send(cmd)
+    _, tagged = r.read_until(tag)
+    m = re.search(r'\[APPENDUID \d+ (\d+):(\d+)\]', tagged)
+    assert m and int(m.group(2)) - int(m.group(1)) == 2, tagged
+    tag = r.next_tag()
+    r.send(('%s APPEND multi {%d+}\r\n' % (tag, len(msgs[1]))).encode() + msgs[1] +
+           b' (\\Bogus) {1+}\r\nx\r\n')
+    _, tagged = r.read_until(tag)
+    assert harness.status(tagged) == 'BAD', tagged
+    untagged, _ = r.ok('STATUS multi (MESSAGES)')
+    assert untagged == ['* STATUS "multi" (MESSAGES 3)'], untagged
+    assert 'MULTIAPPEND' in r.ok('CAPABILITY')[0][0].split()
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
