@@ -47,6 +47,7 @@ static const struct {
 	{ "UNAUTHENTICATE", CAP_AUTHENTICATED, "RFC 8437" },
 	{ "UNSELECT", CAP_ALWAYS, "RFC 3691" },
 	{ "UTF8=ACCEPT", CAP_ALWAYS, "RFC 6855" },
+	{ "WITHIN", CAP_ALWAYS, "RFC 5032" },
 };
 
 /* Rule 8: no password over an unencrypted non-loopback connection unless

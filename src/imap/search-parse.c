@@ -12,6 +12,8 @@
 
 #include "core/str.h"
 
+/* WITHIN intervals beyond this (about 35,000 years) mean "ever". */
+#define SEARCH_MAX_INTERVAL ((uint64_t)1 << 40)
 /* Longest key name ("SENTBEFORE", "UNANSWERED") plus room to spot longer
  * atoms as unknown. */
 #define SEARCH_MAX_NAME 16
@@ -476,6 +478,17 @@ static bool search_parse_named_key(struct search_parse *sp, unsigned depth, cons
 	}
 	if (str_eq_nocase(name, "MODSEQ"))
 		return search_parse_modseq(sp, key);
+	if (str_eq_nocase(name, "OLDER") || str_eq_nocase(name, "YOUNGER")) {
+		/* RFC 5032: interval in seconds, nz-number */
+		key->kind = name[0] == 'O' || name[0] == 'o' ? IMAP_SEARCH_OLDER :
+							      IMAP_SEARCH_YOUNGER;
+		if (!imap_parse_sp(sp->parser) || !imap_parse_number64(sp->parser, &key->number) ||
+		    key->number == 0)
+			return imap_parser_fail(sp->parser, "Expected an interval in seconds");
+		if (key->number > SEARCH_MAX_INTERVAL)
+			key->number = SEARCH_MAX_INTERVAL; /* keeps now - number in range */
+		return true;
+	}
 	if (str_eq_nocase(name, "SAVEDATESUPPORTED")) {
 		key->kind = IMAP_SEARCH_ALL; /* RFC 8514 §4.3: every mailbox keeps it */
 		return true;

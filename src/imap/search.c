@@ -19,6 +19,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/log.h"
 #include "core/str.h"
@@ -263,6 +264,10 @@ static enum imap_search_result search_match_state(const struct imap_search_key *
 		return search_bool(m->size < key->number);
 	case IMAP_SEARCH_MODSEQ:
 		return search_bool(m->modseq >= key->number);
+	case IMAP_SEARCH_OLDER: /* RFC 5032 §2 */
+		return search_bool(m->internal_date < m->now - (int64_t)key->number);
+	case IMAP_SEARCH_YOUNGER:
+		return search_bool(m->internal_date >= m->now - (int64_t)key->number);
 	case IMAP_SEARCH_SAVEDBEFORE:
 	case IMAP_SEARCH_SAVEDON:
 	case IMAP_SEARCH_SAVEDSINCE:
@@ -410,6 +415,7 @@ static void search_fill_message(const struct imap_view *view, size_t idx,
 	m->size = info->size;
 	m->modseq = info->modseq;
 	m->save_date = info->save_date;
+	m->now = (int64_t)time(NULL);
 	m->from = info->from;
 	m->to = info->to;
 	m->cc = info->cc;

@@ -64,6 +64,8 @@ enum imap_search_kind {
 	IMAP_SEARCH_SAVEDBEFORE, /* RFC 8514 §4.3: the save date's day (UTC) */
 	IMAP_SEARCH_SAVEDON,
 	IMAP_SEARCH_SAVEDSINCE,
+	IMAP_SEARCH_OLDER,      /* RFC 5032: internal date more than number s ago */
+	IMAP_SEARCH_YOUNGER,    /* RFC 5032: internal date at most number s ago */
 };
 
 struct imap_search_key {
@@ -146,6 +148,7 @@ struct imap_search_message {
 	uint64_t size;
 	uint64_t modseq;
 	int64_t save_date;         /* 0 when unknown */
+	int64_t now;               /* the time the search runs (WITHIN) */
 	const char *from, *to, *cc, *bcc, *subject;
 	const char *header;
 	size_t header_len;

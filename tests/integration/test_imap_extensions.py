@@ -199,6 +199,22 @@ def test_multiappend_is_all_or_nothing():
     r.close()
 
 
+def test_within_older_younger():
+    """RFC 5032: YOUNGER/OLDER in seconds against the internal date."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE within')
+    r.append('within', MESSAGE, date='01-Jan-2020 10:00:00 +0000')
+    r.append('within', MESSAGE)  # now
+    r.ok('SELECT within')
+    assert r.ok('SEARCH YOUNGER 3600')[0] == ['* SEARCH 2']
+    assert r.ok('SEARCH OLDER 3600')[0] == ['* SEARCH 1']
+    assert r.ok('SEARCH OLDER 99999999999999999')[0] == ['* SEARCH']
+    _, tagged = r.cmd('SEARCH YOUNGER 0')
+    assert harness.status(tagged) == 'BAD', tagged
+    assert 'WITHIN' in r.ok('CAPABILITY')[0][0].split()
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
