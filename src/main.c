@@ -33,6 +33,9 @@ static const char main_usage_text[] =
 	"  user passwd ADDRESS    set a new password; password: one line on stdin\n"
 	"  user del ADDRESS       delete an account and all its mail\n"
 	"  user list              print every account, one per line\n"
+	"  queue list             the outbound queue: entries, recipients, states\n"
+	"  queue flush            retry every queued recipient now\n"
+	"  queue delete ID        drop a queue entry without delivering it\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE      the config file (see docs/config.md)\n"
@@ -76,7 +79,8 @@ static enum log_level main_log_level(const char *name)
  * a typo is a usage error even with a broken config). */
 static bool main_known_command(const char *command)
 {
-	return strcmp(command, "serve") == 0 || strcmp(command, "user") == 0;
+	return strcmp(command, "serve") == 0 || strcmp(command, "user") == 0 ||
+	       strcmp(command, "queue") == 0;
 }
 
 /* Run the verb with the loaded config. */
@@ -87,6 +91,8 @@ static int main_dispatch(const struct config *config, int argc, char **argv)
 			return main_usage_error("serve takes no arguments");
 		return cli_serve(config);
 	}
+	if (strcmp(argv[0], "queue") == 0)
+		return cli_queue(config, argc, argv);
 	return cli_user(config, argc, argv);
 }
 

@@ -5,6 +5,7 @@
  *   buzon -c FILE user add|passwd ADDRESS     (password: one line on stdin)
  *   buzon -c FILE user del ADDRESS
  *   buzon -c FILE user list
+ *   buzon -c FILE queue list|flush|delete ID
  *
  * Each returns the process exit status (0 success, 1 failure after printing
  * the reason to stderr, 2 usage error).
@@ -18,5 +19,7 @@
 int cli_serve(const struct config *config);
 /* argv[0] is "user"; argv[1] the sub-command. */
 int cli_user(const struct config *config, int argc, char **argv);
+/* argv[0] is "queue"; argv[1] list, flush or delete (argv[2] the ID). */
+int cli_queue(const struct config *config, int argc, char **argv);
 
 #endif

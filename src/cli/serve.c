@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "delivery/queue.h"
 #include "imap/imap.h"
 #include "net/listen.h"
 #include "net/loop.h"
@@ -76,6 +77,7 @@ struct serve_thread {
 	pthread_t thread;
 	struct loop *loop;
 	struct store *store;
+	struct queue *queue;   /* this loop's handle on the outbound queue */
 	struct serve_shared *shared;
 	struct serve_listener *listeners;
 	size_t listener_count;
@@ -281,9 +283,16 @@ static int serve_start_threads(struct serve_thread *threads, unsigned count,
 			loop_free(t->loop);
 			return (int)i;
 		}
+		if (queue_open(shared->config, &t->queue, &error) < 0) {
+			log_error("serve: %s", error);
+			store_close(t->store);
+			loop_free(t->loop);
+			return (int)i;
+		}
 		for (size_t k = 0; k < SERVE_PROTOCOL_COUNT; k++)
 			serve_protocols[k].init(t);
 		if (pthread_create(&t->thread, NULL, serve_thread_main, t) != 0) {
+			queue_close(t->queue);
 			store_close(t->store);
 			loop_free(t->loop);
 			return (int)i;
@@ -298,6 +307,7 @@ static void serve_stop_threads(struct serve_thread *threads, int count)
 		loop_post(threads[i].loop, serve_shutdown_loop, &threads[i]);
 	for (int i = 0; i < count; i++) {
 		pthread_join(threads[i].thread, NULL);
+		queue_close(threads[i].queue);
 		store_close(threads[i].store);
 		loop_free(threads[i].loop);
 	}
@@ -343,9 +353,16 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	unsigned nloops = serve_loop_count(shared->config);
 	struct serve_thread *threads = mem_zalloc(nloops * sizeof(*threads));
 	int started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
+	struct queue_runner *runner = NULL;
 	int sig = 0, status = 1;
+	const char *error;
 
-	if (started == (int)nloops) {
+	/* The outbound queue's delivery threads, after the loops (so a bounce
+	 * it delivers is published to sessions already watching). */
+	if (started == (int)nloops &&
+	    (runner = queue_runner_start(shared->config, shared->bus, &error)) == NULL)
+		log_error("serve: %s", error);
+	if (started == (int)nloops && runner != NULL) {
 		log_info("serve: buzon ready with %u event loops; data in %s", nloops,
 			 shared->config->data_dir);
 		status = 0;
@@ -353,6 +370,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 			log_error("serve: sigwait failed");
 		log_info("serve: signal %d, stopping", sig);
 	}
+	queue_runner_stop(runner); /* before the bus and the stores go */
 	serve_stop_threads(threads, started);
 	for (int i = 0; i < started; i++)
 		status |= threads[i].status < 0;

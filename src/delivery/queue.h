@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 
+#include "core/arena.h"
 #include "core/config.h"
 #include "store/store.h"
 
@@ -40,5 +41,49 @@ struct queue_runner *queue_runner_start(const struct config *config, struct stor
 /* Stop at once (an attempt in flight is abandoned and retried later: the
  * entry stays in the queue) and join the threads. */
 void queue_runner_stop(struct queue_runner *runner);
+
+/* ---- looking at the queue (`buzon queue`) ------------------------------ */
+
+/* A recipient's state. FAILED is reported to the sender (or was not
+ * reportable) once BOUNCED. */
+enum queue_state {
+	QUEUE_PENDING = 0,
+	QUEUE_DELIVERED = 1,
+	QUEUE_FAILED = 2,
+	QUEUE_BOUNCED = 3,
+};
+
+struct queue_recipient {
+	char *address;
+	enum queue_state state;
+	unsigned attempts;
+	long long next_attempt; /* unix time */
+	char *last_reply;       /* "" before the first attempt */
+};
+
+struct queue_entry {
+	char *id;
+	char *sender;           /* "" for a bounce */
+	long long created;      /* unix time */
+	size_t size;
+	struct queue_recipient *recipients;
+	size_t count;
+};
+
+/* Every entry, oldest first, allocated in arena. */
+int queue_list(struct queue *queue, struct arena *arena, struct queue_entry **entries_r,
+	       size_t *count_r, const char **error_r);
+/* Make every pending recipient due now (the runner picks them up within
+ * about a second). *count_r: how many. */
+int queue_flush(struct queue *queue, size_t *count_r, const char **error_r);
+/* Remove an entry without delivering or bouncing it. -2 (*error_r set)
+ * when there is no entry id. */
+int queue_delete(struct queue *queue, const char *id, const char **error_r);
+
+/* Seconds to wait after the attempts-th failed attempt (1, 2, ...):
+ * base, 3 base, 6 base, 12 base, 24 base, then 48 base each time (with the
+ * default base of 5 minutes: 5 min, 15, 30, 1 h, 2 h, 4 h, 4 h ...;
+ * RFC 5321 §4.5.4.1). */
+long long queue_retry_delay(unsigned attempts, unsigned base);
 
 #endif

@@ -1,0 +1,51 @@
+/*
+ * queue-private: what the runner (runner.c) needs from the queue's storage
+ * (queue.c) beyond queue.h. Internal to src/delivery/.
+ */
+#ifndef BUZON_DELIVERY_QUEUE_PRIVATE_H
+#define BUZON_DELIVERY_QUEUE_PRIVATE_H
+
+#include <stdint.h>
+
+#include "delivery/queue.h"
+
+/* Due recipients read per scan; the rest wait for the next one. */
+#define QUEUE_SCAN_MAX 1000
+
+/* A pending recipient whose next attempt is due. */
+struct queue_due {
+	int64_t message_id;
+	char *address;
+	char *domain; /* lower case; "" when the address has none */
+};
+
+/* Pending recipients due at now, ordered by domain then message. */
+int queue_due_list(struct queue *queue, long long now, struct arena *arena,
+		   struct queue_due **due_r, size_t *count_r, const char **error_r);
+/* The earliest next attempt of any pending recipient (0 when none). */
+int queue_next_due(struct queue *queue, long long *when_r, const char **error_r);
+
+/* One message's envelope and bytes. ENOTFOUND (-2) when deleted meanwhile. */
+int queue_message_get(struct queue *queue, int64_t message_id, struct arena *arena,
+		      struct queue_entry *entry_r, const char **data_r, const char **error_r);
+
+/* The outcome of one attempt for one recipient: DELIVERED, FAILED, or
+ * PENDING for a temporary failure (retried with backoff, or FAILED when the
+ * message is older than queue_lifetime). reply is the server's reply or our
+ * reason. */
+struct queue_result {
+	const char *address;
+	enum queue_state state;
+	const char *reply;
+};
+int queue_record(struct queue *queue, int64_t message_id, const struct queue_result *results,
+		 size_t count, long long now, const char **error_r);
+
+/* The recipients of message_id in state FAILED (with the envelope); then,
+ * once they are reported, queue_settle marks them BOUNCED and removes the
+ * message when nobody is pending any more. */
+int queue_failed_list(struct queue *queue, int64_t message_id, struct arena *arena,
+		      struct queue_entry *entry_r, const char **error_r);
+int queue_settle(struct queue *queue, int64_t message_id, const char **error_r);
+
+#endif
