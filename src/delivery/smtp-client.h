@@ -39,7 +39,8 @@ struct smtp_reply {
 ssize_t smtp_reply_parse(const char *data, size_t len, struct smtp_reply *reply_r);
 
 /* The EHLO keyword (e.g. "STARTTLS", "SIZE") if the EHLO reply listed it:
- * a pointer to its parameters ("" when none), else NULL. */
+ * a pointer to its parameters, which run to the next '\n' ("" when none),
+ * else NULL. */
 const char *smtp_reply_has(const struct smtp_reply *reply, const char *keyword);
 
 /* Bytes of data to send after DATA: lines ending in CRLF (bare LF is made
