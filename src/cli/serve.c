@@ -15,6 +15,7 @@
 #include "net/loop.h"
 #include "net/tls.h"
 #include "net/worker.h"
+#include "pop3/pop3.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -39,6 +40,7 @@ struct serve_shared {
 	struct store_bus *bus;
 	struct worker_pool *workers;
 	struct imap_server imap;   /* points at the pieces above */
+	struct pop3_server pop3;   /* the same, plus the maildrop locks */
 };
 
 struct serve_thread;
@@ -85,6 +87,7 @@ struct serve_thread {
 	unsigned running;   /* protocols not yet stopped during shutdown */
 	int status;
 	struct imap_loop imap;
+	struct pop3_loop pop3;
 };
 
 /* A protocol has no sessions left during shutdown; the last one to finish
@@ -115,10 +118,29 @@ static void serve_imap_shutdown(struct serve_thread *t)
 	imap_loop_shutdown(&t->imap);
 }
 
+static void serve_pop3_init(struct serve_thread *t)
+{
+	t->pop3 = (struct pop3_loop){
+		.server = &t->shared->pop3, .loop = t->loop, .store = t->store,
+		.on_stopped = serve_protocol_stopped, .stopped_context = t,
+	};
+}
+
+static void serve_pop3_accept(struct serve_thread *t, int fd, bool implicit_tls)
+{
+	pop3_session_start(&t->pop3, fd, implicit_tls);
+}
+
+static void serve_pop3_shutdown(struct serve_thread *t)
+{
+	pop3_loop_shutdown(&t->pop3);
+}
+
 /* Every protocol this build serves; a new one adds its entry here and its
  * listener keys below. */
 static const struct serve_protocol serve_protocols[] = {
 	{ "imap", serve_imap_init, serve_imap_accept, serve_imap_shutdown },
+	{ "pop3", serve_pop3_init, serve_pop3_accept, serve_pop3_shutdown },
 };
 #define SERVE_PROTOCOL_COUNT (sizeof(serve_protocols) / sizeof(serve_protocols[0]))
 
@@ -132,8 +154,8 @@ static const struct {
 } serve_listener_keys[] = {
 	{ "imap", offsetof(struct config, imap), false, &serve_protocols[0] },
 	{ "imaps", offsetof(struct config, imaps), true, &serve_protocols[0] },
-	{ "pop3", offsetof(struct config, pop3), false, NULL },
-	{ "pop3s", offsetof(struct config, pop3s), true, NULL },
+	{ "pop3", offsetof(struct config, pop3), false, &serve_protocols[1] },
+	{ "pop3s", offsetof(struct config, pop3s), true, &serve_protocols[1] },
 	{ "smtp", offsetof(struct config, smtp), false, NULL },
 	{ "submission", offsetof(struct config, submission), false, NULL },
 	{ "submissions", offsetof(struct config, submissions), true, NULL },
@@ -337,10 +359,12 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 	shared->bus = store_bus_new();
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
 	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers };
+	pop3_server_init(&shared->pop3, config, tls, shared->workers);
 }
 
 static void serve_shared_free(struct serve_shared *shared)
 {
+	pop3_server_free(&shared->pop3);
 	worker_pool_free(shared->workers);
 	store_bus_free(shared->bus);
 	tls_server_free(shared->tls);
