@@ -17,7 +17,13 @@
  * Memory: the socket is read through a stack chunk, so an idle connection's
  * input buffer is freed when it empties, and the output buffer when it
  * drains; what is left is this struct and the transport (TLS with
- * SSL_MODE_RELEASE_BUFFERS).
+ * SSL_MODE_RELEASE_BUFFERS; DEFLATE keeps its inflater, see compress.c).
+ *
+ * COMPRESS (RFC 4978) mirrors STARTTLS: conn_start_compress is called with
+ * the OK queued; reading stops, the input the protocol has not consumed
+ * yet (already compressed, pipelined by the client) is set aside, and once
+ * the OK has left the deflate transport is stacked over the current one
+ * and inflates those bytes first.
  */
 #include "net/conn.h"
 
@@ -62,12 +68,15 @@ struct conn {
 	unsigned read_want;       /* event the last read waited for (0: LOOP_READ) */
 	unsigned write_want;      /* event the last write waited for (0: LOOP_WRITE) */
 	struct tls_server *starttls;  /* handshake begins once out drains */
+	struct buf compress_input;    /* compressed bytes read before the switch */
 	struct loop_timer *soon_timer;
 	struct loop_timer *idle_timer;
 	struct loop_timer *close_timer;
 	uint64_t idle_ms;
 	uint64_t last_activity;
 	bool tls;
+	bool compress_pending;    /* COMPRESS: deflate starts once out drains */
+	bool compressed;          /* the deflate transport is on top */
 	bool loopback;
 	bool paused;
 	bool input_new;           /* bytes arrived since on_input last ran */
@@ -265,6 +274,7 @@ static void conn_finish(struct conn *conn)
 	close(conn->fd);
 	buf_free(&conn->in);
 	buf_free(&conn->out);
+	buf_free(&conn->compress_input);
 	free(conn);
 }
 
@@ -290,7 +300,7 @@ static void conn_schedule_soon(struct conn *conn)
 static bool conn_can_read(const struct conn *conn)
 {
 	return !conn->paused && !conn->closing && !conn->peer_eof && !conn->dead &&
-	       !conn->finished && conn->starttls == NULL;
+	       !conn->finished && conn->starttls == NULL && !conn->compress_pending;
 }
 
 /* Ask the loop for exactly the events that can make progress: reading when
@@ -353,13 +363,46 @@ static void conn_switch_to_tls(struct conn *conn)
 	conn->read_want = conn->write_want = 0;
 }
 
+/* The COMPRESS switch, once the uncompressed OK has left: the deflate
+ * layer goes on top and first inflates the bytes set aside, which epoll
+ * will never report, hence the pump soon. */
+static void conn_switch_to_compress(struct conn *conn)
+{
+	struct transport *t = transport_deflate_new(conn->transport, &conn->compress_input);
+
+	conn->compress_pending = false;
+	if (t == NULL) {
+		conn->dead = true;
+		return;
+	}
+	conn->transport = t;
+	conn->compressed = true;
+	conn_schedule_soon(conn);
+}
+
 static void conn_output_drained(struct conn *conn)
 {
 	buf_free(&conn->out);
 	if (conn->starttls != NULL && !conn->closing)
 		conn_switch_to_tls(conn);
+	if (conn->compress_pending && !conn->closing)
+		conn_switch_to_compress(conn);
 	if (!conn->closing && !conn->dead && conn->handler.on_drained != NULL)
 		conn->handler.on_drained(conn, conn->context);
+}
+
+static void conn_flush_transport(struct conn *conn)
+{
+	unsigned want = LOOP_WRITE;
+	ssize_t n = conn->transport->ops->flush != NULL ?
+		    conn->transport->ops->flush(conn->transport, &want) : 0;
+
+	if (n == TRANSPORT_AGAIN)
+		conn->write_want = want;
+	else if (n < 0)
+		conn->dead = true;
+	else
+		conn->write_want = 0;
 }
 
 static void conn_pump_output(struct conn *conn)
@@ -381,10 +424,17 @@ static void conn_pump_output(struct conn *conn)
 			conn->dead = true;
 		}
 	}
+	/* A layer that holds output of its own (deflate) gets it out once
+	 * our queue is empty. */
+	if (conn->out.len == 0 && !conn->dead &&
+	    conn->transport->ops->output_pending(conn->transport) > 0) {
+		conn_flush_transport(conn);
+		total++;  /* progress or not, see whether it drained */
+	}
 	if (total == 0)
 		return;
 	conn->last_activity = loop_now_ms(conn->loop);
-	if (conn->out.len == 0 && !conn->dead)
+	if (conn_output_pending(conn) == 0 && !conn->dead)
 		conn_output_drained(conn);
 	else
 		conn_buf_trim(&conn->out);
@@ -469,7 +519,7 @@ static void conn_run(struct conn *conn)
 	if (!conn->dead)
 		conn_deliver_input(conn);
 	/* Answers written by on_input go out now, not one epoll round later. */
-	if (!conn->dead && conn->out.len > 0 && conn->write_want == 0)
+	if (!conn->dead && conn_output_pending(conn) > 0 && conn->write_want == 0)
 		conn_pump_output(conn);
 	conn->in_run = false;
 	conn_settle(conn);
@@ -556,7 +606,8 @@ void conn_resume_input(struct conn *conn)
 
 int conn_start_tls(struct conn *conn, struct tls_server *tls)
 {
-	if (conn->finished || conn->closing || conn->tls || conn->starttls != NULL)
+	if (conn->finished || conn->closing || conn->tls || conn->starttls != NULL ||
+	    conn->compressed || conn->compress_pending)
 		return -1;
 	if (conn->in.len > 0)
 		return -1;  /* RFC 3207 §4: bytes sent before the handshake are not trusted */
@@ -566,6 +617,30 @@ int conn_start_tls(struct conn *conn, struct tls_server *tls)
 	if (!conn->in_run)
 		conn_schedule_soon(conn);
 	return 0;
+}
+
+int conn_start_compress(struct conn *conn)
+{
+	if (conn->finished || conn->closing || conn->starttls != NULL || conn->compressed ||
+	    conn->compress_pending)
+		return -1;
+	/* What the protocol has not consumed yet came after the command, so
+	 * it is compressed already (a client that pipelines). */
+	buf_free(&conn->compress_input);
+	conn->compress_input = conn->in;
+	conn->in = (struct buf)BUF_INIT;
+	conn->input_new = false;
+	conn->compress_pending = true;
+	if (conn_output_pending(conn) == 0)
+		conn_switch_to_compress(conn);
+	if (!conn->in_run)
+		conn_schedule_soon(conn);
+	return 0;
+}
+
+bool conn_is_compressed(const struct conn *conn)
+{
+	return conn->compressed || conn->compress_pending;
 }
 
 bool conn_is_tls(const struct conn *conn)
@@ -632,6 +707,6 @@ void conn_set_idle_timeout(struct conn *conn, uint64_t ms)
 
 size_t conn_memory(const struct conn *conn)
 {
-	return sizeof(*conn) + conn->in.cap + conn->out.cap +
+	return sizeof(*conn) + conn->in.cap + conn->out.cap + conn->compress_input.cap +
 	       conn->transport->ops->memory(conn->transport);
 }

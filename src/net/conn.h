@@ -2,7 +2,7 @@
  * conn: one client connection on a loop: a non-blocking socket, optionally
  * wrapped in TLS, with an input and an output buffer. Protocol code reads
  * from conn_input() and writes with conn_write(); it never touches the
- * socket, so TLS (and later COMPRESS) are invisible to it.
+ * socket, so TLS and COMPRESS are invisible to it.
  *
  * Backpressure: conn_output_pending() tells how much is queued; protocol
  * code that produces a lot (a big FETCH) stops above a high-water mark and
@@ -53,6 +53,15 @@ void conn_resume_input(struct conn *conn);
  * not encrypted and must not be trusted (RFC 3207 §4, CVE-2011-0411). */
 int conn_start_tls(struct conn *conn, struct tls_server *tls);
 bool conn_is_tls(const struct conn *conn);
+
+/* COMPRESS=DEFLATE (RFC 4978 §3), like STARTTLS: call it with the OK
+ * queued; everything written after that OK is deflated, and input is
+ * inflated from the first byte after the command, including bytes the
+ * protocol has read but not consumed (conn_input is emptied: they are
+ * handed back inflated). Fails (-1) if compression is already on (or TLS
+ * is starting); the protocol then answers NO [COMPRESSIONACTIVE]. */
+int conn_start_compress(struct conn *conn);
+bool conn_is_compressed(const struct conn *conn);
 
 /* The peer's numeric address ("127.0.0.1", "::1") and whether it is a
  * loopback address (where plaintext logins are allowed, rule 8). */
