@@ -7,7 +7,8 @@
 #include "core/str.h"
 
 extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
-	imap_cmd_def_capability, imap_cmd_def_check, imap_cmd_def_close, imap_cmd_def_copy,
+	imap_cmd_def_capability, imap_cmd_def_check, imap_cmd_def_close, imap_cmd_def_compress,
+	imap_cmd_def_copy,
 	imap_cmd_def_create, imap_cmd_def_delete, imap_cmd_def_enable, imap_cmd_def_examine,
 	imap_cmd_def_expunge, imap_cmd_def_fetch, imap_cmd_def_id, imap_cmd_def_idle,
 	imap_cmd_def_list, imap_cmd_def_unauthenticate,
@@ -31,6 +32,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_capability, /* §6.1.1 */
 	&imap_cmd_def_check,     /* RFC 3501 §6.4.1 */
 	&imap_cmd_def_close,     /* §6.4.1 */
+	&imap_cmd_def_compress,  /* RFC 4978 */
 	&imap_cmd_def_copy,      /* §6.4.7 */
 	&imap_cmd_def_create,    /* §6.3.4 */
 	&imap_cmd_def_delete,    /* §6.3.5 */

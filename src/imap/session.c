@@ -251,6 +251,11 @@ void imap_cmd_complete(struct imap_session *s)
 		if (conn_start_tls(s->conn, s->server->tls) < 0)
 			s->state = IMAP_STATE_LOGOUT;
 	}
+	if (s->start_compress && s->conn != NULL) {
+		s->start_compress = false;
+		if (conn_start_compress(s->conn) < 0)
+			s->state = IMAP_STATE_LOGOUT;
+	}
 	if (s->state != IMAP_STATE_LOGOUT && s->iloop->stopping) {
 		imap_untagged(s, "BYE Server shutting down");
 		s->state = IMAP_STATE_LOGOUT;

@@ -124,6 +124,7 @@ struct imap_session {
 	/* IDLE / AUTHENTICATE: who gets the next line. */
 	void (*line_handler)(struct imap_session *session, char *line, size_t len);
 	bool start_tls;         /* STARTTLS: begin the handshake after the OK */
+	bool start_compress;    /* COMPRESS: deflate everything after the OK */
 	bool input_blocked;     /* reading paused until the output drains */
 	unsigned bad_commands;  /* BAD replies in a row */
 	int pending_work;       /* worker jobs in flight; free waits for them */
