@@ -131,11 +131,11 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
  * none; APPENDUID then names every new UID (RFC 4315 §3). */
 static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct store_new_message *msgs;
+	struct store_new_message *msgs = NULL;
 	struct store_mailbox mb;
 	const char *error;
 	char *name;
-	size_t count;
+	size_t count = 0;
 	uint32_t uidvalidity;
 
 	if (!append_parse(s, p, &name, &msgs, &count))
