@@ -14,8 +14,9 @@ set -eu
 # runtime is libclang-rt-dev), and the libraries in the Makefile's PKGS.
 BUILD_PACKAGES="gcc clang libclang-rt-dev make pkg-config libssl-dev libsqlite3-dev
 libcrypt-dev zlib1g-dev libpq-dev"
-# To test: the real clients the integration tests drive, and pgrep/ps.
-TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps"
+# To test: the real clients the integration tests drive (fetchmail: the
+# POP3 download client of test_pop3_fetchmail), and pgrep/ps.
+TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail"
 
 ALL_PACKAGES=$(echo $BUILD_PACKAGES $TEST_PACKAGES)
 
