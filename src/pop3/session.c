@@ -300,10 +300,12 @@ static void session_read_sasl(struct pop3_session *s)
 		return;
 	s->mode = POP3_INPUT_BUSY;
 	conn_pause_input(s->conn);
+	/* Back to the command limit; the rest of an over-long response that
+	 * has not arrived yet is still skipped. */
+	bool skipping = s->reader.skipping;
 	pop3_line_reader_init(&s->reader, POP3_COMMAND_MAX);
+	s->reader.skipping = skipping;
 	if (r == POP3_LINE_TOO_LONG) {
-		/* The rest of the line is skipped as a command line would be. */
-		s->reader.skipping = true;
 		pop3_err(s, "Authentication response too long");
 		pop3_cmd_complete(s);
 		return;

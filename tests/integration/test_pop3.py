@@ -20,7 +20,7 @@ import unittest
 import harness
 
 LISTENERS = ('imap', 'pop3', 'pop3s')
-ACCOUNTS = {'p%d@example.test' % i: 'secret %d' % i for i in range(1, 16)}
+ACCOUNTS = {'p%d@example.test' % i: 'secret %d' % i for i in range(1, 17)}
 
 server = harness.ModuleServer(accounts=ACCOUNTS, listeners=LISTENERS)
 
@@ -523,6 +523,38 @@ def test_big_retr_to_a_slow_reader_is_streamed():
     body = r.raw_multi()
     assert len(body) == want, (len(body), want)
     assert r.cmd('LIST 1') == b'+OK 1 %d' % want
+    assert r.cmd('QUIT').startswith(b'+OK')
+
+
+def test_stat_of_a_large_maildrop_is_counted_in_slices():
+    s = server()
+    user = 'p16@example.test'
+    line = b'abcdefghij' * 7 + b'\n'
+    bigs = [b'Subject: big %d\n\n' % i + line * (4 * 1024 * 1024 // len(line)) for i in range(3)]
+    append(s, user, *bigs)
+    r = raw(s, user)
+    # 12 MB to count: more than one slice, so the loop is yielded to between.
+    want = sum(len(crlf_form(b)) for b in bigs)
+    r.send(b'STAT\r\nNOOP\r\n')
+    assert r.line() == b'+OK 3 %d' % want
+    assert r.line().startswith(b'+OK')
+    assert r.cmd('RETR 3') == b'+OK %d octets' % len(crlf_form(bigs[2]))
+    assert len(r.raw_multi()) == len(crlf_form(bigs[2]))
+    assert r.cmd('QUIT').startswith(b'+OK')
+
+
+def test_over_long_auth_response_is_refused():
+    s = server()
+    r = raw(s)
+    assert r.cmd('AUTH PLAIN').startswith(b'+ ')
+    r.send(b'A' * 20000)
+    assert r.line().startswith(b'-ERR')
+    r.send(b'A' * 100 + b'\r\n')  # the rest of that line is dropped too
+    assert r.cmd('NOOP').startswith(b'-ERR Log in first')
+    assert r.cmd('AUTH PLAIN').startswith(b'+ ')
+    r.send(b'B' * 13000 + b'\r\nNOOP\r\n')  # complete but too long
+    assert r.line().startswith(b'-ERR')
+    assert r.line().startswith(b'-ERR Log in first')
     assert r.cmd('QUIT').startswith(b'+OK')
 
 
