@@ -16,6 +16,7 @@
 #include "net/tls.h"
 #include "net/worker.h"
 #include "pop3/pop3.h"
+#include "smtp/smtp.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -41,6 +42,7 @@ struct serve_shared {
 	struct worker_pool *workers;
 	struct imap_server imap;   /* points at the pieces above */
 	struct pop3_server pop3;   /* the same, plus the maildrop locks */
+	struct smtp_server smtp;   /* the same, for SMTP, submission and LMTP */
 };
 
 struct serve_thread;
@@ -88,6 +90,7 @@ struct serve_thread {
 	int status;
 	struct imap_loop imap;
 	struct pop3_loop pop3;
+	struct smtp_loop smtp[SMTP_KIND_COUNT]; /* MX, submission, LMTP */
 };
 
 /* A protocol has no sessions left during shutdown; the last one to finish
@@ -136,10 +139,57 @@ static void serve_pop3_shutdown(struct serve_thread *t)
 	pop3_loop_shutdown(&t->pop3);
 }
 
+/* SMTP's three kinds share one engine; each has its own sessions per loop. */
+static void serve_smtp_init_kind(struct serve_thread *t, enum smtp_kind kind)
+{
+	t->smtp[kind] = (struct smtp_loop){
+		.server = &t->shared->smtp, .kind = kind, .loop = t->loop, .store = t->store,
+		.queue = kind == SMTP_KIND_SUBMISSION ? t->queue : NULL,
+		.on_stopped = serve_protocol_stopped, .stopped_context = t,
+	};
+}
+
+static void serve_mx_init(struct serve_thread *t) { serve_smtp_init_kind(t, SMTP_KIND_MX); }
+static void serve_submission_init(struct serve_thread *t)
+{
+	serve_smtp_init_kind(t, SMTP_KIND_SUBMISSION);
+}
+static void serve_lmtp_init(struct serve_thread *t) { serve_smtp_init_kind(t, SMTP_KIND_LMTP); }
+
+static void serve_mx_accept(struct serve_thread *t, int fd, bool implicit_tls)
+{
+	smtp_session_start(&t->smtp[SMTP_KIND_MX], fd, implicit_tls);
+}
+static void serve_submission_accept(struct serve_thread *t, int fd, bool implicit_tls)
+{
+	smtp_session_start(&t->smtp[SMTP_KIND_SUBMISSION], fd, implicit_tls);
+}
+static void serve_lmtp_accept(struct serve_thread *t, int fd, bool implicit_tls)
+{
+	smtp_session_start(&t->smtp[SMTP_KIND_LMTP], fd, implicit_tls);
+}
+
+static void serve_mx_shutdown(struct serve_thread *t)
+{
+	smtp_loop_shutdown(&t->smtp[SMTP_KIND_MX]);
+}
+static void serve_submission_shutdown(struct serve_thread *t)
+{
+	smtp_loop_shutdown(&t->smtp[SMTP_KIND_SUBMISSION]);
+}
+static void serve_lmtp_shutdown(struct serve_thread *t)
+{
+	smtp_loop_shutdown(&t->smtp[SMTP_KIND_LMTP]);
+}
+
 /* Every protocol this build serves; a new one adds its entry here and its
  * listener keys below. */
 static const struct serve_protocol serve_protocols[] = {
 	{ "imap", serve_imap_init, serve_imap_accept, serve_imap_shutdown },
+	{ "smtp", serve_mx_init, serve_mx_accept, serve_mx_shutdown },
+	{ "submission", serve_submission_init, serve_submission_accept,
+	  serve_submission_shutdown },
+	{ "lmtp", serve_lmtp_init, serve_lmtp_accept, serve_lmtp_shutdown },
 	{ "pop3", serve_pop3_init, serve_pop3_accept, serve_pop3_shutdown },
 };
 #define SERVE_PROTOCOL_COUNT (sizeof(serve_protocols) / sizeof(serve_protocols[0]))
@@ -154,12 +204,12 @@ static const struct {
 } serve_listener_keys[] = {
 	{ "imap", offsetof(struct config, imap), false, &serve_protocols[0] },
 	{ "imaps", offsetof(struct config, imaps), true, &serve_protocols[0] },
-	{ "pop3", offsetof(struct config, pop3), false, &serve_protocols[1] },
-	{ "pop3s", offsetof(struct config, pop3s), true, &serve_protocols[1] },
-	{ "smtp", offsetof(struct config, smtp), false, NULL },
-	{ "submission", offsetof(struct config, submission), false, NULL },
-	{ "submissions", offsetof(struct config, submissions), true, NULL },
-	{ "lmtp", offsetof(struct config, lmtp), false, NULL },
+	{ "pop3", offsetof(struct config, pop3), false, &serve_protocols[4] },
+	{ "pop3s", offsetof(struct config, pop3s), true, &serve_protocols[4] },
+	{ "smtp", offsetof(struct config, smtp), false, &serve_protocols[1] },
+	{ "submission", offsetof(struct config, submission), false, &serve_protocols[2] },
+	{ "submissions", offsetof(struct config, submissions), true, &serve_protocols[2] },
+	{ "lmtp", offsetof(struct config, lmtp), false, &serve_protocols[3] },
 };
 
 static void serve_on_accept(struct loop *loop, int fd, void *context)
@@ -360,6 +410,7 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
 	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers };
 	pop3_server_init(&shared->pop3, config, tls, shared->workers);
+	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers };
 }
 
 static void serve_shared_free(struct serve_shared *shared)

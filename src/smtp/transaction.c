@@ -1,0 +1,215 @@
+/*
+ * transaction: who a recipient is (RCPT), and what happens to a finished
+ * message: trace headers (RFC 5321 §4.4: Return-Path at final delivery,
+ * Received always), ONE stored copy for every local recipient through
+ * store_message_deliver, remote recipients of a submission handed to the
+ * outbound queue, and the reply only after both are durable (rule 1).
+ *
+ * Relay policy (never an open relay): MX takes only local domains; LMTP
+ * takes any address that is an account (the MTA in front decided); only an
+ * authenticated submission may name a remote recipient.
+ */
+#include "smtp/session.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The account of a local address: 0 on success with *id_r, 1 when there is
+ * none, -1 when the store failed. */
+static int rcpt_lookup(struct smtp_session *s, const char *address, int64_t *id_r)
+{
+	struct store_account account;
+	const char *error;
+	char *lower = str_lower(arena_strdup(s->line_arena, address));
+	int r = store_account_find(s->sloop->store, lower, s->line_arena, &account, &error);
+
+	if (r == STORE_ENOTFOUND)
+		return 1;
+	if (r < 0) {
+		log_error("smtp: %s: account lookup %s: %s", s->id, lower, error);
+		return -1;
+	}
+	*id_r = account.id;
+	return 0;
+}
+
+void smtp_rcpt_add(struct smtp_session *s, const char *address)
+{
+	enum smtp_kind kind = s->sloop->kind;
+	struct smtp_rcpt rcpt = { .address = (char *)address };
+
+	/* RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted. */
+	if (strchr(address, '@') == NULL) {
+		if (s->config->domains == NULL || s->config->domains[0] == NULL) {
+			smtp_reply(s, "550 5.1.1 No postmaster here");
+			return;
+		}
+		rcpt.address = arena_printf(s->txn_arena, "postmaster@%s", s->config->domains[0]);
+	}
+	bool local = config_is_local_domain(s->config, smtp_address_domain(rcpt.address));
+	if (!local && kind == SMTP_KIND_MX) {
+		log_info("smtp: %s: relay to <%s> denied for %s", s->id, rcpt.address,
+			 conn_peer_address(s->conn));
+		smtp_reply(s, "550 5.7.1 Relay access denied");
+		return;
+	}
+	if (!local && kind == SMTP_KIND_SUBMISSION) {
+		if (s->sloop->queue == NULL) {
+			smtp_reply(s, "451 4.3.0 Outbound queue unavailable; try again later");
+			return;
+		}
+		array_push(&s->rcpts, rcpt);
+		smtp_reply(s, "250 2.1.5 Recipient OK");
+		return;
+	}
+	switch (rcpt_lookup(s, rcpt.address, &rcpt.account_id)) {
+	case 0:
+		array_push(&s->rcpts, rcpt);
+		smtp_reply(s, "250 2.1.5 Recipient OK");
+		break;
+	case 1:
+		smtp_reply(s, "550 5.1.1 <%s>: User unknown", rcpt.address);
+		break;
+	default:
+		smtp_reply(s, "451 4.3.0 Temporary lookup failure");
+		break;
+	}
+}
+
+/* "ESMTPSA" and friends (RFC 3848) for Received's "with". */
+static const char *trace_protocol(struct smtp_session *s)
+{
+	static const char *const names[] = {
+		"SMTP", "ESMTP", "ESMTPS", "ESMTPS", "ESMTPA", "ESMTPA", "ESMTPSA", "ESMTPSA",
+	};
+	if (s->sloop->kind == SMTP_KIND_LMTP)
+		return "LMTP";
+	if (!s->esmtp)
+		return "SMTP";
+	return names[1 + (conn_is_tls(s->conn) ? 2 : 0) + (s->account_id != 0 ? 4 : 0)];
+}
+
+/* Return-Path and Received (RFC 5321 §4.4) in front of the message, in
+ * out; *received_at_r is where Received starts (what the queue gets: a
+ * Return-Path is added only at final delivery). */
+static void trace_build(struct smtp_session *s, struct buf *out, size_t *received_at_r)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	buf_printf(out, "Return-Path: <%s>\r\n", s->sender);
+	*received_at_r = out->len;
+	buf_printf(out, "Received: from %s (%s%s%s)\r\n\tby %s (buzon) with %s id %s\r\n",
+		   s->helo, strcmp(conn_peer_address(s->conn), "unix") == 0 ? "" : "[",
+		   conn_peer_address(s->conn),
+		   strcmp(conn_peer_address(s->conn), "unix") == 0 ? "" : "]",
+		   s->config->hostname, trace_protocol(s), s->id);
+	if (s->rcpts.count == 1)
+		buf_printf(out, "\tfor <%s>", s->rcpts.items[0].address);
+	buf_printf(out, "; %s\r\n", date);
+	buf_append(out, s->message.data, s->message.len);
+}
+
+/* Store one copy for the local recipients; 0 or -1. */
+static int deliver_local(struct smtp_session *s, const char *data, size_t size, size_t *count_r)
+{
+	int64_t *ids = mem_alloc((s->rcpts.count + 1) * sizeof(*ids));
+	uint32_t *uids = mem_alloc((s->rcpts.count + 1) * sizeof(*uids));
+	const char *error;
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->rcpts.count; i++) {
+		int64_t id = s->rcpts.items[i].account_id;
+		bool seen = false;
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = ids[k] == id;
+		if (id != 0 && !seen)
+			ids[n++] = id;
+	}
+	if (n > 0 && store_message_deliver(s->sloop->store, ids, n, data, size, 0, uids,
+					   &error) < 0) {
+		log_error("smtp: %s: local delivery failed: %s", s->id, error);
+		rc = -1;
+	}
+	*count_r = n;
+	free(uids);
+	free(ids);
+	return rc;
+}
+
+/* Hand the remote recipients to the outbound queue; 0 or -1. */
+static int deliver_remote(struct smtp_session *s, const char *data, size_t size,
+			  size_t *count_r)
+{
+	const char **rcpts = mem_alloc((s->rcpts.count + 1) * sizeof(*rcpts));
+	const char *error;
+	char *id = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < s->rcpts.count; i++) {
+		if (s->rcpts.items[i].account_id == 0)
+			rcpts[n++] = s->rcpts.items[i].address;
+	}
+	if (n > 0) {
+		if (s->sloop->queue == NULL ||
+		    queue_submit(s->sloop->queue, s->sender, rcpts, n, data, size, &id,
+				 &error) < 0) {
+			log_error("smtp: %s: queueing failed: %s", s->id,
+				  s->sloop->queue == NULL ? "no queue" : error);
+			rc = -1;
+		} else {
+			log_info("smtp: %s: queued as %s for %zu remote recipients", s->id, id, n);
+		}
+	}
+	free(id);
+	free(rcpts);
+	*count_r = n;
+	return rc;
+}
+
+void smtp_message_done(struct smtp_session *s)
+{
+	bool lmtp = s->sloop->kind == SMTP_KIND_LMTP;
+	size_t replies = lmtp ? s->rcpts.count : 1;
+
+	if (s->data.too_big) {
+		/* RFC 1870 §6.2 */
+		for (size_t i = 0; i < replies; i++)
+			smtp_reply(s, "552 5.3.4 Message too big for system");
+	} else {
+		struct buf full = BUF_INIT;
+		size_t received_at, nlocal, nremote;
+
+		trace_build(s, &full, &received_at);
+		int local = deliver_local(s, full.data, full.len, &nlocal);
+		int remote = deliver_remote(s, full.data + received_at, full.len - received_at,
+					    &nremote);
+		if (local == 0 && remote == 0)
+			log_info("smtp: %s: <%s> from %s: %zu bytes, %zu local, %zu queued",
+				 s->id, s->sender, conn_peer_address(s->conn), s->message.len,
+				 nlocal, nremote);
+		/* RFC 2033 §4.2: LMTP answers once per accepted recipient, in
+		 * order; all of ours share one commit, so one outcome. */
+		for (size_t i = 0; i < replies; i++) {
+			if (local == 0 && remote == 0)
+				smtp_reply(s, lmtp ? "250 2.1.5 <%s> delivered" :
+						     "250 2.0.0 OK id=%s",
+					   lmtp ? s->rcpts.items[i].address : s->id);
+			else
+				smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+		}
+		buf_free(&full);
+	}
+	smtp_transaction_reset(s);
+	smtp_input_commands(s);
+}
