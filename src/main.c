@@ -33,6 +33,7 @@ static const char main_usage_text[] =
 	"  user passwd ADDRESS    set a new password; password: one line on stdin\n"
 	"  user del ADDRESS       delete an account and all its mail\n"
 	"  user list              print every account, one per line\n"
+	"  deliver [-f SENDER] RCPT...  store a message from stdin in each RCPT's INBOX\n"
 	"  queue list             the outbound queue: entries, recipients, states\n"
 	"  queue flush            retry every queued recipient now\n"
 	"  queue delete ID        drop a queue entry without delivering it\n"
@@ -80,6 +81,7 @@ static enum log_level main_log_level(const char *name)
 static bool main_known_command(const char *command)
 {
 	return strcmp(command, "serve") == 0 || strcmp(command, "user") == 0 ||
+	       strcmp(command, "deliver") == 0 ||
 	       strcmp(command, "queue") == 0;
 }
 
@@ -91,6 +93,8 @@ static int main_dispatch(const struct config *config, int argc, char **argv)
 			return main_usage_error("serve takes no arguments");
 		return cli_serve(config);
 	}
+	if (strcmp(argv[0], "deliver") == 0)
+		return cli_deliver(config, argc, argv);
 	if (strcmp(argv[0], "queue") == 0)
 		return cli_queue(config, argc, argv);
 	return cli_user(config, argc, argv);

@@ -19,6 +19,9 @@
 int cli_serve(const struct config *config);
 /* argv[0] is "user"; argv[1] the sub-command. */
 int cli_user(const struct config *config, int argc, char **argv);
+/* argv[0] is "deliver": [-f SENDER] RCPT...; message on stdin. Returns a
+ * sendmail exit code (<sysexits.h>). */
+int cli_deliver(const struct config *config, int argc, char **argv);
 /* argv[0] is "queue"; argv[1] list, flush or delete (argv[2] the ID). */
 int cli_queue(const struct config *config, int argc, char **argv);
 
