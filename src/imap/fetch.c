@@ -549,11 +549,7 @@ enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *
 		imap_cmd_no(s, "[SERVERBUG] Internal error");
 		return IMAP_CMD_DONE;
 	}
-	if (request->set.saved) {
-		imap_cmd_bad(s, "Saved search results ($) are not supported");
-		return IMAP_CMD_DONE;
-	}
-	if (!uid && !fetch_seqset_valid(s->view, &request->set)) {
+	if (!uid && !request->set.saved && !fetch_seqset_valid(s->view, &request->set)) {
 		imap_cmd_bad(s, "Invalid message sequence number");
 		return IMAP_CMD_DONE;
 	}

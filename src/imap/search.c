@@ -623,6 +623,40 @@ static void search_write_esearch(struct imap_session *s, const struct imap_searc
 	imap_flush_scratch(s);
 }
 
+/* RFC 5182 §2.1: SAVE keeps the matches as UIDs; a failed SEARCH empties
+ * the saved result. */
+static void search_save_result(struct imap_session *s, const search_index_array *found)
+{
+	size_t n = found != NULL ? found->count : 0;
+	uint32_t *uids = arena_alloc(s->cmd_arena, (n + 1) * sizeof(uint32_t));
+
+	for (size_t i = 0; i < n; i++)
+		uids[i] = s->view->msgs.items[found->items[i]].uid;
+	imap_saved_set(s, uids, n);
+}
+
+/* "$" in the criteria (RFC 5182 §2.2) becomes the UID set saved by an
+ * earlier SEARCH RETURN (SAVE), indexed like any other set. */
+static void search_bind_saved(struct imap_session *s, struct imap_search_key *key)
+{
+	for (; key != NULL; key = key->next) {
+		if ((key->kind == IMAP_SEARCH_SEQSET || key->kind == IMAP_SEARCH_UIDSET) &&
+		    key->set.saved) {
+			struct imap_range *fixed = arena_alloc(s->cmd_arena, (s->saved_count + 1) *
+									    sizeof(*fixed));
+			for (size_t i = 0; i < s->saved_count; i++)
+				fixed[i] = (struct imap_range){ s->saved_uids[i], s->saved_uids[i] };
+			key->kind = IMAP_SEARCH_UIDSET;
+			key->set.saved = false;
+			key->set_indexed = true;
+			key->set_fixed = fixed;
+			key->set_fixed_count = s->saved_count;
+			key->set_star_self = key->set_star_any = false;
+		}
+		search_bind_saved(s, key->children);
+	}
+}
+
 /* SEARCH / UID SEARCH: parse, refuse what we cannot do with the right
  * response (NO for a charset, BAD for syntax), run, answer. The whole search
  * runs in this call. */
@@ -639,20 +673,23 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 		imap_cmd_no(s, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return IMAP_CMD_DONE;
 	}
-	if (query->return_options & IMAP_SEARCH_RETURN_SAVE) {
-		imap_cmd_bad(s, "SEARCH RETURN (SAVE) is not supported");
-		return IMAP_CMD_DONE;
-	}
+	search_bind_saved(s, query->root); /* "$" in the criteria (RFC 5182 §2.2) */
 	if (query->has_modseq)
 		imap_enable_condstore(s); /* RFC 7162 §3.1 */
 	run.query = query;
 	run.arena = arena_new();
 	ret = search_execute(&run);
 	uint64_t modseq = query->has_modseq ? run.max_modseq : 0;
-	if (ret == 0 && query->esearch)
-		search_write_esearch(s, query, &run.found, uid, modseq);
-	else if (ret == 0)
+	bool save = query->return_options & IMAP_SEARCH_RETURN_SAVE;
+	if (save)
+		search_save_result(s, ret == 0 ? &run.found : NULL);
+	if (ret == 0 && query->esearch) {
+		/* RFC 5182 §2.1: RETURN (SAVE) alone answers no ESEARCH */
+		if (query->return_options & ~IMAP_SEARCH_RETURN_SAVE)
+			search_write_esearch(s, query, &run.found, uid, modseq);
+	} else if (ret == 0) {
 		search_write_numbers(s, &run.found, uid, modseq);
+	}
 	array_free(&run.found);
 	array_free(&run.maybe);
 	arena_free(run.arena);

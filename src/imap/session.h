@@ -108,6 +108,10 @@ struct imap_session {
 	struct imap_view *view; /* NULL unless SELECTED */
 	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
 	bool condstore;         /* RFC 7162: a CONDSTORE enabling command was seen */
+	/* RFC 5182 SEARCHRES: the UIDs of SEARCH RETURN (SAVE), ascending,
+	 * heap; "$" in a sequence set names them. Cleared on (re)select. */
+	uint32_t *saved_uids;
+	size_t saved_count;
 	bool qresync;           /* RFC 7162: ENABLE QRESYNC (VANISHED, not EXPUNGE) */
 
 	/* the running command */
@@ -210,6 +214,8 @@ uint32_t *imap_view_resolve(struct imap_session *s, const struct imap_seqset *se
 			    size_t *count_r);
 /* Deselect: free the view, back to AUTHENTICATED (cmd-select.c). */
 void imap_view_close(struct imap_session *s);
+/* Replace the saved search result (RFC 5182) with uids (ascending). */
+void imap_saved_set(struct imap_session *s, const uint32_t *uids, size_t count);
 /* Index of uid in the view or -1. */
 long imap_view_find_uid(const struct imap_view *view, uint32_t uid);
 /* Record that the client has now seen these flags for msgs[index] (after a

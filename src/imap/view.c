@@ -11,6 +11,7 @@
  */
 #include "imap/session.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/str.h"
 
 #include <stdlib.h>
@@ -107,6 +108,33 @@ static struct view_span view_range_span(const struct imap_view *view, uint32_t l
 	return span;
 }
 
+void imap_saved_set(struct imap_session *s, const uint32_t *uids, size_t count)
+{
+	free(s->saved_uids);
+	s->saved_uids = NULL;
+	s->saved_count = 0;
+	if (count == 0)
+		return;
+	s->saved_uids = mem_alloc(count * sizeof(uint32_t));
+	memcpy(s->saved_uids, uids, count * sizeof(uint32_t));
+	s->saved_count = count;
+}
+
+/* "$" (RFC 5182 §2.1): the saved messages still in the view, ascending. */
+static uint32_t *view_resolve_saved(struct imap_session *s, size_t *count_r)
+{
+	uint32_t *result = arena_alloc(s->cmd_arena, (s->saved_count + 1) * sizeof(uint32_t));
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->saved_count; i++) {
+		long idx = imap_view_find_uid(s->view, s->saved_uids[i]);
+		if (idx >= 0)
+			result[n++] = (uint32_t)idx;
+	}
+	*count_r = n;
+	return n > 0 ? result : NULL;
+}
+
 /* Ranges become index intervals, sorted and merged, then each index is
  * written once: O(r log r + n) however the client overlaps its ranges
  * ("1:*,1:*,..." must not cost ranges x messages). */
@@ -118,6 +146,8 @@ uint32_t *imap_view_resolve(struct imap_session *s, const struct imap_seqset *se
 	size_t n = 0, total = 0;
 
 	*count_r = 0;
+	if (view != NULL && set->saved)
+		return view_resolve_saved(s, count_r);
 	if (view == NULL || view->msgs.count == 0 || set->count == 0)
 		return NULL;
 	/* RFC 9051 §9: "*" is the largest number in use. */

@@ -215,6 +215,33 @@ def test_within_older_younger():
     r.close()
 
 
+def test_searchres_saves_and_reuses_results():
+    """RFC 5182: SEARCH RETURN (SAVE) keeps the result; "$" names it in
+    FETCH, STORE, COPY, UID commands and later SEARCHes; reselect clears it."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE res')
+    for n in range(5):
+        r.append('res', ('Subject: s%d\r\n\r\nbody\r\n' % n).encode(),
+                 flags='\\Flagged' if n % 2 == 0 else '')
+    r.ok('SELECT res')
+    untagged, _ = r.ok('SEARCH RETURN (SAVE) FLAGGED')
+    assert untagged == [], untagged  # SAVE alone: no ESEARCH
+    untagged, _ = r.ok('FETCH $ (FLAGS)')
+    assert [l.split()[1] for l in untagged] == ['1', '3', '5'], untagged
+    r.ok('STORE $ +FLAGS (\\Seen)')
+    assert r.ok('SEARCH SEEN')[0] == ['* SEARCH 1 3 5']
+    assert r.ok('SEARCH $ NOT 3')[0] == ['* SEARCH 1 5']
+    untagged, tagged = r.ok('UID COPY $ Archive')
+    assert '[COPYUID' in tagged, tagged
+    untagged, _ = r.ok('SEARCH RETURN (SAVE MIN) SUBJECT s4')
+    assert untagged[0].endswith('MIN 5'), untagged
+    assert r.ok('UID SEARCH $')[0] != ['* SEARCH']
+    r.ok('SELECT res')  # a new SELECT forgets the saved result
+    assert r.ok('FETCH $ (FLAGS)')[0] == []
+    assert 'SEARCHRES' in r.ok('CAPABILITY')[0][0].split()
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
