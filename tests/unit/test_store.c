@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "1");
+	UNIT_CHECK_STR(value, "2");
 	test_close(&t);
 }
 
@@ -311,6 +311,33 @@ static void account_delete_removes_all_mail(void)
 }
 
 /* ---- mailboxes ----------------------------------------------------------- */
+
+/* One delivery to two accounts is one blob owned by the first; deleting
+ * that account must leave the second one's copy intact. */
+static void account_delete_keeps_mail_shared_by_delivery(void)
+{
+	struct test_store t;
+	struct store_message_info info;
+	const char *data, *msg = "Subject: shared\r\n\r\nfor both\r\n";
+	size_t len;
+	int64_t ann, bea;
+	uint32_t uids[2];
+
+	test_open(&t);
+	UNIT_CHECK(store_account_create(t.store, "ann@example.test", "h", &ann, &t.error) == 0);
+	UNIT_CHECK(store_account_create(t.store, "bea@example.test", "h", &bea, &t.error) == 0);
+	int64_t accounts[2] = { ann, bea };
+	UNIT_CHECK(store_message_deliver(t.store, accounts, 2, msg, strlen(msg), 0, uids,
+					 &t.error) == 0);
+	UNIT_CHECK(store_account_delete(t.store, "ann@example.test", &t.error) == 0);
+	struct store_mailbox inbox;
+	UNIT_CHECK(store_mailbox_find(t.store, bea, "INBOX", t.arena, &inbox, &t.error) == 0);
+	UNIT_CHECK(store_message_get(t.store, inbox.id, uids[1], STORE_INFO_STATE, t.arena, &info,
+				     &t.error) == 0);
+	UNIT_CHECK(store_blob_read(t.store, info.blob_id, 0, SIZE_MAX, t.arena, &data, &len,
+				   &t.error) == 0 && len == strlen(msg) && memcmp(data, msg, len) == 0);
+	test_close(&t);
+}
 
 static void mailbox_create_list_delete(void)
 {
@@ -1101,6 +1128,7 @@ int main(void)
 	UNIT_RUN(account_has_default_folders);
 	UNIT_RUN(account_ensure_defaults_is_idempotent);
 	UNIT_RUN(account_delete_removes_all_mail);
+	UNIT_RUN(account_delete_keeps_mail_shared_by_delivery);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);
 	UNIT_RUN(mailbox_rename_inbox_moves_messages);

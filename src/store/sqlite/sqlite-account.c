@@ -189,6 +189,14 @@ int store_account_delete(struct store *store, const char *address, const char **
 		goto out;
 	rc = store_account_find(store, address, arena, &account, NULL);
 	if (rc == STORE_OK) {
+		if ((stmt = sqlite_stmt(store, SQL_ACCOUNT_REOWN_BLOBS)) == NULL)
+			rc = STORE_EFAIL;
+		else {
+			sqlite3_bind_int64(stmt, 1, account.id);
+			rc = sqlite_exec(store, stmt, "keep shared messages");
+		}
+	}
+	if (rc == STORE_OK) {
 		if ((stmt = sqlite_stmt(store, SQL_ACCOUNT_DELETE)) == NULL)
 			rc = STORE_EFAIL;
 		else {

@@ -15,7 +15,7 @@
  * commits, which is not allowed here.) Group commit comes from appending
  * many messages in one transaction: one fsync for all of them.
  *
- * Schema, version 1 (PRAGMA user_version). Keys start with the account
+ * Schema, version 2 (PRAGMA user_version; 1 -> 2 adds message_blob). Keys start with the account
  * (rule 7: shardable by account); mailbox ids are unique over the whole
  * database, so (mailbox_id, uid) is enough here.
  *
@@ -34,7 +34,8 @@
  *   blob_text FTS5(header, body), trigram tokenizer, rowid = blob.id
  *   message(mailbox_id -> mailbox, uid, account_id, blob_id, modseq, flags,
  *           keywords, size, internal_date, internal_date_tz, save_date,
- *           PK(mailbox_id, uid)) WITHOUT ROWID, INDEX(mailbox_id, modseq)
+ *           PK(mailbox_id, uid)) WITHOUT ROWID, INDEX(mailbox_id, modseq),
+ *           INDEX(blob_id)
  *   expunged(mailbox_id -> mailbox, uid, modseq, PK(mailbox_id, uid))
  *           WITHOUT ROWID, INDEX(mailbox_id, modseq)
  *
@@ -57,8 +58,9 @@
 #include "core/mem.h"
 
 #define SQLITE_DB_FILE "buzon.db"
-/* The schema version this code writes and understands. */
-#define SQLITE_SCHEMA_VERSION 1
+/* The schema version this code writes and understands. Version 2 added
+ * the message_blob index (finding who else shares a blob). */
+#define SQLITE_SCHEMA_VERSION 2
 /* How long a writer waits for another writer (a loop thread or the CLI)
  * before giving up: far longer than any one transaction should take (a
  * large MULTIAPPEND), short enough that a wedged process shows up as an
@@ -121,6 +123,7 @@ static const char *const sqlite_schema =
 	" save_date INTEGER NOT NULL,"
 	" PRIMARY KEY (mailbox_id, uid)) WITHOUT ROWID;"
 	"CREATE INDEX message_modseq ON message (mailbox_id, modseq);"
+	"CREATE INDEX message_blob ON message (blob_id);"
 	"CREATE TABLE expunged ("
 	" mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
 	" uid INTEGER NOT NULL,"
@@ -287,6 +290,15 @@ static int sqlite_migrate(struct store *store)
 			version = -2;
 		else
 			version = SQLITE_SCHEMA_VERSION;
+	}
+	if (version == 1) {
+		/* 1 -> 2: account deletion must find the other owners of a
+		 * shared blob without scanning every message. */
+		if (sqlite3_exec(store->db, "CREATE INDEX message_blob ON message (blob_id);"
+					    "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
+			version = -2;
+		else
+			version = 2;
 	}
 	if (version != SQLITE_SCHEMA_VERSION) {
 		int rc = version == -2 ? sqlite_fail_db(store, "create schema")

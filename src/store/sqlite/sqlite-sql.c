@@ -33,6 +33,14 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"SELECT id, address, password_hash FROM account ORDER BY address",
 	[SQL_ACCOUNT_SET_PASSWORD] =
 		"UPDATE account SET password_hash = ?2 WHERE address = ?1",
+	/* A blob delivered to several accounts belongs to the first; before
+	 * that account goes, hand its still-shared blobs to another owner so
+	 * the cascade does not take the others' mail with it. */
+	[SQL_ACCOUNT_REOWN_BLOBS] =
+		"UPDATE blob SET account_id = (SELECT m.account_id FROM message m"
+		" WHERE m.blob_id = blob.id AND m.account_id <> ?1 LIMIT 1)"
+		" WHERE account_id = ?1 AND EXISTS (SELECT 1 FROM message m"
+		" WHERE m.blob_id = blob.id AND m.account_id <> ?1)",
 	[SQL_ACCOUNT_DELETE] =
 		"DELETE FROM account WHERE id = ?1",
 	/* Time-based but strictly increasing per account: never reused, even
