@@ -1,13 +1,13 @@
 /*
  * cmd-auth: STARTTLS, LOGIN and AUTHENTICATE (RFC 9051 §6.2).
  *
- * Password checks run on the worker pool (yescrypt costs tens of
- * milliseconds; rule 5 says the loop must not wait for it). A failed login
+ * Password checks run on the worker pool through auth/login.c (yescrypt
+ * costs tens of milliseconds; rule 5 says the loop must not wait for it). A failed login
  * is answered only after IMAP_LOGIN_FAIL_DELAY_MS so that guessing is slow
  * for the guesser and free for everyone else on the loop.
  */
 #include "imap/session.h"
-#include "auth/password.h"
+#include "auth/login.h"
 #include "auth/sasl.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -17,37 +17,6 @@
 #include <string.h>
 
 #define IMAP_LOGIN_FAIL_DELAY_MS 1000
-/* Verified when the account does not exist, so that the answer takes as
- * long as for a wrong password (no user enumeration by timing). */
-#define IMAP_DUMMY_HASH "$y$j9T$UIWgjT9DvMKSgqMO.vzKw/$fxTg72MpwKdbPjymoEPiAoZOdljKVizC2rRqWzLUmP2"
-
-struct login_job {
-	struct imap_session *session;
-	char *password;  /* heap; wiped after use */
-	char *hash;      /* heap */
-	char *address;   /* heap */
-	int64_t account_id;
-	bool exists;
-	bool ok;
-};
-
-static void login_job_free(struct login_job *job)
-{
-	if (job->password != NULL) {
-		explicit_bzero(job->password, strlen(job->password));
-		free(job->password);
-	}
-	free(job->hash);
-	free(job->address);
-	free(job);
-}
-
-static void login_work(void *context)
-{
-	struct login_job *job = context;
-
-	job->ok = password_verify(job->password, job->hash) && job->exists;
-}
 
 static void login_fail_done(struct loop *loop, void *context)
 {
@@ -59,20 +28,20 @@ static void login_fail_done(struct loop *loop, void *context)
 	imap_cmd_complete(s);
 }
 
-static void login_succeed(struct imap_session *s, struct login_job *job)
+static void login_succeed(struct imap_session *s, int64_t account_id, const char *address)
 {
 	const char *error;
 
-	if (store_account_ensure_defaults(s->store, job->account_id, &error) < 0) {
-		log_error("imap: default folders for %s: %s", job->address, error);
+	if (store_account_ensure_defaults(s->store, account_id, &error) < 0) {
+		log_error("imap: default folders for %s: %s", address, error);
 		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
 		return;
 	}
-	s->account_id = job->account_id;
-	s->account_name = arena_strdup(s->arena, job->address);
+	s->account_id = account_id;
+	s->account_name = arena_strdup(s->arena, address);
 	s->state = IMAP_STATE_AUTHENTICATED;
 	imap_session_watch(s);
-	log_info("imap: login %s from %s", job->address, conn_peer_address(s->conn));
+	log_info("imap: login %s from %s", address, conn_peer_address(s->conn));
 	buf_append_str(&s->scratch, "[");
 	imap_write_capabilities(s, &s->scratch);
 	buf_append_str(&s->scratch, "] Logged in");
@@ -80,52 +49,40 @@ static void login_succeed(struct imap_session *s, struct login_job *job)
 	buf_clear(&s->scratch);
 }
 
-static void login_done(struct loop *loop, void *context)
+/* The answer of auth/login.c, on this loop. */
+static void login_done(void *context, enum login_result result, int64_t account_id,
+		       const char *address)
 {
-	struct login_job *job = context;
-	struct imap_session *s = job->session;
+	struct imap_session *s = context;
 
-	if (imap_session_work_done(s)) {
-		login_job_free(job);
+	if (imap_session_work_done(s))
 		return;
-	}
-	if (job->ok) {
-		login_succeed(s, job);
+	switch (result) {
+	case LOGIN_OK:
+		login_succeed(s, account_id, address);
 		imap_cmd_complete(s);
-	} else {
+		break;
+	case LOGIN_UNAVAILABLE:
+		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
+		imap_cmd_complete(s);
+		break;
+	case LOGIN_FAILED:
 		/* The fail2ban-readable line (issue 6 will add throttling). */
-		log_warn("imap: authentication failed for %s from %s", job->address,
+		log_warn("imap: authentication failed for %s from %s", s->login_user,
 			 conn_peer_address(s->conn));
 		s->pending_work++;
 		loop_timer_add(s->loop, IMAP_LOGIN_FAIL_DELAY_MS, login_fail_done, s);
+		break;
 	}
-	login_job_free(job);
 }
 
-/* Look the account up (fast, on the loop) and verify the password on a
- * worker. */
-static enum imap_cmd_status login_start(struct imap_session *s, const char *user,
-					const char *password)
+/* Look the account up and verify the password off the loop (auth/login.c). */
+static enum imap_cmd_status imap_login_start(struct imap_session *s, const char *user,
+					     const char *password)
 {
-	struct login_job *job = mem_zalloc(sizeof(*job));
-	struct store_account account;
-	const char *error;
-
-	job->session = s;
-	job->address = str_lower(mem_strdup(user));
-	job->password = mem_strdup(password);
-	int r = store_account_find(s->store, job->address, s->cmd_arena, &account, &error);
-	if (r < 0 && r != STORE_ENOTFOUND) {
-		log_error("imap: account lookup %s: %s", job->address, error);
-		login_job_free(job);
-		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
-		return IMAP_CMD_DONE;
-	}
-	job->exists = r == 0;
-	job->account_id = r == 0 ? account.id : 0;
-	job->hash = mem_strdup(r == 0 ? account.password_hash : IMAP_DUMMY_HASH);
+	s->login_user = arena_strdup(s->cmd_arena, user);
 	s->pending_work++;
-	worker_pool_submit(s->server->workers, s->loop, login_work, login_done, job);
+	login_start(s->server->workers, s->loop, s->store, user, password, login_done, s);
 	return IMAP_CMD_ASYNC;
 }
 
@@ -152,7 +109,7 @@ static enum imap_cmd_status cmd_login(struct imap_session *s, struct imap_parser
 		imap_cmd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
 		return IMAP_CMD_DONE;
 	}
-	return login_start(s, user, password);
+	return imap_login_start(s, user, password);
 }
 
 static enum imap_cmd_status auth_plain_response(struct imap_session *s, const char *b64,
@@ -173,7 +130,7 @@ static enum imap_cmd_status auth_plain_response(struct imap_session *s, const ch
 		imap_cmd_no(s, "[AUTHORIZATIONFAILED] Cannot log in as another user");
 		return IMAP_CMD_DONE;
 	}
-	return login_start(s, authc, password);
+	return imap_login_start(s, authc, password);
 }
 
 static void auth_plain_line(struct imap_session *s, char *line, size_t len)

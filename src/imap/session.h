@@ -116,6 +116,7 @@ struct imap_session {
 
 	/* the running command */
 	char *tag;
+	char *login_user;       /* LOGIN/AUTHENTICATE: who tried (for the log) */
 	const struct imap_command *command;
 	bool command_uid;
 	const char *result_status; /* "OK", "NO", "BAD" */
