@@ -4,14 +4,15 @@ records served by a tiny DNS server written here; retries temporary
 failures, bounces permanent ones to the sender's INBOX as an RFC 3464
 report, shares one connection per domain, and survives kill -9.
 
-Messages enter the queue the way queue_submit writes them (rows in
-DATA_DIR/queue.db, see src/delivery/queue.c) until submission lands; the
-end-to-end test over SMTP submission is skipped while no submission
-listener is served.
+Most tests put messages in the queue the way queue_submit writes them
+(rows in DATA_DIR/queue.db, see src/delivery/queue.c), to control the
+envelope exactly; test_submission_to_a_remote_address_arrives_at_the_sink
+goes end to end through SMTP submission.
 """
 
 import base64
 import os
+import smtplib
 import socket
 import sqlite3
 import ssl
@@ -515,6 +516,32 @@ def test_queue_survives_kill_9_and_delivers_after_restart():
             wait_for(lambda: 'queue is empty' in queue_list(s), 'the entries to go')
     finally:
         sink.close()
+
+
+def test_submission_to_a_remote_address_arrives_at_the_sink():
+    sink = Sink()
+    dns = Dns({('remote.test', 'MX'): [(10, 'mx.remote.test')],
+               ('mx.remote.test', 'A'): ['127.0.0.1']})
+    try:
+        with harness.Server(accounts=ACCOUNTS, listeners=('imap', 'submission'),
+                            config=mx_config(dns, sink)) as s:
+            c = smtplib.SMTP(s.host, s.ports['submission'], timeout=harness.CLIENT_TIMEOUT)
+            c.starttls(context=harness.unverified_ssl_context())
+            c.login(ALICE, ACCOUNTS[ALICE])
+            body = (b'From: <alice@example.test>\r\nTo: <bob@remote.test>\r\n'
+                    b'Subject: end to end\r\n\r\n.starts with a dot\r\nbye\r\n')
+            refused = c.sendmail(ALICE, ['bob@remote.test', 'carol@remote.test'], body)
+            assert refused == {}, refused
+            c.quit()
+            got = sink.wait_messages(1)
+            assert got[0][0] == ALICE
+            assert sorted(got[0][1]) == ['bob@remote.test', 'carol@remote.test']
+            assert got[0][2].endswith(b'Subject: end to end\r\n\r\n.starts with a dot\r\nbye\r\n')
+            assert sink.connections == 1
+            wait_for(lambda: 'queue is empty' in queue_list(s), 'the entry to go')
+    finally:
+        sink.close()
+        dns.close()
 
 
 def test_queue_cli_list_and_delete():
