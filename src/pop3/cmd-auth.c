@@ -8,7 +8,7 @@
  * and an unknown account costs the same time as a wrong password.
  */
 #include "pop3/session.h"
-#include "auth/password.h"
+#include "auth/login.h"
 #include "auth/sasl.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -18,9 +18,6 @@
 #include <string.h>
 
 #define POP3_LOGIN_FAIL_DELAY_MS 1000
-/* Verified when the account does not exist (no user enumeration by
- * timing); the same dummy as IMAP's. */
-#define POP3_DUMMY_HASH "$y$j9T$UIWgjT9DvMKSgqMO.vzKw/$fxTg72MpwKdbPjymoEPiAoZOdljKVizC2rRqWzLUmP2"
 
 /* RFC 3206 / RFC 2449 response codes and the texts we use them with. */
 #define POP3_AUTH_FAILED "[AUTH] Authentication failed"
@@ -105,35 +102,7 @@ enum pop3_cmd_status pop3_cmd_stls(struct pop3_session *s)
 	return POP3_CMD_DONE;
 }
 
-/* ---- password check ------------------------------------------------------------ */
-
-struct login_job {
-	struct pop3_session *session;
-	char *password; /* heap; wiped after use */
-	char *hash;     /* heap */
-	char *address;  /* heap */
-	int64_t account_id;
-	bool exists;
-	bool ok;
-};
-
-static void login_job_free(struct login_job *job)
-{
-	if (job->password != NULL) {
-		explicit_bzero(job->password, strlen(job->password));
-		free(job->password);
-	}
-	free(job->hash);
-	free(job->address);
-	free(job);
-}
-
-static void login_work(void *context)
-{
-	struct login_job *job = context;
-
-	job->ok = password_verify(job->password, job->hash) && job->exists;
-}
+/* ---- password check (auth/login.c) ------------------------------------------- */
 
 static void login_fail_done(struct loop *loop, void *context)
 {
@@ -146,77 +115,64 @@ static void login_fail_done(struct loop *loop, void *context)
 }
 
 /* The password was right: lock the maildrop and snapshot it. */
-static void login_succeed(struct pop3_session *s, struct login_job *job)
+static void login_succeed(struct pop3_session *s, int64_t account_id, const char *address)
 {
 	const char *error;
 
-	s->account_id = job->account_id;
-	if (!pop3_maildrop_lock(s, job->account_id)) {
-		log_info("pop3: %s from %s: maildrop in use", job->address,
-			 conn_peer_address(s->conn));
+	s->account_id = account_id;
+	if (!pop3_maildrop_lock(s, account_id)) {
+		log_info("pop3: %s from %s: maildrop in use", address, conn_peer_address(s->conn));
 		s->account_id = 0;
 		pop3_err(s, "[IN-USE] Maildrop is locked by another POP3 session");
 		return;
 	}
-	if (store_account_ensure_defaults(s->store, job->account_id, &error) < 0 ||
+	if (store_account_ensure_defaults(s->store, account_id, &error) < 0 ||
 	    pop3_maildrop_open(s, &error) < 0) {
-		log_error("pop3: opening the INBOX of %s: %s", job->address, error);
+		log_error("pop3: opening the INBOX of %s: %s", address, error);
 		pop3_maildrop_unlock(s);
 		s->account_id = 0;
 		pop3_err(s, "[SYS/TEMP] Mail store unavailable");
 		return;
 	}
-	s->account_name = arena_strdup(s->arena, job->address);
+	s->account_name = arena_strdup(s->arena, address);
 	s->state = POP3_STATE_TRANSACTION;
-	log_info("pop3: login %s from %s", job->address, conn_peer_address(s->conn));
+	log_info("pop3: login %s from %s", address, conn_peer_address(s->conn));
 	pop3_ok(s, "Logged in, %zu message%s", s->msg_count, s->msg_count == 1 ? "" : "s");
 }
 
-static void login_done(struct loop *loop, void *context)
+static void login_done(void *context, enum login_result result, int64_t account_id,
+		       const char *address)
 {
-	struct login_job *job = context;
-	struct pop3_session *s = job->session;
+	struct pop3_session *s = context;
 
-	if (pop3_session_work_done(s)) {
-		login_job_free(job);
+	if (pop3_session_work_done(s))
 		return;
-	}
-	if (job->ok) {
-		login_succeed(s, job);
+	switch (result) {
+	case LOGIN_OK:
+		login_succeed(s, account_id, address);
 		pop3_cmd_complete(s);
-	} else {
+		break;
+	case LOGIN_UNAVAILABLE:
+		pop3_err(s, "[SYS/TEMP] Mail store unavailable");
+		pop3_cmd_complete(s);
+		break;
+	case LOGIN_FAILED:
 		/* The fail2ban-readable line, as IMAP's. */
-		log_warn("pop3: authentication failed for %s from %s", job->address,
+		log_warn("pop3: authentication failed for %s from %s", s->login_user,
 			 conn_peer_address(s->conn));
 		s->pending_work++;
 		loop_timer_add(s->loop, POP3_LOGIN_FAIL_DELAY_MS, login_fail_done, s);
+		break;
 	}
-	login_job_free(job);
 }
 
-/* Look the account up (fast, on the loop), verify on a worker. */
-static enum pop3_cmd_status login_start(struct pop3_session *s, const char *user,
-					const char *password)
+/* Look the account up and verify off the loop (auth/login.c). */
+static enum pop3_cmd_status pop3_login_start(struct pop3_session *s, const char *user,
+					     const char *password)
 {
-	struct login_job *job = mem_zalloc(sizeof(*job));
-	struct store_account account;
-	const char *error;
-
-	job->session = s;
-	job->address = str_lower(mem_strdup(user));
-	job->password = mem_strdup(password);
-	int r = store_account_find(s->store, job->address, s->cmd_arena, &account, &error);
-	if (r < 0 && r != STORE_ENOTFOUND) {
-		log_error("pop3: account lookup %s: %s", job->address, error);
-		login_job_free(job);
-		pop3_err(s, "[SYS/TEMP] Mail store unavailable");
-		return POP3_CMD_DONE;
-	}
-	job->exists = r == 0;
-	job->account_id = r == 0 ? account.id : 0;
-	job->hash = mem_strdup(r == 0 ? account.password_hash : POP3_DUMMY_HASH);
+	s->login_user = arena_strdup(s->cmd_arena, user);
 	s->pending_work++;
-	worker_pool_submit(s->server->workers, s->loop, login_work, login_done, job);
+	login_start(s->server->workers, s->loop, s->store, user, password, login_done, s);
 	return POP3_CMD_ASYNC;
 }
 
@@ -264,7 +220,7 @@ enum pop3_cmd_status pop3_cmd_pass(struct pop3_session *s)
 		return POP3_CMD_DONE;
 	}
 	char *password = arena_strndup(s->cmd_arena, s->cmd.rest, s->cmd.rest_len);
-	enum pop3_cmd_status r = login_start(s, name, password);
+	enum pop3_cmd_status r = pop3_login_start(s, name, password);
 	explicit_bzero(password, strlen(password));
 	return r;
 }
@@ -290,7 +246,7 @@ static enum pop3_cmd_status auth_plain_response(struct pop3_session *s, const ch
 		pop3_err(s, "[AUTH] Cannot log in as another user");
 		return POP3_CMD_DONE;
 	}
-	enum pop3_cmd_status r = login_start(s, authc, password);
+	enum pop3_cmd_status r = pop3_login_start(s, authc, password);
 	explicit_bzero(password, strlen(password));
 	return r;
 }

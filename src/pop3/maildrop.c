@@ -312,9 +312,8 @@ enum pop3_cmd_status pop3_maildrop_size_all(struct pop3_session *s,
 
 int pop3_maildrop_update(struct pop3_session *s, const char **error_r)
 {
-	struct store_message_state *result;
-	size_t result_count, failed_count, expunged_count;
-	uint32_t *uids, *failed, *expunged;
+	size_t expunged_count;
+	uint32_t *uids, *expunged;
 	size_t count = 0;
 	int r;
 
@@ -324,15 +323,10 @@ int pop3_maildrop_update(struct pop3_session *s, const char **error_r)
 			uids[count++] = s->msgs[i].uid;
 	if (count == 0)
 		return 0;
-	/* \Deleted, then expunge exactly these UIDs: messages an IMAP client
-	 * marked \Deleted but did not expunge are left alone. */
-	r = store_message_set_flags(s->store, s->mailbox_id, uids, count, STORE_FLAGS_ADD,
-				    STORE_FLAG_DELETED, NULL, 0, s->cmd_arena, &result,
-				    &result_count, &failed, &failed_count, error_r);
-	if (r < 0)
-		return r;
-	r = store_message_expunge(s->store, s->mailbox_id, uids, count, s->cmd_arena, &expunged,
-				  &expunged_count, error_r);
+	/* Exactly these UIDs, in one transaction (one fsync): messages an IMAP
+	 * client marked \Deleted but did not expunge are left alone. */
+	r = store_message_remove(s->store, s->mailbox_id, uids, count, s->cmd_arena, &expunged,
+				 &expunged_count, error_r);
 	if (r < 0)
 		return r;
 	log_info("pop3: %s: %zu message%s deleted", s->account_name, expunged_count,

@@ -223,6 +223,14 @@ int store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_
 			  size_t count, struct arena *arena, uint32_t **expunged_r,
 			  size_t *expunged_count_r, const char **error_r);
 
+/* Expunge exactly the given UIDs, whatever their flags (missing ones are
+ * skipped), in one transaction: POP3's UPDATE state (RFC 1939 §6) deletes
+ * what the client marked, and no \Deleted step is needed. *removed_r lists
+ * what went, ascending. */
+int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+			 size_t count, struct arena *arena, uint32_t **removed_r,
+			 size_t *removed_count_r, const char **error_r);
+
 /* Copy (or move) the given UIDs to dest_mailbox_id of the same account,
  * sharing the message bytes. Missing UIDs are skipped. For COPYUID:
  * *source_uids_r and *dest_uids_r (count *count_r, ascending source uid) and

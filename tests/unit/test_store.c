@@ -339,6 +339,30 @@ static void account_delete_keeps_mail_shared_by_delivery(void)
 	test_close(&t);
 }
 
+/* POP3's UPDATE: exactly the named UIDs go, whatever their flags, in one
+ * transaction; missing ones are skipped; the expunges are recorded. */
+static void remove_expunges_exactly_the_named_uids(void)
+{
+	struct test_store t;
+	struct store_changes ch;
+	uint32_t *removed, uids[3] = { 3, 1, 99 };
+	size_t n;
+
+	test_open(&t);
+	int64_t inbox = test_mailbox_id(&t, "INBOX");
+	for (int i = 0; i < 4; i++)
+		test_append(&t, inbox, "m", "b", 0);
+	uint64_t before = test_modseq(&t, inbox);
+	UNIT_CHECK(store_message_remove(t.store, inbox, uids, 3, t.arena, &removed, &n,
+					&t.error) == 0);
+	UNIT_CHECK(n == 2 && removed[0] == 1 && removed[1] == 3);
+	UNIT_CHECK(store_message_changes(t.store, inbox, before, t.arena, &ch, &t.error) == 0);
+	UNIT_CHECK(ch.expunged_count == 2 && ch.highestmodseq == before + 1);
+	struct store_mailbox_status st;
+	UNIT_CHECK(store_mailbox_status(t.store, inbox, &st, &t.error) == 0 && st.messages == 2);
+	test_close(&t);
+}
+
 static void mailbox_create_list_delete(void)
 {
 	struct test_store t;
@@ -1129,6 +1153,7 @@ int main(void)
 	UNIT_RUN(account_ensure_defaults_is_idempotent);
 	UNIT_RUN(account_delete_removes_all_mail);
 	UNIT_RUN(account_delete_keeps_mail_shared_by_delivery);
+	UNIT_RUN(remove_expunges_exactly_the_named_uids);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);
 	UNIT_RUN(mailbox_rename_inbox_moves_messages);

@@ -288,6 +288,34 @@ int store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_
 	return sqlite_result(store, rc, error_r);
 }
 
+int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+			 size_t count, struct arena *arena, uint32_t **removed_r,
+			 size_t *removed_count_r, const char **error_r)
+{
+	sqlite_state_array states = ARRAY_INIT;
+	size_t n;
+	uint32_t *sorted = sqlite_uids_sorted(uids, count, &n);
+	uint32_t *present = mem_alloc((n ? n : 1) * sizeof(uint32_t));
+	int rc = sqlite_begin_write(store);
+
+	if (rc == STORE_OK) {
+		rc = sqlite_mailbox_get(store, mailbox_id, NULL, NULL, NULL);
+		if (rc == STORE_OK)
+			rc = sqlite_states_of(store, mailbox_id, sorted, n, arena, &states);
+		for (size_t i = 0; i < states.count; i++)
+			present[i] = states.items[i].uid;
+		if (rc == STORE_OK)
+			rc = sqlite_expunge_uids(store, mailbox_id, present, states.count);
+		rc = sqlite_finish(store, rc);
+	}
+	*removed_r = sqlite_arena_copy(arena, present, states.count * sizeof(uint32_t));
+	*removed_count_r = rc == STORE_OK ? states.count : 0;
+	array_free(&states);
+	free(present);
+	free(sorted);
+	return sqlite_result(store, rc, error_r);
+}
+
 int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 		     size_t count, int64_t dest_mailbox_id, uint32_t *dest_uids_r,
 		     uint32_t *dest_uidvalidity_r)
