@@ -15,7 +15,8 @@ extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 	imap_cmd_def_login, imap_cmd_def_logout, imap_cmd_def_lsub, imap_cmd_def_move,
 	imap_cmd_def_namespace, imap_cmd_def_noop, imap_cmd_def_rename, imap_cmd_def_search,
 	imap_cmd_def_select, imap_cmd_def_starttls, imap_cmd_def_status, imap_cmd_def_store,
-	imap_cmd_def_subscribe, imap_cmd_def_unselect, imap_cmd_def_unsubscribe;
+	imap_cmd_def_subscribe, imap_cmd_def_unselect, imap_cmd_def_unsubscribe, imap_cmd_def_sort,
+	imap_cmd_def_thread;
 
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
@@ -52,10 +53,12 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_rename,    /* §6.3.6 */
 	&imap_cmd_def_search,    /* §6.4.4 */
 	&imap_cmd_def_select,    /* §6.3.2 */
+	&imap_cmd_def_sort,      /* RFC 5256, RFC 5267 (ESORT) */
 	&imap_cmd_def_starttls,  /* §6.2.1 */
 	&imap_cmd_def_status,    /* §6.3.11 */
 	&imap_cmd_def_store,     /* §6.4.6 */
 	&imap_cmd_def_subscribe, /* §6.3.7 */
+	&imap_cmd_def_thread,    /* RFC 5256 */
 	&imap_cmd_def_unauthenticate, /* RFC 8437 */
 	&imap_cmd_def_unselect,  /* §6.4.2, RFC 3691 */
 	&imap_cmd_def_unsubscribe, /* §6.3.8 */

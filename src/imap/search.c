@@ -522,6 +522,8 @@ static int search_execute(struct search_run *run)
 	return 0;
 }
 
+static void search_bind_saved(struct imap_session *s, struct imap_search_key *key);
+
 int imap_search_execute(struct imap_session *s, struct imap_search_query *query,
 			imap_search_found_fn *on_found, void *context, uint32_t **indexes_r,
 			size_t *count_r, uint64_t *max_modseq_r)
@@ -530,6 +532,7 @@ int imap_search_execute(struct imap_session *s, struct imap_search_query *query,
 				  .found_context = context };
 	int ret;
 
+	search_bind_saved(s, query->root); /* "$" (RFC 5182 §2.2) */
 	run.arena = arena_new();
 	ret = search_execute(&run);
 	if (ret == 0 && indexes_r != NULL) {
