@@ -42,14 +42,20 @@ buzon dev server — account $ADDRESS, password $PASSWORD
   (the password is kept in $PASSWORD_FILE)
 
   IMAP  127.0.0.1:1143 (STARTTLS)    IMAPS 127.0.0.1:1993 (TLS)
+  POP3  127.0.0.1:1110 (STLS)        POP3S 127.0.0.1:1995 (TLS)
+  SMTP  127.0.0.1:2525 (MX)          LMTP  127.0.0.1:2424
+  Submission 127.0.0.1:1587 (STARTTLS), 127.0.0.1:1465 (TLS)
 
 Try it:
   python3 -c 'import imaplib,ssl; c=imaplib.IMAP4_SSL("127.0.0.1",1993,ssl_context=ssl._create_unverified_context()); c.login("$ADDRESS","$PASSWORD"); print(c.list())'
   curl -k imaps://127.0.0.1:1993/ -u $ADDRESS:$PASSWORD
+  swaks --server 127.0.0.1:2525 --to $ADDRESS --from someone@example.org   (mail arrives)
+  curl -k pop3s://127.0.0.1:1995/ -u $ADDRESS:$PASSWORD
 
 Thunderbird: add a mail account, choose "Configure manually":
   incoming IMAP, server 127.0.0.1, port 1993, SSL/TLS, normal password,
-  user name $ADDRESS; accept the self-signed certificate when asked.
+  outgoing SMTP, server 127.0.0.1, port 1465, SSL/TLS, normal password,
+  user name $ADDRESS for both; accept the self-signed certificate when asked.
 
 Stop with Ctrl-C.
 
