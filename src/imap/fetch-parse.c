@@ -224,6 +224,34 @@ static bool fetch_parse_body_section(struct imap_parser *parser, struct imap_fet
 	return true;
 }
 
+/* RFC 3516 §4.2: BINARY[part]<partial>, BINARY.PEEK[..], BINARY.SIZE[part];
+ * section-binary is only part numbers, no HEADER/TEXT/MIME. */
+static bool fetch_parse_binary(struct imap_parser *parser, struct imap_fetch_item *item,
+			       const char *name, bool peek)
+{
+	struct buf part = BUF_INIT;
+	bool size = strcmp(name, "BINARY.SIZE") == 0;
+
+	item->kind = size ? IMAP_FETCH_BINARY_SIZE : IMAP_FETCH_BINARY;
+	item->peek = peek;
+	if (!imap_parse_char(parser, '['))
+		return false;
+	if (parser->p < parser->end && *parser->p >= '0' && *parser->p <= '9' &&
+	    !fetch_parse_part_numbers(parser, &part)) {
+		buf_free(&part);
+		return false;
+	}
+	item->section.part = arena_memdup(parser->arena, part.data ? part.data : "", part.len);
+	item->section.text = IMAP_SECTION_ALL;
+	buf_free(&part);
+	if (!imap_parse_char(parser, ']'))
+		return imap_parser_fail(parser, "Expected ']' after the binary section");
+	if (!size && !fetch_parse_partial(parser, item))
+		return false;
+	item->response_name = arena_printf(parser->arena, "%s[%s]", name, item->section.part);
+	return true;
+}
+
 /* RFC 3501 §6.4.5: RFC822 = BODY[], RFC822.HEADER = BODY.PEEK[HEADER],
  * RFC822.TEXT = BODY[TEXT], each answered under its own name. */
 static void fetch_set_rfc822(struct imap_parser *parser, struct imap_fetch_item *item,
@@ -269,6 +297,12 @@ static bool fetch_parse_item(struct imap_parser *parser, struct imap_fetch_item 
 		return fetch_parse_body_section(parser, item, false);
 	if (str_eq_nocase(name, "BODY.PEEK") && bracket)
 		return fetch_parse_body_section(parser, item, true);
+	if (str_eq_nocase(name, "BINARY") && bracket)
+		return fetch_parse_binary(parser, item, "BINARY", false);
+	if (str_eq_nocase(name, "BINARY.PEEK") && bracket)
+		return fetch_parse_binary(parser, item, "BINARY", true);
+	if (str_eq_nocase(name, "BINARY.SIZE") && bracket)
+		return fetch_parse_binary(parser, item, "BINARY.SIZE", true);
 	if (bracket)
 		return imap_parser_fail(parser, "Unexpected section");
 	if (str_eq_nocase(name, "UID"))
@@ -383,6 +417,12 @@ static void fetch_summarise(struct imap_fetch_request *request)
 		case IMAP_FETCH_PREVIEW:
 		case IMAP_FETCH_EMAILID:
 			request->needs_search = true;
+			break;
+		case IMAP_FETCH_BINARY:
+		case IMAP_FETCH_BINARY_SIZE:
+			if (!item->peek)
+				request->sets_seen = true;
+			request->needs_structure = true;
 			break;
 		case IMAP_FETCH_ENVELOPE:
 		case IMAP_FETCH_BODYSTRUCTURE:

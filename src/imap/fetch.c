@@ -49,6 +49,7 @@ struct fetch_state {
 	size_t seen_until;  /* \Seen already set for indexes[0 .. seen_until) */
 	size_t skipped;     /* expunged meanwhile */
 	bool failed;        /* a store error: the command ends NO */
+	bool unknown_cte;   /* BINARY met an encoding we cannot undo (RFC 3516) */
 	/* the message whose response is being written (paused mid-literal) */
 	bool in_message;
 	size_t item;        /* next item of that message */
@@ -234,6 +235,67 @@ static bool fetch_write_section(struct fetch_message *fm, const struct imap_fetc
 	return fetch_stream_literal(s, st);
 }
 
+/* The decoded bytes of a part for BINARY (RFC 3516 §4.3): its body with
+ * the Content-Transfer-Encoding of its MIME header undone. Multiparts and
+ * message parts carry no encoding of their own and go as they are.
+ * Returns -1 on a read error, 1 for an unknown encoding, 0 otherwise. */
+static int fetch_binary_data(struct fetch_message *fm, const struct mime_part *part,
+			     struct buf *out)
+{
+	struct imap_session *s = fm->session;
+	const char *header, *body, *error;
+	size_t header_len, body_len;
+	char *encoding = NULL;
+
+	bool whole = part->section[0] == '\0'; /* BINARY[]: the message as stored */
+	uint32_t start = whole ? 0 : part->body_offset;
+
+	if (store_blob_read(s->store, fm->info.blob_id, start, part->body_end - start, fm->arena,
+			    &body, &body_len, &error) < 0)
+		return -1;
+	if (whole || part->multipart || part->message) {
+		buf_append(out, body, body_len);
+		return 0;
+	}
+	if (store_blob_read(s->store, fm->info.blob_id, part->header_offset,
+			    part->body_offset - part->header_offset, fm->arena, &header,
+			    &header_len, &error) < 0)
+		return -1;
+	encoding = mime_header_get(fm->arena, header, header_len, "Content-Transfer-Encoding");
+	return mime_decode_transfer(encoding, body, body_len, out) < 0 ? 1 : 0;
+}
+
+/* BINARY[part]<origin> data / BINARY.SIZE[part] n. A literal8 when the data
+ * holds a NUL (RFC 3516 §4.3); a part that does not exist is "". */
+static void fetch_write_binary(struct fetch_message *fm, const struct imap_fetch_item *item,
+			       struct fetch_state *st)
+{
+	struct buf *out = &fm->session->scratch;
+	struct buf data = BUF_INIT;
+	size_t offset, length;
+
+	fetch_load_parts(fm);
+	const struct mime_part *part = mime_parts_find(fm->parts, fm->part_count,
+						       item->section.part);
+	int r = part != NULL ? fetch_binary_data(fm, part, &data) : 0;
+	if (r != 0) {
+		st->failed |= r < 0;
+		st->unknown_cte |= r > 0;
+		buf_printf(out, "%s NIL", item->response_name);
+	} else if (item->kind == IMAP_FETCH_BINARY_SIZE) {
+		buf_printf(out, "%s %zu", item->response_name, data.len);
+	} else {
+		imap_fetch_partial(item, data.len, &offset, &length);
+		const char *bytes = data.data ? data.data + offset : "";
+		buf_append_str(out, item->response_name);
+		if (item->partial)
+			buf_printf(out, "<%llu>", (unsigned long long)item->origin);
+		buf_printf(out, " %s{%zu}\r\n", memchr(bytes, '\0', length) ? "~" : "", length);
+		buf_append(out, bytes, length);
+	}
+	buf_free(&data);
+}
+
 /* FLAGS, and remember that the client now knows them. */
 static void fetch_write_flags(struct fetch_message *fm)
 {
@@ -288,6 +350,10 @@ static bool fetch_write_item(struct fetch_message *fm, const struct imap_fetch_i
 		return fetch_write_section(fm, item, st);
 	case IMAP_FETCH_MODSEQ:
 		buf_printf(out, "MODSEQ (%llu)", (unsigned long long)info->modseq);
+		break;
+	case IMAP_FETCH_BINARY:
+	case IMAP_FETCH_BINARY_SIZE:
+		fetch_write_binary(fm, item, st);
 		break;
 	case IMAP_FETCH_PREVIEW: /* RFC 8970 §3: nstring, made at save time */
 		buf_append_str(out, "PREVIEW ");
@@ -431,6 +497,8 @@ static void fetch_finish(struct imap_session *s, const struct fetch_state *st)
 
 	if (st->failed)
 		imap_cmd_no(s, "[SERVERBUG] %s failed: internal error", name);
+	else if (st->unknown_cte)
+		imap_cmd_no(s, "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
 	else if (st->skipped > 0)
 		imap_cmd_ok(s, "[EXPUNGEISSUED] Some messages were expunged");
 	else

@@ -50,6 +50,8 @@ enum imap_fetch_item_kind {
 	IMAP_FETCH_EMAILID, /* RFC 8474 */
 	IMAP_FETCH_THREADID,
 	IMAP_FETCH_SAVEDATE, /* RFC 8514 */
+	IMAP_FETCH_BINARY,   /* RFC 3516: BINARY[part]<partial>, BINARY.PEEK[..] */
+	IMAP_FETCH_BINARY_SIZE, /* RFC 3516: BINARY.SIZE[part] */
 };
 
 /* What follows the part number in a section (RFC 9051 §6.4.5.1). */

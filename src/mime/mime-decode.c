@@ -8,6 +8,7 @@
  * escape is kept as it is.
  */
 #include "mime/mime-private.h"
+#include "core/str.h"
 
 #include <string.h>
 
@@ -220,4 +221,36 @@ char *mime_decode_header(struct arena *arena, const char *value, size_t len)
 	mime_append_raw(&out, s + gap, n - gap);
 	buf_free(&pending.bytes);
 	return mime_buf_to_arena(arena, &out);
+}
+
+int mime_decode_transfer(const char *encoding, const char *data, size_t len, struct buf *out)
+{
+	char name[32];
+	size_t n = 0;
+
+	/* the token alone: "base64 (comment)" and surrounding blanks happen */
+	if (encoding != NULL) {
+		while (*encoding == ' ' || *encoding == '\t')
+			encoding++;
+		while (encoding[n] != '\0' && encoding[n] != ' ' && encoding[n] != '\t' &&
+		       encoding[n] != '(' && encoding[n] != ';' && n < sizeof(name) - 1) {
+			name[n] = encoding[n];
+			n++;
+		}
+	}
+	name[n] = '\0';
+	if (n == 0 || str_eq_nocase(name, "7bit") || str_eq_nocase(name, "8bit") ||
+	    str_eq_nocase(name, "binary")) {
+		buf_append(out, data, len);
+		return 0;
+	}
+	if (str_eq_nocase(name, "base64")) {
+		mime_decode_base64(out, data, len);
+		return 0;
+	}
+	if (str_eq_nocase(name, "quoted-printable")) {
+		mime_decode_qp(out, data, len, false);
+		return 0;
+	}
+	return -1;
 }

@@ -105,6 +105,12 @@ char *mime_header_get(struct arena *arena, const char *header, size_t len, const
 /* Parse an RFC 5322 date-time (lenient about obsolete forms). 0 on success. */
 int mime_parse_date(const char *s, int64_t *time_r, int *tz_minutes_r);
 
+/* Undo a Content-Transfer-Encoding (RFC 2045 §6): "base64" and
+ * "quoted-printable" are decoded, "7bit", "8bit", "binary" (and none, NULL)
+ * copied; the name is matched case-insensitively without comments. Appends
+ * to out. -1 for an encoding we do not know (IMAP answers [UNKNOWN-CTE]). */
+int mime_decode_transfer(const char *encoding, const char *data, size_t len, struct buf *out);
+
 /* Decode RFC 2047 encoded words in an unstructured header value to UTF-8. */
 char *mime_decode_header(struct arena *arena, const char *value, size_t len);
 

@@ -242,6 +242,44 @@ def test_searchres_saves_and_reuses_results():
     r.close()
 
 
+BINARY_MESSAGE = (
+    b'From: a@example.test\r\nSubject: bin\r\nMIME-Version: 1.0\r\n'
+    b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+    b'--b\r\nContent-Type: text/plain; charset=utf-8\r\n'
+    b'Content-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe=\r\n world\r\n'
+    b'--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n'
+    b'\r\nAAECA/8=\r\n'
+    b'--b\r\nContent-Type: application/x-odd\r\nContent-Transfer-Encoding: x-uuencode\r\n'
+    b'\r\nbegin 644 x\r\n'
+    b'--b--\r\n')
+
+
+def test_binary_fetch_decodes_parts():
+    """RFC 3516: BINARY undoes the transfer encoding, BINARY.SIZE matches it,
+    a NUL needs a literal8, an unknown encoding is NO [UNKNOWN-CTE]."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE bin')
+    r.append('bin', BINARY_MESSAGE)
+    r.ok('SELECT bin')
+    untagged, _ = r.ok('FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[1])')
+    text = 'Grüße world'.encode().decode('latin-1')  # the CRLF before --b is the boundary's
+    assert untagged == ['* 1 FETCH (BINARY[1] {%d}\r\n%s BINARY.SIZE[1] %d)'
+                        % (len(text), text, len(text))], untagged
+    untagged, _ = r.ok('FETCH 1 (BINARY.PEEK[2])')
+    assert untagged == ['* 1 FETCH (BINARY[2] ~{5}\r\n\x00\x01\x02\x03\xff)'], untagged
+    untagged, _ = r.ok('FETCH 1 (BINARY.PEEK[2]<1.2>)')
+    # no NUL in this slice: a plain literal carries it (CHAR8 is 1-255)
+    assert untagged == ['* 1 FETCH (BINARY[2]<1> {2}\r\n\x01\x02)'], untagged
+    untagged, _ = r.ok('FETCH 1 (BINARY.PEEK[] FLAGS)')
+    assert '{%d}' % len(BINARY_MESSAGE) in untagged[0] and '\\Seen' not in untagged[0]
+    _, tagged = r.cmd('FETCH 1 (BINARY.PEEK[3])')
+    assert harness.status(tagged) == 'NO' and '[UNKNOWN-CTE]' in tagged, tagged
+    untagged, _ = r.ok('FETCH 1 (BINARY[1])')  # not PEEK: sets \\Seen
+    assert 'FLAGS (\\Seen)' in untagged[0], untagged
+    assert 'BINARY' in r.ok('CAPABILITY')[0][0].split()
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
