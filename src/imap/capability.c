@@ -20,6 +20,7 @@ static const struct {
 	const char *rfc;
 } imap_capabilities[] = {
 	{ "IMAP4rev1", CAP_ALWAYS, "RFC 3501" },
+	{ "IMAP4rev2", CAP_ALWAYS, "RFC 9051" },
 	{ "APPENDLIMIT", CAP_APPENDLIMIT, "RFC 7889" },
 	{ "AUTH=PLAIN", CAP_PLAINTEXT_OK, "RFC 4616, RFC 9051 §6.2.2" },
 	{ "BINARY", CAP_ALWAYS, "RFC 3516" },

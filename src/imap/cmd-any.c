@@ -43,11 +43,12 @@ static enum imap_cmd_status cmd_logout(struct imap_session *s, struct imap_parse
 }
 
 /* RFC 5161. What ENABLE can switch on: CONDSTORE and QRESYNC (RFC 7162
- * §3.2.3; QRESYNC implies CONDSTORE), UTF8=ACCEPT (RFC 6855). Unknown names are ignored; ENABLED
+ * §3.2.3; QRESYNC implies CONDSTORE), UTF8=ACCEPT (RFC 6855), IMAP4rev2
+ * (RFC 9051 §6.3.1). Unknown names are ignored; ENABLED
  * lists what this command newly enabled. */
 static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	bool condstore = false, qresync = false, utf8 = false;
+	bool condstore = false, qresync = false, utf8 = false, rev2 = false;
 	char *atom;
 
 	do {
@@ -59,6 +60,8 @@ static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parse
 			qresync = condstore = true;
 		else if (str_eq_nocase(atom, "UTF8=ACCEPT")) /* RFC 6855 §3 */
 			utf8 = true;
+		else if (str_eq_nocase(atom, "IMAP4rev2")) /* RFC 9051 §6.3.1 */
+			rev2 = true;
 	} while (!imap_at_end(p));
 	struct buf *out = &s->scratch;
 	buf_append_str(out, "* ENABLED");
@@ -66,14 +69,20 @@ static enum imap_cmd_status cmd_enable(struct imap_session *s, struct imap_parse
 		buf_append_str(out, " CONDSTORE");
 	if (qresync && !s->qresync)
 		buf_append_str(out, " QRESYNC");
+	if (rev2 && !s->rev2)
+		buf_append_str(out, " IMAP4rev2");
 	if (utf8 && !s->utf8)
 		buf_append_str(out, " UTF8=ACCEPT");
 	buf_append_str(out, "\r\n");
 	imap_flush_scratch(s);
 	if (qresync)
 		s->qresync = true;
-	if (utf8)
-		s->utf8 = true; /* UTF-8 mailbox names and quoted strings from now on */
+	/* UTF-8 mailbox names and quoted strings from now on; IMAP4rev2
+	 * names are UTF-8 too (RFC 9051 §5.1). */
+	if (utf8 || rev2)
+		s->utf8 = true;
+	if (rev2)
+		s->rev2 = true;
 	if (condstore)
 		imap_enable_condstore(s);
 	imap_cmd_ok(s, "ENABLE completed");
@@ -161,7 +170,7 @@ static enum imap_cmd_status cmd_unauthenticate(struct imap_session *s, struct im
 	atomic_store(&s->notified, false);
 	s->account_id = 0;
 	s->account_name = NULL;
-	s->condstore = s->qresync = s->utf8 = false;
+	s->condstore = s->qresync = s->utf8 = s->rev2 = false;
 	s->state = IMAP_STATE_NOT_AUTHENTICATED;
 	imap_cmd_ok(s, "UNAUTHENTICATE completed");
 	return IMAP_CMD_DONE;

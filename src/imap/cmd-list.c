@@ -405,6 +405,15 @@ static bool list_parse_request(struct imap_session *s, struct imap_parser *p,
 	return imap_parse_eol(p);
 }
 
+void imap_list_one(struct imap_session *s, const char *name)
+{
+	struct list_request req = { .extended = true };
+	struct list_sets sets;
+
+	if (list_load(s, &sets) == 0)
+		list_write_one(s, &req, &sets, name, false);
+}
+
 static enum imap_cmd_status cmd_list(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct list_request req;
@@ -412,7 +421,9 @@ static enum imap_cmd_status cmd_list(struct imap_session *s, struct imap_parser 
 
 	if (!list_parse_request(s, p, &req))
 		return imap_cmd_syntax(s, p);
-	if (req.pattern_count == 1 && !req.extended &&
+	bool plain = !req.extended;
+	req.extended |= s->rev2; /* RFC 9051 §7.3.1: \NonExistent, not \Noselect */
+	if (req.pattern_count == 1 && plain &&
 	    strlen(req.patterns[0]) == strlen(req.ref)) {
 		/* RFC 9051 §6.3.9: "" asks for the separator and the root. */
 		imap_untagged(s, "LIST (\\Noselect) \"/\" \"\"");

@@ -80,15 +80,20 @@ static void select_send_info(struct imap_session *s)
 	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
 		      view->readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
 	imap_untagged(s, "%zu EXISTS", view->msgs.count);
-	imap_untagged(s, "0 RECENT");
-	for (size_t i = 0; i < view->msgs.count; i++) {
-		if (!(view->msgs.items[i].flags & STORE_FLAG_SEEN)) {
-			first_unseen = (uint32_t)i + 1;
-			break;
+	if (s->rev2) {
+		/* RFC 9051 §6.3.2: a LIST with the name; no RECENT, no UNSEEN */
+		imap_list_one(s, view->name);
+	} else {
+		imap_untagged(s, "0 RECENT");
+		for (size_t i = 0; i < view->msgs.count; i++) {
+			if (!(view->msgs.items[i].flags & STORE_FLAG_SEEN)) {
+				first_unseen = (uint32_t)i + 1;
+				break;
+			}
 		}
+		if (first_unseen > 0)
+			imap_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	}
-	if (first_unseen > 0)
-		imap_untagged(s, "OK [UNSEEN %u] First unseen", first_unseen);
 	imap_untagged(s, "OK [UIDVALIDITY %u] UIDs valid", view->uidvalidity);
 	imap_untagged(s, "OK [UIDNEXT %u] Predicted next UID", view->uidnext);
 	buf_append_str(&s->scratch, "* OK [MAILBOXID (");

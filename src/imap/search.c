@@ -677,6 +677,11 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 		return IMAP_CMD_DONE;
 	}
 	search_bind_saved(s, query->root); /* "$" in the criteria (RFC 5182 §2.2) */
+	if (s->rev2 && !query->esearch) {
+		/* RFC 9051 §6.4.4: IMAP4rev2 answers SEARCH with ESEARCH (ALL) */
+		query->esearch = true;
+		query->return_options = IMAP_SEARCH_RETURN_ALL;
+	}
 	if (query->has_modseq)
 		imap_enable_condstore(s); /* RFC 7162 §3.1 */
 	run.query = query;

@@ -107,6 +107,7 @@ struct imap_session {
 
 	struct imap_view *view; /* NULL unless SELECTED */
 	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
+	bool rev2;              /* ENABLE IMAP4rev2: RFC 9051 behaviour (ESEARCH, LIST in SELECT) */
 	bool condstore;         /* RFC 7162: a CONDSTORE enabling command was seen */
 	/* RFC 5182 SEARCHRES: the UIDs of SEARCH RETURN (SAVE), ascending,
 	 * heap; "$" in a sequence set names them. Cleared on (re)select. */
@@ -172,6 +173,9 @@ char *imap_decode_mailbox(struct imap_session *s, struct imap_parser *parser, ch
 /* RFC 9051 date-time "dd-Mon-yyyy hh:mm:ss +zzzz" -> UTC seconds and zone
  * minutes (cmd-append.c). */
 bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r);
+/* One "* LIST (attrs) "/" name" line with accurate attributes (cmd-list.c):
+ * IMAP4rev2's SELECT sends it (RFC 9051 §6.3.2). */
+void imap_list_one(struct imap_session *s, const char *name);
 /* STATUS (cmd-mailbox.c, also for LIST RETURN (STATUS)): is item a status
  * attribute we know; write "* STATUS name (items)" for mailbox_id. */
 bool imap_status_item_known(const char *item);

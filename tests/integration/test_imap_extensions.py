@@ -280,6 +280,32 @@ def test_binary_fetch_decodes_parts():
     r.close()
 
 
+def test_imap4rev2_after_enable():
+    """RFC 9051: ENABLE IMAP4rev2; SELECT then sends a LIST for the mailbox
+    and no RECENT; SEARCH answers ESEARCH; names are UTF-8; a missing
+    parent is \\NonExistent."""
+    r = server().raw(USER, PASSWORD)
+    assert 'IMAP4rev2' in r.ok('CAPABILITY')[0][0].split()
+    r.ok('CREATE rev2/child')
+    r.ok('DELETE rev2')
+    r.ok('CREATE Sent/old')
+    untagged, _ = r.ok('ENABLE IMAP4rev2')
+    assert untagged == ['* ENABLED IMAP4rev2'], untagged
+    r.append('Sent', MESSAGE)
+    untagged, _ = r.ok('SELECT Sent')
+    assert '* LIST (\\HasChildren \\Sent) "/" "Sent"' in untagged, untagged
+    assert not any('RECENT' in l or 'UNSEEN' in l for l in untagged), untagged
+    untagged, tagged = r.ok('SEARCH ALL')
+    tag = tagged.split(' ', 1)[0]
+    assert untagged == ['* ESEARCH (TAG "%s") ALL 1' % tag], untagged
+    untagged, tagged = r.ok('UID SEARCH SUBJECT nothing-matches')
+    tag = tagged.split(' ', 1)[0]
+    assert untagged == ['* ESEARCH (TAG "%s") UID' % tag], untagged
+    untagged, _ = r.ok('LIST "" "rev2*"')
+    assert '* LIST (\\NonExistent \\HasChildren) "/" "rev2"' in untagged, untagged
+    r.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
