@@ -34,6 +34,8 @@
 /* RFC 5321 §4.5.4.1: retry after at least 30 minutes, give up after 4-5
  * days; we start sooner (5 min, then growing) as most MTAs do today. */
 #define CONFIG_RETRY_BASE_DEFAULT 300
+/* RFC 5321 §4.5.3.2.7: at least 5 minutes for the next command. */
+#define CONFIG_SMTP_TIMEOUT_DEFAULT 300
 #define CONFIG_QUEUE_LIFETIME_DEFAULT (5 * 24 * 3600)
 /* Durations are stored in seconds as uint32: 100 years is plenty. */
 #define CONFIG_DURATION_MAX (100U * 365 * 24 * 3600)
@@ -394,6 +396,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(mx_port, config_parse_port),
 	CONFIG_KEY(queue_retry_base, config_parse_duration),
 	CONFIG_KEY(queue_lifetime, config_parse_duration),
+	CONFIG_KEY(smtp_timeout, config_parse_duration),
 	CONFIG_KEY(allow_plaintext_auth, config_parse_bool),
 	CONFIG_KEY(threads, config_parse_threads),
 	CONFIG_KEY(max_message_size, config_parse_size),
@@ -505,6 +508,8 @@ static int config_apply_defaults(struct config_parse *parse)
 		config->queue_retry_base = CONFIG_RETRY_BASE_DEFAULT;
 	if (config->queue_lifetime == 0)
 		config->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
+	if (config->smtp_timeout == 0)
+		config->smtp_timeout = CONFIG_SMTP_TIMEOUT_DEFAULT;
 	return 0;
 }
 

@@ -37,6 +37,7 @@ struct config {
 	uint32_t mx_port;           /* port of MX hosts; default 25 */
 	uint32_t queue_retry_base;  /* seconds; first retry delay; default 300 */
 	uint32_t queue_lifetime;    /* seconds in the queue before bouncing; default 5 days */
+	uint32_t smtp_timeout;      /* seconds an SMTP/LMTP client may be silent; default 300 */
 	bool allow_plaintext_auth;  /* default false */
 	unsigned threads;           /* event loops; default 0 = one per core */
 	uint64_t max_message_size;  /* bytes; default 50 MiB */

@@ -20,11 +20,15 @@
 #include <time.h>
 
 /* RFC 5321 §4.5.3.2.7: a server should wait at least 5 minutes for the
- * next command. */
-#define SMTP_TIMEOUT_COMMAND_MS (5 * 60 * 1000)
-/* RFC 5321 §4.5.3.2.5, §4.5.3.2.6: 3 minutes per data block and 10 for
- * the end of data; we allow 10 between any two blocks of DATA or BDAT. */
-#define SMTP_TIMEOUT_DATA_MS (10 * 60 * 1000)
+ * next command: config smtp_timeout, 5 min by default. RFC 5321
+ * §4.5.3.2.5, §4.5.3.2.6: 3 minutes per data block and 10 for the end of
+ * data; we allow twice smtp_timeout (10 min) between any two blocks of
+ * DATA or BDAT. On expiry the client gets 421 4.4.2 (§3.8) and we close.
+ * The conn's own idle timeout stays armed a little later, as a backstop
+ * for a client that does not read the 421. */
+#define SMTP_TIMEOUT_COMMAND_MS(s) ((uint64_t)(s)->config->smtp_timeout * 1000)
+#define SMTP_TIMEOUT_DATA_MS(s) (2 * SMTP_TIMEOUT_COMMAND_MS(s))
+#define SMTP_TIMEOUT_BACKSTOP_MS (30 * 1000)
 /* A client that earns this many error replies is not sending mail, it is
  * probing (addresses, passwords) or confused: 421 and close (Postfix's
  * smtpd_hard_error_limit is 20 too). */
@@ -36,6 +40,7 @@ static void session_on_input(struct conn *conn, void *context);
 static void session_on_drained(struct conn *conn, void *context);
 static void session_on_close(struct conn *conn, void *context);
 static void session_process(struct smtp_session *s);
+static void session_timeout_set(struct smtp_session *s, uint64_t ms);
 
 static const struct conn_handler session_handler = {
 	.on_input = session_on_input,
@@ -66,7 +71,7 @@ void smtp_session_start(struct smtp_loop *sloop, int fd, bool implicit_tls)
 	snprintf(s->id, sizeof(s->id), "%llx%llx", (unsigned long long)time(NULL),
 		 (unsigned long long)atomic_fetch_add(&session_counter, 1));
 	s->conn = conn_new(sloop->loop, fd, implicit_tls ? server->tls : NULL, &session_handler, s);
-	conn_set_idle_timeout(s->conn, SMTP_TIMEOUT_COMMAND_MS);
+	session_timeout_set(s, SMTP_TIMEOUT_COMMAND_MS(s));
 	log_debug("smtp: %s: connection from %s", s->id, conn_peer_address(s->conn));
 	/* RFC 5321 §4.2, RFC 2033 §4.1: the greeting names us and the protocol. */
 	smtp_reply(s, "220 %s %s buzon ready", s->config->hostname,
@@ -78,6 +83,8 @@ static void session_free(struct smtp_session *s)
 	struct smtp_loop *sloop = s->sloop;
 
 	loop_post_cancel(sloop->loop, s);
+	if (s->timer != NULL)
+		loop_timer_cancel(sloop->loop, s->timer);
 	buf_free(&s->message);
 	array_free(&s->rcpts);
 	arena_free(s->line_arena);
@@ -183,7 +190,7 @@ void smtp_input_commands(struct smtp_session *s)
 	s->input = SMTP_INPUT_COMMAND;
 	if (s->conn == NULL || s->closing)
 		return;
-	conn_set_idle_timeout(s->conn, SMTP_TIMEOUT_COMMAND_MS);
+	session_timeout_set(s, SMTP_TIMEOUT_COMMAND_MS(s));
 	if (s->sloop->stopping) {
 		smtp_write(s, "421 4.3.2 Service shutting down\r\n");
 		smtp_close(s);
@@ -306,15 +313,67 @@ static void session_process(struct smtp_session *s)
 		conn_pause_input(s->conn);
 }
 
+/* ---- timeouts ------------------------------------------------------------------ */
+
+static void session_on_timer(struct loop *loop, void *context)
+{
+	struct smtp_session *s = context;
+	uint64_t now = loop_now_ms(loop);
+	uint64_t idle = now - s->last_input;
+
+	s->timer = NULL;
+	if (s->conn == NULL || s->closing)
+		return;
+	/* A command of ours is running (a delivery, a password check): the
+	 * client is waiting for us, not the reverse. */
+	if (s->input == SMTP_INPUT_BUSY) {
+		s->last_input = now;
+		idle = 0;
+	}
+	if (idle < s->timeout_ms) {
+		s->timer = loop_timer_add(loop, s->timeout_ms - idle, session_on_timer, s);
+		return;
+	}
+	log_info("smtp: %s: %s silent for %llu s, closing", s->id, conn_peer_address(s->conn),
+		 (unsigned long long)(idle / 1000));
+	char line[320];
+	snprintf(line, sizeof(line), "421 4.4.2 %s Timeout exceeded, closing connection\r\n",
+		 s->config->hostname);
+	smtp_write(s, line);
+	smtp_close(s);
+}
+
+/* Like conn_set_idle_timeout: activity only moves last_input, and the
+ * timer, when it fires, re-arms for what is left. */
+static void session_timeout_set(struct smtp_session *s, uint64_t ms)
+{
+	struct loop *loop = s->sloop->loop;
+
+	if (s->conn == NULL)
+		return;
+	s->last_input = loop_now_ms(loop);
+	conn_set_idle_timeout(s->conn, ms + SMTP_TIMEOUT_BACKSTOP_MS);
+	if (s->timer != NULL && ms >= s->timeout_ms) {
+		s->timeout_ms = ms;
+		return;
+	}
+	if (s->timer != NULL)
+		loop_timer_cancel(loop, s->timer);
+	s->timeout_ms = ms;
+	s->timer = loop_timer_add(loop, ms, session_on_timer, s);
+}
+
 void smtp_session_data_timeout(struct smtp_session *s)
 {
-	if (s->conn != NULL)
-		conn_set_idle_timeout(s->conn, SMTP_TIMEOUT_DATA_MS);
+	session_timeout_set(s, SMTP_TIMEOUT_DATA_MS(s));
 }
 
 static void session_on_input(struct conn *conn, void *context)
 {
-	session_process(context);
+	struct smtp_session *s = context;
+
+	s->last_input = loop_now_ms(s->sloop->loop);
+	session_process(s);
 }
 
 static void session_on_drained(struct conn *conn, void *context)

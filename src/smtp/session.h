@@ -74,6 +74,12 @@ struct smtp_session {
 	uint64_t bdat_remaining;  /* bytes of the current chunk still to read */
 	const char *bdat_error;   /* reply after a chunk that is being discarded */
 
+	/* RFC 5321 §4.5.3.2: the client's time to send the next command
+	 * (config smtp_timeout) or the next piece of data (twice that). */
+	struct loop_timer *timer; /* armed while the connection is open */
+	uint64_t timeout_ms;      /* the limit that applies now */
+	uint64_t last_input;      /* loop_now_ms of the last bytes read */
+
 	unsigned errors;          /* error replies so far */
 	int pending_work;         /* worker jobs and timers in flight */
 	bool closed;              /* the connection is gone */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* The account of a local address: 0 on success with *id_r, 1 when there is
@@ -177,6 +178,39 @@ static int deliver_remote(struct smtp_session *s, const char *data, size_t size,
 	return rc;
 }
 
+/* RFC 5321 §6.3: a message that has passed this many relays is looping
+ * (the limit is the RFC's example; Postfix's hopcount_limit is 50). */
+#define SMTP_MAX_HOPS 100
+
+/* The Received: fields in the header section of a message (up to the
+ * first empty line; CRLF or bare LF line ends), counting at most limit+1. */
+static size_t received_count(const char *data, size_t len, size_t limit)
+{
+	static const char name[] = "received";
+	size_t count = 0, pos = 0;
+
+	while (pos < len && count <= limit) {
+		const char *eol = memchr(data + pos, '\n', len - pos);
+		size_t end = eol != NULL ? (size_t)(eol - data) : len;
+		size_t line_len = end - pos;
+
+		if (line_len > 0 && data[end - 1] == '\r')
+			line_len--;
+		if (line_len == 0)
+			break; /* the body starts */
+		size_t n = sizeof(name) - 1;
+		if (line_len > n && strncasecmp(data + pos, name, n) == 0) {
+			size_t i = pos + n;
+			while (i < pos + line_len && (data[i] == ' ' || data[i] == '\t'))
+				i++;
+			if (i < pos + line_len && data[i] == ':')
+				count++;
+		}
+		pos = end + 1;
+	}
+	return count;
+}
+
 void smtp_message_done(struct smtp_session *s)
 {
 	bool lmtp = s->sloop->kind == SMTP_KIND_LMTP;
@@ -186,6 +220,13 @@ void smtp_message_done(struct smtp_session *s)
 		/* RFC 1870 §6.2 */
 		for (size_t i = 0; i < replies; i++)
 			smtp_reply(s, "552 5.3.4 Message too big for system");
+	} else if (received_count(s->message.data, s->message.len, SMTP_MAX_HOPS) >
+		   SMTP_MAX_HOPS) {
+		/* RFC 5321 §6.3, RFC 3463 5.4.6 (routing loop detected). */
+		log_info("smtp: %s: <%s> from %s: more than %d Received fields, refused",
+			 s->id, s->sender, conn_peer_address(s->conn), SMTP_MAX_HOPS);
+		for (size_t i = 0; i < replies; i++)
+			smtp_reply(s, "554 5.4.6 Too many hops, mail loop?");
 	} else {
 		struct buf full = BUF_INIT;
 		size_t received_at, nlocal, nremote;

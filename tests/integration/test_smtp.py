@@ -495,6 +495,82 @@ def test_starttls_with_pipelined_commands_is_dropped():
     r.close()
 
 
+# ---- timeouts and loops --------------------------------------------------------
+
+def test_command_timeout_gets_421_then_close():
+    """RFC 5321 §4.5.3.2, §3.8: a silent client gets 421 4.4.2 before the
+    close (smtp_timeout = 1 s here; the default is 5 min)."""
+    with harness.Server(accounts={BOB: ACCOUNTS[BOB]}, listeners=('smtp',),
+                        config={'smtp_timeout': '1s'}) as s:
+        r = raw(s)
+        assert r.greeting[0].startswith('220'), r.greeting
+        assert r.code('EHLO client.test') == 250
+        start = time.monotonic()
+        lines = r.reply()
+        waited = time.monotonic() - start
+        assert lines[0].startswith('421 4.4.2 ') and 'imeout' in lines[0], lines
+        assert 0.8 < waited < 5, waited
+        assert r.at_eof()
+        r.close()
+        assert 'silent for' in s.log()
+
+
+def test_data_timeout_gets_421_and_stores_nothing():
+    """The data timeout is twice smtp_timeout and restarts with every piece
+    of data: a slow sender that keeps sending is not cut off, a stalled one
+    gets 421 4.4.2, and its half message is not stored."""
+    with harness.Server(accounts={BOB: ACCOUNTS[BOB]}, listeners=('imap', 'smtp'),
+                        config={'smtp_timeout': '1s'}) as s:
+        r = raw(s)
+        r.cmd('EHLO client.test')
+        assert r.code('MAIL FROM:<slow@remote.test>') == 250
+        assert r.code('RCPT TO:<bob@example.test>') == 250
+        assert r.code('DATA') == 354
+        r.send('Subject: slow-but-alive\r\n\r\n')
+        for n in range(5):  # 3 s in all: more than either timeout
+            time.sleep(0.6)
+            r.send('line %d\r\n' % n)
+        r.send('.\r\n')
+        assert r.reply()[-1].startswith('250'), 'a slow but steady sender was cut off'
+        assert r.code('MAIL FROM:<stall@remote.test>') == 250
+        assert r.code('RCPT TO:<bob@example.test>') == 250
+        assert r.code('DATA') == 354
+        r.send('Subject: stalled\r\n\r\nhalf a mess')
+        start = time.monotonic()
+        lines = r.reply()
+        waited = time.monotonic() - start
+        assert lines[0].startswith('421 4.4.2 ') and 'imeout' in lines[0], lines
+        assert 1.5 < waited < 6, waited
+        assert r.at_eof()
+        r.close()
+        subjects = [m for m in inbox(s, BOB)]
+        assert len([m for m in subjects if b'Subject: slow-but-alive' in m]) == 1
+        assert not [m for m in subjects if b'Subject: stalled' in m]
+
+
+def test_more_than_100_received_fields_is_a_loop():
+    """RFC 5321 §6.3: 101 Received fields in the header is refused with
+    554 5.4.6; 100 pass (and get ours on top)."""
+    s = server()
+    hop = 'Received: from a.test by b.test;\r\n\tMon, 23 Nov 2026 10:00:00 +0000\r\n'
+    for hops, subject in ((101, 'loop101'), (100, 'loop100')):
+        msg = (hop * hops + 'From: x@remote.test\r\nSubject: %s\r\n\r\n'
+               'Received: in the body does not count\r\n' % subject).encode()
+        c = mx(s)
+        c.ehlo('client.test')
+        c.mail('x@remote.test')
+        assert c.rcpt(BOB)[0] == 250
+        code, text = c.data(msg)
+        if hops > 100:
+            assert code == 554 and text.startswith(b'5.4.6 Too many hops'), (code, text)
+        else:
+            assert code == 250, (code, text)
+        c.quit()
+    got = inbox(s, BOB)
+    assert not [m for m in got if b'Subject: loop101' in m]
+    assert len([m for m in got if b'Subject: loop100' in m]) == 1
+
+
 def test_server_stops_cleanly():
     server()
     server.stop()

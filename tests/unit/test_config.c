@@ -97,6 +97,7 @@ static void minimal_file_gets_defaults(void)
 	UNIT_CHECK(c.mx_port == 25);
 	UNIT_CHECK(c.queue_retry_base == 300);
 	UNIT_CHECK(c.queue_lifetime == 5 * 24 * 3600);
+	UNIT_CHECK(c.smtp_timeout == 300);
 	UNIT_CHECK(!c.allow_plaintext_auth);
 	UNIT_CHECK(c.threads == 0);
 	UNIT_CHECK(c.max_message_size == 50ULL * 1024 * 1024);
@@ -338,6 +339,9 @@ static void queue_keys(void)
 	config_free(&c);
 	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_lifetime = 5d\n"), "(loaded)");
 	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_retry_base = 5m\n"), "(loaded)");
+	UNIT_CHECK(test_load("data_dir=/d\nsmtp_timeout = 2s\n", &c, &error) == 0);
+	UNIT_CHECK(c.smtp_timeout == 2);
+	config_free(&c);
 	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_retry_base = 5w\n"),
 		       "2: expected a duration (e.g. 300, 5m, 1h, 5d), not '5w'");
 	UNIT_CHECK_STR(test_error("data_dir=/d\nqueue_lifetime = 0\n"),
