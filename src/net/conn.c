@@ -518,8 +518,12 @@ static void conn_run(struct conn *conn)
 		conn_pump_input(conn);
 	if (!conn->dead)
 		conn_deliver_input(conn);
-	/* Answers written by on_input go out now, not one epoll round later. */
-	if (!conn->dead && conn_output_pending(conn) > 0 && conn->write_want == 0)
+	/* Answers written by on_input go out now, not one epoll round later.
+	 * A write that was waiting for input (TLS: SSL_write wanted the
+	 * handshake's next record) is retried too: the read above may have
+	 * finished the handshake, and no further event would wake it. */
+	if (!conn->dead && conn_output_pending(conn) > 0 &&
+	    (conn->write_want == 0 || conn->write_want == LOOP_READ))
 		conn_pump_output(conn);
 	conn->in_run = false;
 	conn_settle(conn);
