@@ -242,8 +242,10 @@ void mime_render_address_list(struct arena *arena, struct buf *out, const char *
 	array_free(&list);
 }
 
-/* "local@domain" of the first real mailbox in value (SORT FROM/TO/CC use
- * it), or NULL when there is none. */
+/* The first address of the field as ENVELOPE shows it (RFC 5256 §3: SORT
+ * FROM/TO/CC use the mailbox of the first envelope address): "mailbox@host",
+ * or the mailbox alone when it has no real host (a group's name, "foo"
+ * without a domain); NULL when the field has no address. */
 char *mime_first_address(struct arena *arena, const char *value)
 {
 	mime_address_array list = ARRAY_INIT;
@@ -252,12 +254,12 @@ char *mime_first_address(struct arena *arena, const char *value)
 	if (value == NULL)
 		return NULL;
 	mime_addr_parse_list(arena, value, &list);
-	for (size_t i = 0; i < list.count && r == NULL; i++) {
-		const struct mime_address *a = &list.items[i];
-		if (a->host != NULL && a->mailbox != NULL &&
-		    strcmp(a->host, MIME_MISSING_DOMAIN) != 0 &&
-		    strcmp(a->mailbox, MIME_MISSING_MAILBOX) != 0)
+	if (list.count > 0 && list.items[0].mailbox != NULL) {
+		const struct mime_address *a = &list.items[0];
+		if (a->host != NULL && strcmp(a->host, MIME_MISSING_DOMAIN) != 0)
 			r = arena_printf(arena, "%s@%s", a->mailbox, a->host);
+		else
+			r = arena_strdup(arena, a->mailbox);
 	}
 	array_free(&list);
 	return r;
