@@ -401,6 +401,12 @@ static bool fetch_parse_items(struct imap_parser *parser, struct buf *items)
 /* Summaries the executor uses to decide what to load per message. */
 static void fetch_summarise(struct imap_fetch_request *request)
 {
+	request->view_only = true;
+	for (size_t i = 0; i < request->item_count; i++) {
+		enum imap_fetch_item_kind kind = request->items[i].kind;
+		if (kind != IMAP_FETCH_UID && kind != IMAP_FETCH_FLAGS && kind != IMAP_FETCH_MODSEQ)
+			request->view_only = false;
+	}
 	for (size_t i = 0; i < request->item_count; i++) {
 		const struct imap_fetch_item *item = &request->items[i];
 

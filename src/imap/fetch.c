@@ -50,6 +50,7 @@ struct fetch_state {
 	size_t skipped;     /* expunged meanwhile */
 	bool failed;        /* a store error: the command ends NO */
 	bool unknown_cte;   /* BINARY met an encoding we cannot undo (RFC 3516) */
+	bool from_view;     /* answer from the view: no store read per message */
 	/* the message whose response is being written (paused mid-literal) */
 	bool in_message;
 	size_t item;        /* next item of that message */
@@ -442,6 +443,14 @@ static int fetch_load_message(struct imap_session *s, struct fetch_state *st,
 	const char *error;
 	int ret;
 
+	if (st->from_view) {
+		memset(&fm->info, 0, sizeof(fm->info));
+		fm->info.uid = m->uid;
+		fm->info.flags = m->flags;
+		fm->info.modseq = m->modseq;
+		fm->info.keywords = m->keywords;
+		return STORE_OK;
+	}
 	if (st->request->needs_structure)
 		what |= STORE_INFO_STRUCTURE;
 	if (st->request->needs_search)
@@ -624,6 +633,11 @@ enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *
 	st = arena_zalloc(s->cmd_arena, sizeof(*st));
 	st->request = request;
 	st->uid = uid;
+	/* FETCH 1:* (FLAGS), a phone's resync, is answered from the view the
+	 * session keeps in step with the store; when other sessions changed
+	 * the mailbox since it was last synced, read the store instead. */
+	st->from_view = request->view_only && !request->changedsince_given &&
+			!atomic_load(&s->notified);
 	st->indexes = imap_view_resolve(s, &request->set, uid, &st->count);
 	return fetch_run(s, st);
 }

@@ -98,6 +98,7 @@ struct imap_fetch_request {
 	bool sets_seen;        /* some item implicitly sets \Seen */
 	bool needs_structure;  /* envelope, structure or part table needed */
 	bool needs_search;     /* preview or EMAILID needed (STORE_INFO_SEARCH) */
+	bool view_only;        /* only UID, FLAGS, MODSEQ: the session's view has them */
 };
 
 /* Parse " sequence-set SP (ALL / FAST / FULL / fetch-att /

@@ -306,6 +306,25 @@ def test_imap4rev2_after_enable():
     r.close()
 
 
+def test_fetch_flags_is_current_after_another_session_changed_them():
+    """FETCH (FLAGS) is answered from the session's view when nothing
+    changed; after another session's STORE it must still show the new
+    flags (in the FETCH or right after it, before the tagged OK)."""
+    a = server().raw(USER, PASSWORD)
+    b = server().raw(USER, PASSWORD)
+    a.ok('CREATE viewflags')
+    a.append('viewflags', MESSAGE)
+    a.ok('SELECT viewflags')
+    b.ok('SELECT viewflags')
+    assert b.ok('FETCH 1 (FLAGS)')[0] == ['* 1 FETCH (FLAGS ())']
+    a.ok('STORE 1 +FLAGS (\\Flagged)')
+    untagged, _ = b.ok('FETCH 1 (UID FLAGS)')
+    assert any('\\Flagged' in l for l in untagged), untagged
+    assert b.ok('FETCH 1 (FLAGS)')[0] == ['* 1 FETCH (FLAGS (\\Flagged))']
+    a.close()
+    b.close()
+
+
 def test_server_stops_cleanly():
     server.stop()
 
