@@ -15,7 +15,8 @@
  * commits, which is not allowed here.) Group commit comes from appending
  * many messages in one transaction: one fsync for all of them.
  *
- * Schema, version 2 (PRAGMA user_version; 1 -> 2 adds message_blob). Keys start with the account
+ * Schema (PRAGMA user_version): the base below is version 2; later versions
+ * are the steps in sqlite_migrations[]. Keys start with the account
  * (rule 7: shardable by account); mailbox ids are unique over the whole
  * database, so (mailbox_id, uid) is enough here.
  *
@@ -58,9 +59,6 @@
 #include "core/mem.h"
 
 #define SQLITE_DB_FILE "buzon.db"
-/* The schema version this code writes and understands. Version 2 added
- * the message_blob index (finding who else shares a blob). */
-#define SQLITE_SCHEMA_VERSION 2
 /* How long a writer waits for another writer (a loop thread or the CLI)
  * before giving up: far longer than any one transaction should take (a
  * large MULTIAPPEND), short enough that a wedged process shows up as an
@@ -267,8 +265,50 @@ static int sqlite_configure(struct store *store)
 	return STORE_OK;
 }
 
-/* Create the schema in a new file, or check an existing file's version.
- * Done under the write lock so two processes starting at once agree. */
+/* One step of the schema's history: the SQL that takes a file from
+ * version `to - 1` to version `to`. A new file gets the base schema
+ * (version 2) and then every step, so the steps are the only place a
+ * schema change is written: append one, never edit one that has shipped. */
+struct sqlite_migration {
+	int to;
+	const char *sql;
+};
+
+static const struct sqlite_migration sqlite_migrations[] = {
+	/* 1 -> 2: account deletion must find the other owners of a shared
+	 * blob without scanning every message. (The base schema already has
+	 * it, so this step only runs on version 1 files.) */
+	{ 2, "CREATE INDEX message_blob ON message (blob_id);" },
+};
+
+#define SQLITE_BASE_VERSION 2
+#define SQLITE_SCHEMA_VERSION                                                              \
+	(sqlite_migrations[sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]) - 1].to)
+
+/* Run every step above `version`; returns the version reached, or -2 when
+ * a step failed (the caller rolls back). */
+static int sqlite_migrate_steps(struct store *store, int version)
+{
+	size_t count = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
+	char sql[64];
+
+	for (size_t i = 0; i < count; i++) {
+		if (sqlite_migrations[i].to <= version)
+			continue;
+		if (sqlite_migrations[i].to != version + 1 ||
+		    sqlite3_exec(store->db, sqlite_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK)
+			return -2;
+		version = sqlite_migrations[i].to;
+	}
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return -2;
+	return version;
+}
+
+/* Create the schema in a new file, or bring an older file up to date.
+ * Done under the write lock so two processes starting at once agree. A
+ * file newer than this program is refused, never touched. */
 static int sqlite_migrate(struct store *store)
 {
 	sqlite3_stmt *stmt;
@@ -282,23 +322,12 @@ static int sqlite_migrate(struct store *store)
 		sqlite3_finalize(stmt);
 	}
 	if (version == 0) {
-		char sql[64];
-
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SQLITE_SCHEMA_VERSION);
-		if (sqlite3_exec(store->db, sqlite_schema, NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-			version = -2;
-		else
-			version = SQLITE_SCHEMA_VERSION;
-	}
-	if (version == 1) {
-		/* 1 -> 2: account deletion must find the other owners of a
-		 * shared blob without scanning every message. */
-		if (sqlite3_exec(store->db, "CREATE INDEX message_blob ON message (blob_id);"
-					    "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
-			version = -2;
-		else
-			version = 2;
+		/* A new file: the base schema, then every step (which also
+		 * records the version). */
+		version = sqlite3_exec(store->db, sqlite_schema, NULL, NULL, NULL) == SQLITE_OK
+				  ? sqlite_migrate_steps(store, SQLITE_BASE_VERSION) : -2;
+	} else if (version >= 1 && version < SQLITE_SCHEMA_VERSION) {
+		version = sqlite_migrate_steps(store, version);
 	}
 	if (version != SQLITE_SCHEMA_VERSION) {
 		int rc = version == -2 ? sqlite_fail_db(store, "create schema")
