@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "delivery/queue.h"
+#include "delivery/writer.h"
 #include "imap/imap.h"
 #include "net/listen.h"
 #include "net/loop.h"
@@ -410,7 +411,7 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
 	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers };
 	pop3_server_init(&shared->pop3, config, tls, shared->workers);
-	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers };
+	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers, NULL };
 }
 
 static void serve_shared_free(struct serve_shared *shared)
@@ -427,10 +428,20 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 {
 	unsigned nloops = serve_loop_count(shared->config);
 	struct serve_thread *threads = mem_zalloc(nloops * sizeof(*threads));
-	int started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
+	int started;
 	struct queue_runner *runner = NULL;
 	int sig = 0, status = 1;
 	const char *error;
+
+	/* The delivery writer (group commit) before any session can finish a
+	 * message, and stopped after the last loop has replied. */
+	shared->smtp.writer = delivery_writer_start(shared->config, shared->bus, &error);
+	if (shared->smtp.writer == NULL) {
+		log_error("serve: %s", error);
+		free(threads);
+		return 1;
+	}
+	started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
 
 	/* The outbound queue's delivery threads, after the loops (so a bounce
 	 * it delivers is published to sessions already watching). */
@@ -447,6 +458,8 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	}
 	queue_runner_stop(runner); /* before the bus and the stores go */
 	serve_stop_threads(threads, started);
+	delivery_writer_stop(shared->smtp.writer);
+	shared->smtp.writer = NULL;
 	for (int i = 0; i < started; i++)
 		status |= threads[i].status < 0;
 	free(threads);

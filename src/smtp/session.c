@@ -86,6 +86,7 @@ static void session_free(struct smtp_session *s)
 	if (s->timer != NULL)
 		loop_timer_cancel(sloop->loop, s->timer);
 	buf_free(&s->message);
+	buf_free(&s->delivering);
 	array_free(&s->rcpts);
 	arena_free(s->line_arena);
 	arena_free(s->txn_arena);

@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/array.h"
 #include "core/buf.h"
+#include "delivery/writer.h"
 #include "net/conn.h"
 #include "smtp/parser.h"
 #include "smtp/smtp.h"
@@ -33,11 +34,6 @@ enum smtp_input {
 	SMTP_INPUT_BDAT,    /* a BDAT chunk of bdat_remaining bytes */
 	SMTP_INPUT_AUTH,    /* an AUTH continuation line */
 	SMTP_INPUT_BUSY,    /* waiting for a worker or a timer; input paused */
-};
-
-struct smtp_rcpt {
-	char *address;      /* as given (after <Postmaster> expansion) */
-	int64_t account_id; /* local; 0 for a remote recipient */
 };
 
 struct smtp_session {
@@ -66,11 +62,16 @@ struct smtp_session {
 	/* the mail transaction */
 	char *sender;             /* NULL until MAIL; "" for <> */
 	bool smtputf8;
-	ARRAY(struct smtp_rcpt) rcpts;
+	ARRAY(struct delivery_rcpt) rcpts; /* address as given (after <Postmaster>
+					      expansion); account_id 0: remote */
 	struct buf message;
 	struct smtp_data_reader data;
 	bool bdat_used;           /* this transaction started BDAT */
 	bool bdat_last;
+	/* the finished message while the delivery writer stores it (input
+	 * is paused: the transaction above stays as it is until the reply) */
+	struct delivery_job job;
+	struct buf delivering;    /* trace fields + message */
 	uint64_t bdat_remaining;  /* bytes of the current chunk still to read */
 	const char *bdat_error;   /* reply after a chunk that is being discarded */
 

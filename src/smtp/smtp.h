@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "delivery/queue.h"
+#include "delivery/writer.h"
 #include "net/loop.h"
 #include "net/tls.h"
 #include "net/worker.h"
@@ -32,6 +33,7 @@ struct smtp_server {
 	struct tls_server *tls;
 	struct store_bus *bus;
 	struct worker_pool *workers;
+	struct delivery_writer *writer; /* group commit of finished messages */
 };
 
 struct smtp_session;

@@ -42,7 +42,7 @@ static int rcpt_lookup(struct smtp_session *s, const char *address, int64_t *id_
 void smtp_rcpt_add(struct smtp_session *s, const char *address)
 {
 	enum smtp_kind kind = s->sloop->kind;
-	struct smtp_rcpt rcpt = { .address = (char *)address };
+	struct delivery_rcpt rcpt = { .address = (char *)address };
 
 	/* RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted. */
 	if (strchr(address, '@') == NULL) {
@@ -119,65 +119,6 @@ static void trace_build(struct smtp_session *s, struct buf *out, size_t *receive
 	buf_append(out, s->message.data, s->message.len);
 }
 
-/* Store one copy for the local recipients; 0 or -1. */
-static int deliver_local(struct smtp_session *s, const char *data, size_t size, size_t *count_r)
-{
-	int64_t *ids = mem_alloc((s->rcpts.count + 1) * sizeof(*ids));
-	uint32_t *uids = mem_alloc((s->rcpts.count + 1) * sizeof(*uids));
-	const char *error;
-	size_t n = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < s->rcpts.count; i++) {
-		int64_t id = s->rcpts.items[i].account_id;
-		bool seen = false;
-		for (size_t k = 0; k < n && !seen; k++)
-			seen = ids[k] == id;
-		if (id != 0 && !seen)
-			ids[n++] = id;
-	}
-	if (n > 0 && store_message_deliver(s->sloop->store, ids, n, data, size, 0, uids,
-					   &error) < 0) {
-		log_error("smtp: %s: local delivery failed: %s", s->id, error);
-		rc = -1;
-	}
-	*count_r = n;
-	free(uids);
-	free(ids);
-	return rc;
-}
-
-/* Hand the remote recipients to the outbound queue; 0 or -1. */
-static int deliver_remote(struct smtp_session *s, const char *data, size_t size,
-			  size_t *count_r)
-{
-	const char **rcpts = mem_alloc((s->rcpts.count + 1) * sizeof(*rcpts));
-	const char *error;
-	char *id = NULL;
-	size_t n = 0;
-	int rc = 0;
-
-	for (size_t i = 0; i < s->rcpts.count; i++) {
-		if (s->rcpts.items[i].account_id == 0)
-			rcpts[n++] = s->rcpts.items[i].address;
-	}
-	if (n > 0) {
-		if (s->sloop->queue == NULL ||
-		    queue_submit(s->sloop->queue, s->sender, rcpts, n, data, size, &id,
-				 &error) < 0) {
-			log_error("smtp: %s: queueing failed: %s", s->id,
-				  s->sloop->queue == NULL ? "no queue" : error);
-			rc = -1;
-		} else {
-			log_info("smtp: %s: queued as %s for %zu remote recipients", s->id, id, n);
-		}
-	}
-	free(id);
-	free(rcpts);
-	*count_r = n;
-	return rc;
-}
-
 /* RFC 5321 §6.3: a message that has passed this many relays is looping
  * (the limit is the RFC's example; Postfix's hopcount_limit is 50). */
 #define SMTP_MAX_HOPS 100
@@ -211,6 +152,43 @@ static size_t received_count(const char *data, size_t len, size_t limit)
 	return count;
 }
 
+/* Back on the session's loop: the writer has stored (or failed to store)
+ * the message; now, and only now, the reply (rule 1). */
+static void message_delivered(struct loop *loop, void *context)
+{
+	struct smtp_session *s = context;
+	const struct delivery_job *job = &s->job;
+	bool lmtp = s->sloop->kind == SMTP_KIND_LMTP;
+	bool ok = job->local_rc == 0 && job->remote_rc == 0;
+
+	if (smtp_session_work_done(s))
+		return; /* the client left; the message may be stored, unacknowledged */
+	if (ok)
+		log_info("smtp: %s: <%s> from %s: %zu bytes, %zu local, %zu queued", s->id,
+			 s->sender, conn_peer_address(s->conn), job->size - job->queued_at, job->local_count,
+			 job->remote_count);
+	/* RFC 2033 §4.2: LMTP answers once per accepted recipient, in order;
+	 * all of ours share one commit, so one outcome. */
+	for (size_t i = 0; i < (lmtp ? s->rcpts.count : 1); i++) {
+		if (ok)
+			smtp_reply(s, lmtp ? "250 2.1.5 <%s> delivered" : "250 2.0.0 OK id=%s",
+				   lmtp ? s->rcpts.items[i].address : s->id);
+		else
+			smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+	}
+	buf_free(&s->delivering);
+	smtp_transaction_reset(s);
+	smtp_input_commands(s);
+}
+
+/* On the writer's thread: post the outcome to the session's loop. */
+static void message_job_done(struct delivery_job *job)
+{
+	struct smtp_session *s = job->context;
+
+	loop_post(s->sloop->loop, message_delivered, s);
+}
+
 void smtp_message_done(struct smtp_session *s)
 {
 	bool lmtp = s->sloop->kind == SMTP_KIND_LMTP;
@@ -228,28 +206,23 @@ void smtp_message_done(struct smtp_session *s)
 		for (size_t i = 0; i < replies; i++)
 			smtp_reply(s, "554 5.4.6 Too many hops, mail loop?");
 	} else {
-		struct buf full = BUF_INIT;
-		size_t received_at, nlocal, nremote;
+		size_t received_at;
 
-		trace_build(s, &full, &received_at);
-		int local = deliver_local(s, full.data, full.len, &nlocal);
-		int remote = deliver_remote(s, full.data + received_at, full.len - received_at,
-					    &nremote);
-		if (local == 0 && remote == 0)
-			log_info("smtp: %s: <%s> from %s: %zu bytes, %zu local, %zu queued",
-				 s->id, s->sender, conn_peer_address(s->conn), s->message.len,
-				 nlocal, nremote);
-		/* RFC 2033 §4.2: LMTP answers once per accepted recipient, in
-		 * order; all of ours share one commit, so one outcome. */
-		for (size_t i = 0; i < replies; i++) {
-			if (local == 0 && remote == 0)
-				smtp_reply(s, lmtp ? "250 2.1.5 <%s> delivered" :
-						     "250 2.0.0 OK id=%s",
-					   lmtp ? s->rcpts.items[i].address : s->id);
-			else
-				smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
-		}
-		buf_free(&full);
+		/* The writer stores it off the loop, together with whatever
+		 * other sessions finished meanwhile (group commit); input
+		 * waits, and the transaction stays as it is, until the reply. */
+		trace_build(s, &s->delivering, &received_at);
+		buf_free(&s->message); /* the copy above is what is stored */
+		s->job = (struct delivery_job){
+			.id = s->id, .sender = s->sender, .rcpts = s->rcpts.items,
+			.rcpt_count = s->rcpts.count, .data = s->delivering.data,
+			.size = s->delivering.len, .queued_at = received_at,
+			.done = message_job_done, .context = s,
+		};
+		s->input = SMTP_INPUT_BUSY;
+		s->pending_work++;
+		delivery_writer_submit(s->sloop->server->writer, &s->job);
+		return;
 	}
 	smtp_transaction_reset(s);
 	smtp_input_commands(s);

@@ -298,6 +298,27 @@ int store_message_deliver(struct store *store, const int64_t *account_ids, size_
 			  const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
 			  const char **error_r);
 
+/* One delivery of a batch (store_message_deliver_batch). */
+struct store_delivery {
+	const int64_t *account_ids;  /* the recipients' accounts */
+	size_t count;
+	const char *data;
+	size_t size;
+	int64_t internal_date;       /* 0 = now */
+	uint32_t *uids_r;            /* count UIDs, as store_message_deliver */
+	int rc_r;                    /* STORE_OK, or why this one was not stored */
+	char error_r[200];           /* with rc_r < 0: why, for the log */
+};
+
+/* Group commit (rule 1: many deliveries, one fsync): store_message_deliver
+ * for each of count deliveries, all in ONE transaction. A delivery that
+ * fails (rc_r < 0) is rolled back alone; the others still commit. Returns
+ * STORE_OK when the commit succeeded (then each rc_r says what happened to
+ * its delivery), or < 0 when nothing was stored (every rc_r is set to it).
+ * Durable on return. */
+int store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
+				size_t count, const char **error_r);
+
 /* Full-text search (rule 2: from the index built at save time, no
  * re-parse). UIDs of messages in the mailbox whose body text (or, with
  * include_headers, headers and body: SEARCH TEXT) contains needle,

@@ -339,6 +339,49 @@ static void account_delete_keeps_mail_shared_by_delivery(void)
 	test_close(&t);
 }
 
+/* Group commit: three deliveries in one transaction; the middle one names
+ * an account that does not exist after touching ann's INBOX. It alone is
+ * rolled back, and the third delivery to ann still bumps the INBOX's
+ * HIGHESTMODSEQ (the rolled-back bump is not reused) and takes the UID the
+ * failed one had reserved. */
+static void deliver_batch_isolates_a_failed_delivery(void)
+{
+	struct test_store t;
+	struct store_changes ch;
+	const char *msg = "Subject: batch\r\n\r\nbody\r\n";
+	int64_t ann;
+	uint32_t uids1[1], uids2[2], uids3[1];
+
+	test_open(&t);
+	UNIT_CHECK(store_account_create(t.store, "ann@example.test", "h", &ann, &t.error) == 0);
+	int64_t one[1] = { ann }, two[2] = { ann, 999999 };
+	struct store_mailbox inbox;
+	UNIT_CHECK(store_mailbox_find(t.store, ann, "INBOX", t.arena, &inbox, &t.error) == 0);
+	uint64_t before = test_modseq(&t, inbox.id);
+	struct store_delivery d[3] = {
+		{ .account_ids = one, .count = 1, .data = msg, .size = strlen(msg), .uids_r = uids1 },
+		{ .account_ids = two, .count = 2, .data = msg, .size = strlen(msg), .uids_r = uids2 },
+		{ .account_ids = one, .count = 1, .data = msg, .size = strlen(msg), .uids_r = uids3 },
+	};
+	UNIT_CHECK(store_message_deliver_batch(t.store, d, 3, &t.error) == STORE_OK);
+	UNIT_CHECK(d[0].rc_r == STORE_OK && d[1].rc_r < 0 && d[2].rc_r == STORE_OK);
+	UNIT_CHECK(d[1].error_r[0] != '\0');
+	UNIT_CHECK(uids1[0] == 1 && uids3[0] == 2);
+	UNIT_CHECK(store_message_changes(t.store, inbox.id, before, t.arena, &ch, &t.error) == 0);
+	UNIT_CHECK(ch.highestmodseq == before + 1 && ch.changed_count == 2);
+	for (size_t i = 0; i < ch.changed_count; i++)
+		UNIT_CHECK(ch.changed[i].modseq == before + 1);
+	/* An empty batch member is refused alone as well. */
+	struct store_delivery empty = { .account_ids = one, .count = 0, .data = msg,
+					.size = strlen(msg), .uids_r = uids1 };
+	UNIT_CHECK(store_message_deliver_batch(t.store, &empty, 1, &t.error) == STORE_OK);
+	UNIT_CHECK(empty.rc_r == STORE_EINVALID);
+	test_reopen(&t);
+	struct store_mailbox_status st;
+	UNIT_CHECK(store_mailbox_status(t.store, inbox.id, &st, &t.error) == 0 && st.messages == 2);
+	test_close(&t);
+}
+
 /* POP3's UPDATE: exactly the named UIDs go, whatever their flags, in one
  * transaction; missing ones are skipped; the expunges are recorded. */
 static void remove_expunges_exactly_the_named_uids(void)
@@ -1153,6 +1196,7 @@ int main(void)
 	UNIT_RUN(account_ensure_defaults_is_idempotent);
 	UNIT_RUN(account_delete_removes_all_mail);
 	UNIT_RUN(account_delete_keeps_mail_shared_by_delivery);
+	UNIT_RUN(deliver_batch_isolates_a_failed_delivery);
 	UNIT_RUN(remove_expunges_exactly_the_named_uids);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);

@@ -6,12 +6,16 @@
  * stored as ONE blob (bytes, parse results, full-text row) that every
  * recipient's INBOX row refers to: a message to a hundred local users costs
  * one copy. Everything is one transaction with one fsync (rule 1); after
- * COMMIT each INBOX is published on the bus (rule 4) by sqlite_commit. The
+ * COMMIT each INBOX is published on the bus (rule 4) by sqlite_commit.
+ * store_message_deliver_batch puts many deliveries in one transaction (group
+ * commit: one fsync for all), each under a savepoint of its own. The
  * row helpers are sqlite-message.c's, shared through sqlite-private.h.
  */
 #include "store/sqlite/sqlite-private.h"
 
 #include "mime/mime.h"
+
+#include <stdio.h>
 
 /* Inside the write transaction: the blob once, then one row per INBOX. */
 static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, size_t count,
@@ -44,26 +48,98 @@ static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, s
 	return rc;
 }
 
+/* Run one SQL_SAVEPOINT* statement. */
+static int sqlite_savepoint(struct store *store, enum sqlite_sql id)
+{
+	sqlite3_stmt *stmt = sqlite_stmt(store, id);
+
+	if (stmt == NULL)
+		return STORE_EFAIL;
+	return sqlite_exec(store, stmt, "savepoint");
+}
+
+/* Inside the batch's transaction: one delivery under a savepoint, so that
+ * a delivery that fails (an account without INBOX, a UID space used up)
+ * is undone alone. The touched list is cut back too: a mailbox bump that
+ * was rolled back must not be reused by a later delivery, nor published.
+ * Returns < 0 only when the transaction itself is lost. */
+static int sqlite_deliver_one(struct store *store, struct store_delivery *d,
+			      const struct mime_message *parsed, const char *parts,
+			      struct arena *arena)
+{
+	const struct store_new_message m = {
+		.data = d->data, .size = d->size, .internal_date = d->internal_date,
+	};
+	size_t touched = store->touched.count;
+	int rc = sqlite_savepoint(store, SQL_SAVEPOINT);
+
+	if (rc < 0)
+		return rc;
+	if (d->count == 0)
+		rc = sqlite_fail(store, STORE_EINVALID, "no recipients");
+	else
+		rc = sqlite_deliver_all(store, d->account_ids, d->count, &m, parsed, parts,
+					d->uids_r, arena);
+	d->rc_r = rc;
+	if (rc == STORE_OK)
+		return sqlite_savepoint(store, SQL_SAVEPOINT_RELEASE);
+	snprintf(d->error_r, sizeof(d->error_r), "%.*s", (int)sizeof(d->error_r) - 1,
+		 store->error);
+	store->touched.count = touched;
+	if (sqlite_savepoint(store, SQL_SAVEPOINT_ROLLBACK) < 0 ||
+	    sqlite_savepoint(store, SQL_SAVEPOINT_RELEASE) < 0)
+		return STORE_EFAIL;
+	return STORE_OK;
+}
+
+int store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
+				size_t count, const char **error_r)
+{
+	struct arena *arena = arena_new();
+	struct mime_message **parsed = arena_alloc(arena, (count + 1) * sizeof(*parsed));
+	const char **parts = arena_alloc(arena, (count + 1) * sizeof(*parts));
+	int rc;
+
+	/* Rule 2, before the write lock: parsing holds nobody up. */
+	for (size_t i = 0; i < count; i++) {
+		parsed[i] = mime_parse_message(arena, deliveries[i].data, deliveries[i].size);
+		parts[i] = mime_parts_serialize(arena, parsed[i]->parts, parsed[i]->part_count);
+	}
+	rc = sqlite_begin_write(store);
+	for (size_t i = 0; rc == STORE_OK && i < count; i++)
+		rc = sqlite_deliver_one(store, &deliveries[i], parsed[i], parts[i], arena);
+	if (rc == STORE_OK)
+		rc = sqlite_commit(store);
+	else
+		sqlite_rollback(store);
+	if (rc < 0) {
+		for (size_t i = 0; i < count; i++) {
+			deliveries[i].rc_r = rc;
+			snprintf(deliveries[i].error_r, sizeof(deliveries[i].error_r), "%.*s",
+				 (int)sizeof(deliveries[i].error_r) - 1,
+				 store->error);
+		}
+	}
+	arena_free(arena);
+	return sqlite_result(store, rc, error_r);
+}
+
 int store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
 			  const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
 			  const char **error_r)
 {
-	const struct store_new_message m = {
-		.data = data, .size = size, .internal_date = internal_date,
+	struct store_delivery d = {
+		.account_ids = account_ids, .count = count, .data = data, .size = size,
+		.internal_date = internal_date, .uids_r = uids_r,
 	};
-	struct arena *arena;
-	int rc;
+	int rc = store_message_deliver_batch(store, &d, 1, error_r);
 
-	if (count == 0)
-		return sqlite_result(store, sqlite_fail(store, STORE_EINVALID, "no recipients"),
-				     error_r);
-	arena = arena_new();
-	struct mime_message *parsed = mime_parse_message(arena, data, size);
-	const char *parts = mime_parts_serialize(arena, parsed->parts, parsed->part_count);
-	rc = sqlite_begin_write(store);
-	if (rc == STORE_OK)
-		rc = sqlite_finish(store, sqlite_deliver_all(store, account_ids, count, &m, parsed,
-							     parts, uids_r, arena));
-	arena_free(arena);
-	return sqlite_result(store, rc, error_r);
+	if (rc < 0)
+		return rc;
+	if (d.rc_r < 0) {
+		/* The batch committed nothing; say why this one failed. */
+		snprintf(store->error, sizeof(store->error), "%s", d.error_r);
+		return sqlite_result(store, d.rc_r, error_r);
+	}
+	return STORE_OK;
 }

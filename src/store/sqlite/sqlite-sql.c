@@ -24,6 +24,9 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN_WRITE] = "BEGIN IMMEDIATE",
 	[SQL_COMMIT] = "COMMIT",
 	[SQL_ROLLBACK] = "ROLLBACK",
+	[SQL_SAVEPOINT] = "SAVEPOINT one_delivery",
+	[SQL_SAVEPOINT_RELEASE] = "RELEASE one_delivery",
+	[SQL_SAVEPOINT_ROLLBACK] = "ROLLBACK TO one_delivery",
 
 	[SQL_ACCOUNT_INSERT] =
 		"INSERT INTO account (address, password_hash, created) VALUES (?1, ?2, ?3)",

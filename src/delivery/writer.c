@@ -1,0 +1,213 @@
+/*
+ * writer: group commit of finished messages on a thread of its own (see
+ * writer.h). The store allows one writer at a time anyway (SQLite's write
+ * lock), so one thread loses no parallelism: it replaces several loops
+ * queueing for the lock, each with its own fsync, by one transaction for
+ * whatever has arrived, while the loops keep serving.
+ */
+#include "delivery/writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+#include "delivery/queue.h"
+
+/* Jobs in one transaction at most: a bound on the work (and the memory of
+ * parse results) between two commits; more wait for the next batch. */
+#define DELIVERY_BATCH_MAX 64
+
+struct delivery_writer {
+	pthread_t thread;
+	struct store *store;   /* the writer thread's own */
+	struct queue *queue;   /* the writer thread's own */
+	pthread_mutex_t lock;  /* guards head, tail, stopping */
+	pthread_cond_t wake;
+	struct delivery_job *head, *tail;
+	bool stopping;
+};
+
+/* The distinct local accounts of a job (one stored copy for all of them,
+ * and one INBOX row each even when several addresses are one account). */
+static size_t writer_local_accounts(const struct delivery_job *job, int64_t *ids)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < job->rcpt_count; i++) {
+		int64_t id = job->rcpts[i].account_id;
+		bool seen = id == 0;
+
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = ids[k] == id;
+		if (!seen)
+			ids[n++] = id;
+	}
+	return n;
+}
+
+/* Hand a job's remote recipients to the outbound queue (its own commit). */
+static void writer_queue_job(struct delivery_writer *writer, struct delivery_job *job)
+{
+	const char **rcpts = mem_alloc((job->rcpt_count + 1) * sizeof(*rcpts));
+	const char *error;
+	char *id = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < job->rcpt_count; i++) {
+		if (job->rcpts[i].account_id == 0)
+			rcpts[n++] = job->rcpts[i].address;
+	}
+	job->remote_count = n;
+	job->remote_rc = 0;
+	if (n > 0) {
+		job->remote_rc = queue_submit(writer->queue, job->sender, rcpts, n,
+					      job->data + job->queued_at,
+					      job->size - job->queued_at, &id, &error);
+		if (job->remote_rc < 0)
+			log_error("delivery: %s: queueing failed: %s", job->id, error);
+		else
+			log_info("delivery: %s: queued as %s for %zu remote recipients", job->id,
+				 id, n);
+	}
+	free(id);
+	free(rcpts);
+}
+
+/* One batch: every local part in one transaction, then the queue, then
+ * the answers. */
+static void writer_run_batch(struct delivery_writer *writer, struct delivery_job *jobs)
+{
+	struct store_delivery deliveries[DELIVERY_BATCH_MAX];
+	struct delivery_job *owner[DELIVERY_BATCH_MAX];
+	size_t count = 0;
+	const char *error;
+
+	for (struct delivery_job *job = jobs; job != NULL; job = job->next) {
+		int64_t *ids = mem_alloc((job->rcpt_count + 1) * sizeof(*ids));
+
+		job->local_count = writer_local_accounts(job, ids);
+		job->local_rc = 0;
+		if (job->local_count == 0) {
+			free(ids);
+			continue;
+		}
+		deliveries[count] = (struct store_delivery){
+			.account_ids = ids, .count = job->local_count, .data = job->data,
+			.size = job->size,
+			.uids_r = mem_alloc(job->local_count * sizeof(uint32_t)),
+		};
+		owner[count++] = job;
+	}
+	if (count > 0 && store_message_deliver_batch(writer->store, deliveries, count, &error) < 0)
+		log_error("delivery: commit of %zu messages failed: %s", count, error);
+	for (size_t i = 0; i < count; i++) {
+		if (deliveries[i].rc_r < 0) {
+			owner[i]->local_rc = -1;
+			log_error("delivery: %s: local delivery failed: %s", owner[i]->id,
+				  deliveries[i].error_r);
+		}
+		free((void *)deliveries[i].account_ids);
+		free(deliveries[i].uids_r);
+	}
+	if (count > 1)
+		log_debug("delivery: %zu messages in one commit", count);
+	for (struct delivery_job *job = jobs, *next; job != NULL; job = next) {
+		next = job->next;
+		writer_queue_job(writer, job);
+		job->next = NULL;
+		job->done(job);
+	}
+}
+
+/* Take up to DELIVERY_BATCH_MAX waiting jobs, in arrival order. Called
+ * with the lock held. */
+static struct delivery_job *writer_take(struct delivery_writer *writer)
+{
+	struct delivery_job *first = writer->head, *last = first;
+
+	for (size_t n = 1; n < DELIVERY_BATCH_MAX && last->next != NULL; n++)
+		last = last->next;
+	writer->head = last->next;
+	if (writer->head == NULL)
+		writer->tail = NULL;
+	last->next = NULL;
+	return first;
+}
+
+static void *writer_main(void *context)
+{
+	struct delivery_writer *writer = context;
+
+	pthread_mutex_lock(&writer->lock);
+	for (;;) {
+		while (writer->head == NULL && !writer->stopping)
+			pthread_cond_wait(&writer->wake, &writer->lock);
+		if (writer->head == NULL)
+			break; /* stopping, and nothing is left */
+		struct delivery_job *jobs = writer_take(writer);
+		pthread_mutex_unlock(&writer->lock);
+		writer_run_batch(writer, jobs);
+		pthread_mutex_lock(&writer->lock);
+	}
+	pthread_mutex_unlock(&writer->lock);
+	return NULL;
+}
+
+struct delivery_writer *delivery_writer_start(const struct config *config,
+					      struct store_bus *bus, const char **error_r)
+{
+	struct delivery_writer *writer = mem_zalloc(sizeof(*writer));
+
+	if (store_open(config->data_dir, bus, &writer->store, error_r) < 0) {
+		free(writer);
+		return NULL;
+	}
+	if (queue_open(config, &writer->queue, error_r) < 0) {
+		store_close(writer->store);
+		free(writer);
+		return NULL;
+	}
+	pthread_mutex_init(&writer->lock, NULL);
+	pthread_cond_init(&writer->wake, NULL);
+	if (pthread_create(&writer->thread, NULL, writer_main, writer) != 0) {
+		*error_r = "delivery: cannot start the writer thread";
+		pthread_cond_destroy(&writer->wake);
+		pthread_mutex_destroy(&writer->lock);
+		queue_close(writer->queue);
+		store_close(writer->store);
+		free(writer);
+		return NULL;
+	}
+	return writer;
+}
+
+void delivery_writer_submit(struct delivery_writer *writer, struct delivery_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&writer->lock);
+	if (writer->tail != NULL)
+		writer->tail->next = job;
+	else
+		writer->head = job;
+	writer->tail = job;
+	pthread_cond_signal(&writer->wake);
+	pthread_mutex_unlock(&writer->lock);
+}
+
+void delivery_writer_stop(struct delivery_writer *writer)
+{
+	if (writer == NULL)
+		return;
+	pthread_mutex_lock(&writer->lock);
+	writer->stopping = true;
+	pthread_cond_signal(&writer->wake);
+	pthread_mutex_unlock(&writer->lock);
+	pthread_join(writer->thread, NULL);
+	pthread_cond_destroy(&writer->wake);
+	pthread_mutex_destroy(&writer->lock);
+	queue_close(writer->queue);
+	store_close(writer->store);
+	free(writer);
+}

@@ -1,0 +1,66 @@
+/*
+ * writer: the delivery writer, group commit for SMTP, submission and LMTP.
+ *
+ * Rule 1 says a 250 means durable, and a durable commit costs an fsync of
+ * several milliseconds. Done on an event loop, every delivery paid its own
+ * fsync and the loop stood still meanwhile (rule 5). The writer is one
+ * thread with its own store and queue handles: sessions hand it finished
+ * messages (delivery_writer_submit) and go on serving other connections;
+ * the writer takes EVERY message that is waiting when it starts a commit
+ * and stores them all in one transaction (store_message_deliver_batch: one
+ * fsync), then hands remote recipients to the outbound queue, and only then
+ * calls each job's done (so the 250 still follows the commit that holds
+ * the message). While one batch commits, the next one gathers.
+ *
+ * Threads: delivery_writer_submit is thread-safe; done runs on the writer's
+ * thread and must only post back to the submitter's loop.
+ */
+#ifndef BUZON_DELIVERY_WRITER_H
+#define BUZON_DELIVERY_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "store/store.h"
+
+struct delivery_writer;
+
+/* One recipient of a finished message. */
+struct delivery_rcpt {
+	char *address;
+	int64_t account_id;   /* local account; 0: remote, for the outbound queue */
+};
+
+/* One finished message. The submitter fills the inputs, keeps everything
+ * it points to alive until done, and reads the results in done. */
+struct delivery_job {
+	const char *id;                     /* for logs */
+	const char *sender;                 /* "" for <> */
+	const struct delivery_rcpt *rcpts;
+	size_t rcpt_count;
+	const char *data;                   /* as stored locally (Return-Path first) */
+	size_t size;
+	size_t queued_at;                   /* the queue's copy starts here (no Return-Path) */
+
+	/* results: < 0 when that part failed (then nothing is acknowledged) */
+	int local_rc, remote_rc;
+	size_t local_count, remote_count;   /* distinct local accounts, queued recipients */
+
+	/* Called on the writer's thread when both parts are durable or failed. */
+	void (*done)(struct delivery_job *job);
+	void *context;
+
+	struct delivery_job *next;          /* the writer's list */
+};
+
+/* Start the writer thread with its own store and queue handles (stores
+ * publish on bus). NULL with *error_r on failure. */
+struct delivery_writer *delivery_writer_start(const struct config *config,
+					      struct store_bus *bus, const char **error_r);
+/* Thread-safe: queue a job; its done will be called exactly once. */
+void delivery_writer_submit(struct delivery_writer *writer, struct delivery_job *job);
+/* Finish every submitted job, then join the thread and free the writer. */
+void delivery_writer_stop(struct delivery_writer *writer);
+
+#endif
