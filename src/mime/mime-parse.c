@@ -179,6 +179,23 @@ static size_t mime_header_scan(const struct mime_parser *p, size_t start, size_t
 	return p->len;
 }
 
+/* RFC 2046 §5.1.1: the line end before a delimiter belongs to the
+ * delimiter. So an empty line at pos right before an enclosing delimiter is
+ * not the end of the header above it: that part has no blank line and no
+ * body, and its MIME header (RFC 9051 §6.4.5) is the header alone. (A
+ * multipart's own first delimiter may follow its blank line directly: its
+ * preamble is empty; the caller leaves multiparts out.) */
+static bool mime_blank_before_delimiter(const struct mime_parser *p, size_t pos)
+{
+	struct mime_hit hit;
+	size_t next;
+
+	if (p->stack.count == 0 || pos >= p->len || !mime_blank_line(p, pos))
+		return false;
+	next = mime_next_line(p->data, pos, p->len);
+	return next < p->len && mime_line_hit(p, next, &hit);
+}
+
 /* A multipart whose boundary never shows has no parts; RFC 9051 needs at
  * least one body in the list, so (as Dovecot does) an empty text/plain
  * stands in for it. */
@@ -304,6 +321,8 @@ static struct mime_node *mime_entity_parse(struct mime_parser *p, size_t start, 
 	const char *cd = n->headers.value[MIME_H_CONTENT_DISPOSITION];
 	if (cd != NULL)
 		mime_parse_ctype(p->arena, cd, true, &n->disposition);
+	if (!header_hit && n->kind != MIME_KIND_MULTIPART && mime_blank_before_delimiter(p, header_end))
+		n->body_offset = header_end;
 	if (header_hit) {
 		/* No body at all: the part ended inside its header. */
 		n->body_end = n->body_offset = mime_part_end(p, start, hit_r);

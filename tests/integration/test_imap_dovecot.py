@@ -184,11 +184,6 @@ KNOWN_DIFFERENCES = [
 # comparisons are left out (same forms as above) only so that main stays
 # green until they are fixed. Each entry must still fail when included
 # (test_known_differences_still_occur); fixing the bug means deleting it.
-_MIME_BLANK = ('BODY[n.MIME] of a part whose header is not followed by an empty line (the '
-               'part ends at the delimiter, whose CRLF belongs to the delimiter, RFC 2046 '
-               '§5.1.1): buzon appends an empty line that is not in the message; RFC 9051 '
-               '§6.4.5: the blank line is included "except in the case of a message which '
-               'has no body and no blank line" (Dovecot returns the header as it is).')
 _SORT_DISPLAY = ('RFC 5957 §3: the display value of an address is its ENVELOPE addr-name '
                  'when there is one (a group: its name; else mailbox@host, else mailbox); '
                  'buzon takes only a phrase before "<" from the raw header, so a name '
@@ -196,10 +191,6 @@ _SORT_DISPLAY = ('RFC 5957 §3: the display value of an address is its ENVELOPE 
                  'and an address without a domain ("foo") sort differently from Dovecot.')
 
 BUZON_BUGS_LEFT_OUT = [
-    ('fetch', 'msg_12', 'BODY[3.2.MIME]', _MIME_BLANK),
-    ('fetch', 'msg_47', 'BODY[1.MIME]', _MIME_BLANK),
-    ('fetch', 'msg_47', 'BODY[2.MIME]', _MIME_BLANK),
-    ('fetch', 'deep8', 'BODY[1.1.1.1.1.1.1.1.MIME]', _MIME_BLANK),
     ('command', ('msg_01', 'msg_03', 'msg_04', 'msg_05', 'msg_06', 'msg_14', 'msg_20',
                  'msg_27', 'msg_29', 'msg_43', 'msg_44'), r'^(UID )?SORT \(.*DISPLAYFROM',
      _SORT_DISPLAY),

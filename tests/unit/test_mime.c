@@ -437,6 +437,26 @@ static void nested_multipart_may_reuse_the_parent_boundary(void)
 	arena_free(a);
 }
 
+static void part_without_body_has_no_blank_line_of_its_own(void)
+{
+	struct arena *a = arena_new();
+	/* RFC 2046 §5.1.1: the CRLF before "--b" is the delimiter's, so part
+	 * 1 has a header, no blank line and no body; BODY[1.MIME] is the
+	 * header alone (RFC 9051 §6.4.5), as Dovecot answers. */
+	const char *msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+			  "--b\r\nContent-Type: text/plain\r\n\r\n"
+			  "--b\r\nContent-Type: text/html\r\n\r\nhtml\r\n--b--\r\n";
+	struct mime_message *m = parse(a, msg);
+	const struct mime_part *p1 = mime_find_part(m, "1");
+
+	UNIT_CHECK(p1 != NULL);
+	UNIT_CHECK_STR(arena_strndup(a, msg + p1->header_offset, p1->body_offset - p1->header_offset),
+		       "Content-Type: text/plain\r\n");
+	UNIT_CHECK_STR(section_body(a, m, msg, "1"), "");
+	UNIT_CHECK_STR(section_body(a, m, msg, "2"), "html");
+	arena_free(a);
+}
+
 static void repeated_address_fields_are_all_reported(void)
 {
 	struct arena *a = arena_new();
@@ -784,6 +804,7 @@ int main(void)
 	UNIT_RUN(missing_end_boundary_ends_last_part_at_end);
 	UNIT_RUN(boundary_that_never_appears_gives_one_empty_part);
 	UNIT_RUN(nested_multipart_may_reuse_the_parent_boundary);
+	UNIT_RUN(part_without_body_has_no_blank_line_of_its_own);
 	UNIT_RUN(repeated_address_fields_are_all_reported);
 	UNIT_RUN(boundary_lines_need_the_whole_boundary);
 	UNIT_RUN(ten_thousand_deep_nesting_stays_bounded);
