@@ -430,6 +430,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	struct serve_thread *threads = mem_zalloc(nloops * sizeof(*threads));
 	int started;
 	struct queue_runner *runner = NULL;
+	struct store_feed *feed = NULL;
 	int sig = 0, status = 1;
 	const char *error;
 
@@ -444,11 +445,15 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
 
 	/* The outbound queue's delivery threads, after the loops (so a bounce
-	 * it delivers is published to sessions already watching). */
+	 * it delivers is published to sessions already watching); then the
+	 * feed of changes other processes commit (`buzon deliver`). */
 	if (started == (int)nloops &&
 	    (runner = queue_runner_start(shared->config, shared->bus, &error)) == NULL)
 		log_error("serve: %s", error);
-	if (started == (int)nloops && runner != NULL) {
+	if (runner != NULL &&
+	    store_feed_start(shared->config->data_dir, shared->bus, &feed, &error) < 0)
+		log_error("serve: store: %s", error);
+	if (started == (int)nloops && runner != NULL && feed != NULL) {
 		log_info("serve: buzon ready with %u event loops; data in %s", nloops,
 			 shared->config->data_dir);
 		status = 0;
@@ -456,6 +461,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 			log_error("serve: sigwait failed");
 		log_info("serve: signal %d, stopping", sig);
 	}
+	store_feed_stop(feed);     /* before the bus goes */
 	queue_runner_stop(runner); /* before the bus and the stores go */
 	serve_stop_threads(threads, started);
 	delivery_writer_stop(shared->smtp.writer);

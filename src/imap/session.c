@@ -475,11 +475,12 @@ static void session_on_notify(struct loop *loop, void *context)
 }
 
 /* Any thread, with the bus lock held: note the event and wake our loop. */
-static void session_on_bus_event(void *context, int64_t mailbox_id, uint64_t modseq)
+static void session_on_bus_event(void *context, const struct store_event *event)
 {
 	struct imap_session *s = context;
 
-	if (mailbox_id != atomic_load(&s->watched_mailbox))
+	if (event->kind == STORE_EVENT_SUBSCRIPTIONS ||
+	    event->mailbox_id != atomic_load(&s->watched_mailbox))
 		return;
 	atomic_store(&s->notified, true);
 	if (!atomic_exchange(&s->post_queued, true))

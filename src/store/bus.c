@@ -17,6 +17,9 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "core/mem.h"
 
@@ -33,6 +36,7 @@ struct store_watch {
 
 struct store_bus {
 	pthread_mutex_t lock; /* guards buckets and every watch in them */
+	uint64_t origin;      /* set once at creation, read-only after */
 	struct store_watch *buckets[STORE_BUS_BUCKETS];
 };
 
@@ -51,6 +55,14 @@ struct store_bus *store_bus_new(void)
 
 	if (pthread_mutex_init(&bus->lock, NULL) != 0)
 		mem_panic("store_bus_new: pthread_mutex_init failed");
+	/* The origin only has to differ between processes sharing a store:
+	 * random bytes, or the pid and clock when there are none. */
+	if (getrandom(&bus->origin, sizeof(bus->origin), GRND_NONBLOCK) !=
+	    (ssize_t)sizeof(bus->origin))
+		bus->origin = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	bus->origin &= INT64_MAX; /* stored as a signed SQL integer */
+	if (bus->origin == 0)
+		bus->origin = 1;
 	return bus;
 }
 
@@ -112,16 +124,21 @@ void store_bus_unwatch(struct store_bus *bus, struct store_watch *watch)
 	free(watch);
 }
 
-/* Called by a back end after COMMIT, once per changed mailbox. */
-void store_bus_publish(struct store_bus *bus, int64_t account_id, int64_t mailbox_id,
-		       uint64_t modseq)
+/* Called by a back end after COMMIT, once per event. */
+void store_bus_publish(struct store_bus *bus, const struct store_event *event)
 {
 	if (bus == NULL)
 		return;
 	pthread_mutex_lock(&bus->lock);
-	for (struct store_watch *w = *store_bus_bucket(bus, account_id); w != NULL; w = w->next) {
-		if (w->account_id == account_id)
-			w->fn(w->context, mailbox_id, modseq);
+	for (struct store_watch *w = *store_bus_bucket(bus, event->account_id); w != NULL;
+	     w = w->next) {
+		if (w->account_id == event->account_id)
+			w->fn(w->context, event);
 	}
 	pthread_mutex_unlock(&bus->lock);
+}
+
+uint64_t store_bus_origin(const struct store_bus *bus)
+{
+	return bus != NULL ? bus->origin : 0;
 }

@@ -68,22 +68,61 @@ void store_close(struct store *store);
 
 /* ---- the change bus (rule 4) ------------------------------------------- */
 
-/* Called after a commit that changed mailbox_id of account_id, with the
- * mailbox's new HIGHESTMODSEQ. Runs on the committing thread, with the bus
- * lock held: it must only note the event and wake its own loop. */
-typedef void store_watch_fn(void *context, int64_t mailbox_id, uint64_t modseq);
+/* What a committed transaction changed, as the bus carries it. Events say
+ * only what changed, never how: a watcher reads the store for the rest, so
+ * the same events can come from another process (store_feed) or node. */
+enum store_event_kind {
+	/* messages of mailbox_id were added, changed or expunged; modseq is
+	 * the mailbox's new HIGHESTMODSEQ */
+	STORE_EVENT_MESSAGES = 1,
+	/* a mailbox of the account was created, deleted or renamed (with
+	 * its children); mailbox_id is that mailbox */
+	STORE_EVENT_MAILBOXES = 2,
+	/* the account's subscriptions changed; mailbox_id is 0 */
+	STORE_EVENT_SUBSCRIPTIONS = 3,
+};
+
+struct store_event {
+	enum store_event_kind kind;
+	int64_t account_id;
+	int64_t mailbox_id;
+	uint64_t modseq; /* STORE_EVENT_MESSAGES only */
+};
+
+/* Called after a commit with one event. Runs on the committing thread (or
+ * the feed's), with the bus lock held: it must only note the event and
+ * wake its own loop. */
+typedef void store_watch_fn(void *context, const struct store_event *event);
 struct store_watch;
 
 struct store_bus *store_bus_new(void);
 void store_bus_free(struct store_bus *bus);
-/* Watch every mailbox of an account. */
+/* Watch every mailbox of an account. A session that watches several
+ * accounts (shared mailboxes) holds one watch per account. */
 struct store_watch *store_bus_watch(struct store_bus *bus, int64_t account_id,
 				    store_watch_fn *fn, void *context);
 /* After this returns, fn is not running and will never be called again. */
 void store_bus_unwatch(struct store_bus *bus, struct store_watch *watch);
-/* Tell every watcher of account_id (back ends call this after commit). */
-void store_bus_publish(struct store_bus *bus, int64_t account_id, int64_t mailbox_id,
-		       uint64_t modseq);
+/* Tell every watcher of event->account_id (back ends call this after
+ * commit). */
+void store_bus_publish(struct store_bus *bus, const struct store_event *event);
+/* A number that tells this process's bus from any other's (random, never
+ * 0): back ends stamp what they commit with it, so the feed republishes
+ * only the changes of others. 0 for a NULL bus (the command line). */
+uint64_t store_bus_origin(const struct store_bus *bus);
+
+/* ---- changes made by other processes ------------------------------------ */
+
+/* The feed brings changes committed by other processes (`buzon deliver`,
+ * `buzon user`, another server on the same store) onto this process's bus,
+ * within about a second. The SQLite back end polls PRAGMA data_version and
+ * reads the change log its writers fill in the same transaction; a
+ * PostgreSQL back end would LISTEN for what its writers NOTIFY. It runs a
+ * thread of its own; stop it before freeing the bus. */
+struct store_feed;
+int store_feed_start(const char *data_dir, struct store_bus *bus, struct store_feed **feed_r,
+		     const char **error_r);
+void store_feed_stop(struct store_feed *feed);
 
 /* ---- accounts ---------------------------------------------------------- */
 

@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "2");
+	UNIT_CHECK_STR(value, "3");
 	test_close(&t);
 }
 
@@ -1002,20 +1002,38 @@ static void iterate_visits_messages_in_uid_order(void)
  * publishing thread). */
 struct test_watcher {
 	pthread_mutex_t lock;
-	int calls;
+	int calls;          /* STORE_EVENT_MESSAGES */
+	int mailbox_events; /* STORE_EVENT_MAILBOXES */
+	int subscription_events;
 	int64_t mailbox_id;
 	uint64_t modseq;
 };
 
-static void test_watch_fn(void *context, int64_t mailbox_id, uint64_t modseq)
+static void test_watch_fn(void *context, const struct store_event *event)
 {
 	struct test_watcher *w = context;
 
 	pthread_mutex_lock(&w->lock);
-	w->calls++;
-	w->mailbox_id = mailbox_id;
-	w->modseq = modseq;
+	if (event->kind == STORE_EVENT_MESSAGES) {
+		w->calls++;
+		w->modseq = event->modseq;
+	} else if (event->kind == STORE_EVENT_MAILBOXES) {
+		w->mailbox_events++;
+	} else {
+		w->subscription_events++;
+	}
+	w->mailbox_id = event->mailbox_id;
 	pthread_mutex_unlock(&w->lock);
+}
+
+static int test_watcher_count(struct test_watcher *w, int *field)
+{
+	int n;
+
+	pthread_mutex_lock(&w->lock);
+	n = *field;
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 static int test_watcher_calls(struct test_watcher *w)
@@ -1105,6 +1123,87 @@ static void bus_watchers_see_commits_from_other_threads(void)
 	UNIT_CHECK(test_modseq(&t, inbox) > 0 && test_watcher_calls(&w2) == 4);
 	store_bus_unwatch(t.bus, h2);
 	store_bus_unwatch(t.bus, h3);
+	test_close(&t);
+}
+
+static void mailbox_and_subscription_changes_are_published(void)
+{
+	struct test_store t;
+	struct test_watcher w = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct store_watch *h;
+
+	test_open(&t);
+	h = store_bus_watch(t.bus, t.account, test_watch_fn, &w);
+	UNIT_CHECK(store_mailbox_create(t.store, t.account, "Work", 0, &t.error) == 0);
+	UNIT_CHECK(w.mailbox_events == 1 && w.mailbox_id == test_mailbox_id(&t, "Work"));
+	UNIT_CHECK(store_subscription_set(t.store, t.account, "Work", true, &t.error) == 0);
+	UNIT_CHECK(w.subscription_events == 1);
+	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "Work", "Play", &t.error) == 0);
+	UNIT_CHECK(w.mailbox_events == 2 && w.subscription_events == 2);
+	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "Play", &t.error) == 0);
+	UNIT_CHECK(w.mailbox_events == 3);
+	/* a failed change publishes nothing */
+	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "Play", &t.error) == STORE_ENOTFOUND);
+	UNIT_CHECK(w.mailbox_events == 3);
+	store_bus_unwatch(t.bus, h);
+	test_close(&t);
+}
+
+/* Wait (polling, bounded) until *field of w reaches want. */
+static bool test_wait_count(struct test_watcher *w, int *field, int want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (test_watcher_count(w, field) >= want)
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+static void feed_republishes_only_other_processes_changes(void)
+{
+	struct test_store t;
+	struct test_watcher w = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct store_bus *other_bus = store_bus_new(); /* "another process" */
+	struct store *other;
+	struct store_feed *feed;
+	struct store_watch *h;
+	int64_t inbox;
+
+	test_open(&t);
+	inbox = test_mailbox_id(&t, "INBOX");
+	UNIT_CHECK(store_bus_origin(t.bus) != store_bus_origin(other_bus));
+	UNIT_CHECK(store_bus_origin(NULL) == 0);
+	UNIT_CHECK(store_feed_start(t.dir, t.bus, &feed, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(t.dir, other_bus, &other, &t.error) == STORE_OK);
+	h = store_bus_watch(t.bus, t.account, test_watch_fn, &w);
+
+	/* our own commit: published once, by the committer, not again */
+	UNIT_CHECK(test_append(&t, inbox, "ours", "x", 0) == 1);
+	UNIT_CHECK(test_watcher_count(&w, &w.calls) == 1);
+	/* the other's: only through the feed, with the mailbox and modseq */
+	{
+		const char *text = "Subject: theirs\r\n\r\nx\r\n";
+		struct store_new_message m = { .data = text, .size = strlen(text) };
+		uint32_t uid, uidvalidity;
+
+		UNIT_CHECK(store_message_append(other, inbox, &m, 1, &uid, &uidvalidity,
+						&t.error) == STORE_OK);
+	}
+	UNIT_CHECK(test_wait_count(&w, &w.calls, 2));
+	UNIT_CHECK(w.mailbox_id == inbox && w.modseq == test_modseq(&t, inbox));
+	UNIT_CHECK(store_mailbox_create(other, t.account, "Theirs", 0, &t.error) == 0);
+	UNIT_CHECK(test_wait_count(&w, &w.mailbox_events, 1));
+	UNIT_CHECK(store_subscription_set(other, t.account, "Theirs", true, &t.error) == 0);
+	UNIT_CHECK(test_wait_count(&w, &w.subscription_events, 1));
+	/* give the feed time to publish anything twice; it must not */
+	usleep(500 * 1000);
+	UNIT_CHECK(test_watcher_count(&w, &w.calls) == 2);
+	UNIT_CHECK(test_watcher_count(&w, &w.mailbox_events) == 1);
+	store_bus_unwatch(t.bus, h);
+	store_feed_stop(feed);
+	store_close(other);
+	store_bus_free(other_bus);
 	test_close(&t);
 }
 
@@ -1214,6 +1313,8 @@ int main(void)
 	UNIT_RUN(search_text_substrings);
 	UNIT_RUN(iterate_visits_messages_in_uid_order);
 	UNIT_RUN(bus_watchers_see_commits_from_other_threads);
+	UNIT_RUN(mailbox_and_subscription_changes_are_published);
+	UNIT_RUN(feed_republishes_only_other_processes_changes);
 	UNIT_RUN(reopen_keeps_everything);
 	UNIT_RUN(concurrent_appends_get_unique_uids);
 	return unit_finish();

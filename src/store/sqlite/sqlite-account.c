@@ -73,6 +73,7 @@ static int sqlite_subscribe(struct store *store, int64_t account_id, const char 
 		return STORE_EFAIL;
 	sqlite3_bind_int64(stmt, 1, account_id);
 	sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
+	sqlite_note_event(store, STORE_EVENT_SUBSCRIPTIONS, account_id, 0);
 	return sqlite_exec(store, stmt, "subscription");
 }
 
@@ -249,8 +250,12 @@ int store_account_ensure_defaults(struct store *store, int64_t account_id, const
 int store_subscription_set(struct store *store, int64_t account_id, const char *name,
 			   bool subscribed, const char **error_r)
 {
-	int rc = sqlite_subscribe(store, account_id, name, subscribed);
+	/* A transaction of its own (not autocommit), so the event is logged
+	 * and published like every other change (rule 4). */
+	int rc = sqlite_begin_write(store);
 
+	if (rc == STORE_OK)
+		rc = sqlite_finish(store, sqlite_subscribe(store, account_id, name, subscribed));
 	return sqlite_result(store, rc, error_r);
 }
 

@@ -75,6 +75,7 @@ int sqlite_mailbox_insert(struct store *store, int64_t account_id, const char *n
 	if (rc != SQLITE_DONE)
 		return sqlite_fail_db(store, "create mailbox");
 	*id_r = sqlite3_last_insert_rowid(store->db);
+	sqlite_note_event(store, STORE_EVENT_MAILBOXES, account_id, *id_r);
 	return STORE_OK;
 }
 
@@ -168,14 +169,17 @@ static int sqlite_mailbox_remove(struct store *store, const struct store_mailbox
 				 int64_t account_id)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_DELETE);
-	struct sqlite_touched t = { account_id, mailbox->id, mailbox->highestmodseq + 1 };
+	struct sqlite_touched t = { account_id, mailbox->id, mailbox->highestmodseq + 1,
+				    STORE_EVENT_MESSAGES };
 	int rc;
 
 	if (stmt == NULL)
 		return STORE_EFAIL;
 	sqlite3_bind_int64(stmt, 1, mailbox->id);
-	if ((rc = sqlite_exec(store, stmt, "delete mailbox")) == STORE_OK)
+	if ((rc = sqlite_exec(store, stmt, "delete mailbox")) == STORE_OK) {
 		array_push(&store->touched, t);
+		sqlite_note_event(store, STORE_EVENT_MAILBOXES, account_id, mailbox->id);
+	}
 	return rc;
 }
 
@@ -327,6 +331,11 @@ int store_mailbox_rename(struct store *store, int64_t account_id, const char *ol
 		rc = sqlite_rename_inbox(store, account_id, &mailbox, new_name);
 	else if (rc == STORE_OK)
 		rc = sqlite_rename_tree(store, account_id, old_name, new_name);
+	if (rc == STORE_OK) {
+		/* subscriptions follow a renamed tree (sqlite_rename_tree) */
+		sqlite_note_event(store, STORE_EVENT_MAILBOXES, account_id, mailbox.id);
+		sqlite_note_event(store, STORE_EVENT_SUBSCRIPTIONS, account_id, 0);
+	}
 	rc = sqlite_finish(store, rc);
 	arena_free(arena);
 	return sqlite_result(store, rc, error_r);

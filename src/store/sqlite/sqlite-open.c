@@ -39,6 +39,10 @@
  *           INDEX(blob_id)
  *   expunged(mailbox_id -> mailbox, uid, modseq, PK(mailbox_id, uid))
  *           WITHOUT ROWID, INDEX(mailbox_id, modseq)
+ *   change_log(id AUTOINCREMENT, origin, kind, account_id, mailbox_id,
+ *           modseq)                  -- version 3: the events of each write
+ *        transaction, for servers in other processes (sqlite-feed.c);
+ *        only the newest rows are kept
  *
  * Blob lifetime: triggers count the messages referring to a blob; when the
  * count drops to zero the blob, its bytes and its text index row go. The
@@ -279,6 +283,16 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	 * blob without scanning every message. (The base schema already has
 	 * it, so this step only runs on version 1 files.) */
 	{ 2, "CREATE INDEX message_blob ON message (blob_id);" },
+	/* 2 -> 3: the change log, so that a server hears of what other
+	 * processes commit (sqlite-feed.c). AUTOINCREMENT: an id is never
+	 * handed out twice, even after pruning, so a reader's cursor holds. */
+	{ 3, "CREATE TABLE change_log ("
+	     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	     " origin INTEGER NOT NULL,"
+	     " kind INTEGER NOT NULL,"
+	     " account_id INTEGER NOT NULL,"
+	     " mailbox_id INTEGER NOT NULL,"
+	     " modseq INTEGER NOT NULL);" },
 };
 
 #define SQLITE_BASE_VERSION 2

@@ -9,7 +9,8 @@
  * sqlite-txn.c (transactions, modseq bumps, publishing after commit),
  * sqlite-account.c, sqlite-mailbox.c, sqlite-message.c (append, read),
  * sqlite-change.c (flags, expunge, copy/move), sqlite-search.c,
- * sqlite-keywords.c (keyword list arithmetic).
+ * sqlite-keywords.c (keyword list arithmetic), sqlite-feed.c (changes of
+ * other processes, from the change log, onto the bus).
  *
  * Threads: a struct store belongs to one thread (store.h); nothing here is
  * shared except the bus, which has its own lock.
@@ -78,6 +79,12 @@ enum sqlite_sql {
 	SQL_SEARCH_SCAN,
 	SQL_ACCOUNT_REOWN_BLOBS,
 
+	SQL_CHANGE_LOG_INSERT,
+	SQL_CHANGE_LOG_PRUNE,
+	SQL_CHANGE_LOG_LAST,
+	SQL_CHANGE_LOG_SINCE,
+	SQL_MAILBOX_ALL,
+
 	SQL_COUNT
 };
 
@@ -86,12 +93,15 @@ extern const char *const sqlite_sql_text[SQL_COUNT];
 /* Room for one error message; longer ones are cut (they are for logs). */
 #define SQLITE_ERROR_MAX 512
 
-/* A mailbox changed by the current write transaction: its new modseq, and
- * who to tell after COMMIT. */
+/* An event of the current write transaction: a mailbox whose messages
+ * changed (kind STORE_EVENT_MESSAGES, with its new modseq), or a mailbox
+ * created, deleted or renamed, or the subscriptions of an account. Written
+ * to the change log before COMMIT, published on the bus after it. */
 struct sqlite_touched {
 	int64_t account_id;
 	int64_t mailbox_id;
 	uint64_t modseq;
+	enum store_event_kind kind;
 };
 
 struct store {
@@ -143,6 +153,10 @@ int sqlite_finish(struct store *store, int rc);
  * HIGHESTMODSEQ by one; later ones reuse the value (rule 3). */
 int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *modseq_r,
 			 int64_t *account_id_r);
+/* Note a mailbox-list or subscription event of this write transaction
+ * (once per kind and mailbox). */
+void sqlite_note_event(struct store *store, enum store_event_kind kind, int64_t account_id,
+		       int64_t mailbox_id);
 /* Take count UIDs from a mailbox's UIDNEXT: *first_r .. *first_r+count-1. */
 int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t count,
 				uint32_t *first_r, uint32_t *uidvalidity_r);

@@ -157,4 +157,20 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_SEARCH_SCAN] =
 		"SELECT m.uid, t.body, t.header FROM message m JOIN blob_text t "
 		"ON t.rowid = m.blob_id WHERE m.mailbox_id = ?1 ORDER BY m.uid",
+
+	/* The change log (sqlite-feed.c): one row per event of a write
+	 * transaction, in it; kept short by pruning all but the newest rows,
+	 * by rowid (the primary key), in the same transaction. */
+	[SQL_CHANGE_LOG_INSERT] =
+		"INSERT INTO change_log (origin, kind, account_id, mailbox_id, modseq)"
+		" VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQL_CHANGE_LOG_PRUNE] =
+		"DELETE FROM change_log WHERE id <= last_insert_rowid() - ?1",
+	[SQL_CHANGE_LOG_LAST] =
+		"SELECT coalesce(max(id), 0) FROM change_log",
+	[SQL_CHANGE_LOG_SINCE] =
+		"SELECT id, origin, kind, account_id, mailbox_id, modseq FROM change_log"
+		" WHERE id > ?1 ORDER BY id",
+	[SQL_MAILBOX_ALL] =
+		"SELECT account_id, id, highestmodseq FROM mailbox",
 };

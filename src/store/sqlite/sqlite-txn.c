@@ -6,10 +6,20 @@
  * expunged row with that value. The touched mailboxes are remembered, and
  * only after COMMIT has returned (the change is durable) is each published
  * on the bus (rule 4): a watcher never hears of a change it cannot yet read.
+ *
+ * The same events go into the change log inside the transaction, stamped
+ * with this process's bus origin, so a server in another process reads them
+ * from there (sqlite-feed.c) once they are committed, and never before.
  */
 #include "store/sqlite/sqlite-private.h"
 
 #include <stdint.h>
+
+/* Change log rows kept: the newest this many. A feed polls a few times a
+ * second, and no burst of commits between two polls comes near this; one
+ * that did is noticed (a gap in the ids) and handled as "everything may
+ * have changed". */
+#define SQLITE_CHANGE_LOG_KEEP 4096
 
 static int sqlite_run(struct store *store, enum sqlite_sql id, const char *what)
 {
@@ -31,18 +41,50 @@ int sqlite_begin_read(struct store *store)
 	return sqlite_run(store, SQL_BEGIN_READ, "begin read transaction");
 }
 
+/* Inside the write transaction, before COMMIT: one change log row per
+ * event, then the old rows out. */
+static int sqlite_write_change_log(struct store *store)
+{
+	int64_t origin = (int64_t)store_bus_origin(store->bus);
+	sqlite3_stmt *stmt;
+	int rc;
+
+	for (size_t i = 0; i < store->touched.count; i++) {
+		const struct sqlite_touched *t = &store->touched.items[i];
+
+		if ((stmt = sqlite_stmt(store, SQL_CHANGE_LOG_INSERT)) == NULL)
+			return STORE_EFAIL;
+		sqlite3_bind_int64(stmt, 1, origin);
+		sqlite3_bind_int(stmt, 2, (int)t->kind);
+		sqlite3_bind_int64(stmt, 3, t->account_id);
+		sqlite3_bind_int64(stmt, 4, t->mailbox_id);
+		sqlite3_bind_int64(stmt, 5, (int64_t)t->modseq);
+		if ((rc = sqlite_exec(store, stmt, "change log")) < 0)
+			return rc;
+	}
+	if ((stmt = sqlite_stmt(store, SQL_CHANGE_LOG_PRUNE)) == NULL)
+		return STORE_EFAIL;
+	sqlite3_bind_int64(stmt, 1, SQLITE_CHANGE_LOG_KEEP);
+	return sqlite_exec(store, stmt, "prune change log");
+}
+
 int sqlite_commit(struct store *store)
 {
-	int rc = sqlite_run(store, SQL_COMMIT, "commit");
+	int rc = STORE_OK;
 
+	if (store->touched.count > 0)
+		rc = sqlite_write_change_log(store);
+	if (rc == STORE_OK)
+		rc = sqlite_run(store, SQL_COMMIT, "commit");
 	if (rc < 0) {
 		sqlite_rollback(store);
 		return rc;
 	}
 	for (size_t i = 0; i < store->touched.count; i++) {
 		const struct sqlite_touched *t = &store->touched.items[i];
+		struct store_event event = { t->kind, t->account_id, t->mailbox_id, t->modseq };
 
-		store_bus_publish(store->bus, t->account_id, t->mailbox_id, t->modseq);
+		store_bus_publish(store->bus, &event);
 	}
 	array_clear(&store->touched);
 	return STORE_OK;
@@ -64,12 +106,13 @@ void sqlite_rollback(struct store *store)
 int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *modseq_r,
 			 int64_t *account_id_r)
 {
-	struct sqlite_touched t = { .mailbox_id = mailbox_id };
+	struct sqlite_touched t = { .mailbox_id = mailbox_id, .kind = STORE_EVENT_MESSAGES };
 	sqlite3_stmt *stmt;
 	int rc;
 
 	for (size_t i = 0; i < store->touched.count; i++) {
-		if (store->touched.items[i].mailbox_id == mailbox_id) {
+		if (store->touched.items[i].kind == STORE_EVENT_MESSAGES &&
+		    store->touched.items[i].mailbox_id == mailbox_id) {
 			*modseq_r = store->touched.items[i].modseq;
 			if (account_id_r != NULL)
 				*account_id_r = store->touched.items[i].account_id;
@@ -94,6 +137,20 @@ int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *mods
 	if (account_id_r != NULL)
 		*account_id_r = t.account_id;
 	return STORE_OK;
+}
+
+void sqlite_note_event(struct store *store, enum store_event_kind kind, int64_t account_id,
+		       int64_t mailbox_id)
+{
+	struct sqlite_touched t = { account_id, mailbox_id, 0, kind };
+
+	for (size_t i = 0; i < store->touched.count; i++) {
+		const struct sqlite_touched *o = &store->touched.items[i];
+
+		if (o->kind == kind && o->account_id == account_id && o->mailbox_id == mailbox_id)
+			return;
+	}
+	array_push(&store->touched, t);
 }
 
 int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t count,
