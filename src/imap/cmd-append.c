@@ -1,12 +1,19 @@
 /*
- * cmd-append: APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC 4315).
+ * cmd-append: APPEND (RFC 9051 §6.3.12) with APPENDUID (RFC 4315),
+ * MULTIAPPEND (RFC 3502), CATENATE (RFC 4469), and REPLACE / UID REPLACE
+ * (RFC 8508), which is an APPEND and a UID EXPUNGE in one transaction.
  *
- * The framer has already collected the literal (bounded by
+ * The framer has already collected the literals (bounded by
  * max_message_size, so a hostile {4294967295} is refused before a byte is
- * read). The store acknowledges only after fsync (rule 1), so the OK means
- * the message is safe.
+ * read). A CATENATE message is put together here, from TEXT literals and
+ * the bytes of messages (or parts) that URLs name (url.h), and is then
+ * stored like any APPEND: parsed once, at save (DESIGN.md rule 2). The store
+ * acknowledges only after fsync (rule 1), so the OK means the message is
+ * safe.
  */
+#include "imap/fetch.h"
 #include "imap/session.h"
+#include "imap/url.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -66,13 +73,81 @@ bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r)
 /* MULTIAPPEND (RFC 3502): at most this many messages in one command; each
  * is a small struct, the bytes stay in the command buffer. */
 #define APPEND_MAX_MESSAGES 1000
+/* CATENATE (RFC 4469): parts of one message. A client sends a few (header
+ * text, the old body, an attachment); the bound keeps one command from
+ * asking for thousands of message reads. */
+#define APPEND_MAX_CATENATE_PARTS 256
 
-/* One message: [flag-list SP] [date-time SP] (literal / UTF8 (literal8)). */
-static bool append_parse_message(struct imap_parser *p, struct store_new_message *msg)
+/* One part of a CATENATE: TEXT bytes (in the command buffer) or a URL. */
+struct append_part {
+	const char *data; /* TEXT */
+	size_t size;
+	char *url;        /* URL, as sent; NULL for TEXT */
+	size_t url_len;
+};
+
+/* One message of the command: the plain literal is in msg.data; a
+ * CATENATE message has parts instead, joined by append_build. */
+struct append_message {
+	struct store_new_message msg;
+	struct append_part *parts;
+	size_t part_count;
+	bool catenate;
+};
+
+/* cat-part = "TEXT" SP literal / "URL" SP astring (RFC 4469 §5); TEXT may be
+ * a literal8 too (RFC 3516 §4.4: APPEND data with NULs). */
+static bool append_parse_part(struct imap_parser *p, struct append_part *part)
 {
+	char *word;
 	bool binary;
 
-	memset(msg, 0, sizeof(*msg));
+	memset(part, 0, sizeof(*part));
+	if (!imap_parse_atom(p, &word) || !imap_parse_sp(p))
+		return imap_parser_fail(p, "Expected TEXT or URL");
+	if (str_eq_nocase(word, "TEXT"))
+		return imap_parse_literal_ref(p, &part->data, &part->size, &binary);
+	if (str_eq_nocase(word, "URL"))
+		return imap_parse_astring(p, &part->url, &part->url_len);
+	return imap_parser_fail(p, "Expected TEXT or URL");
+}
+
+/* "CATENATE" SP "(" cat-part *(SP cat-part) ")", the word already read. */
+static bool append_parse_catenate(struct imap_parser *p, struct append_message *m)
+{
+	struct append_part *parts = NULL;
+	size_t count = 0;
+
+	if (!imap_parse_sp(p) || !imap_parse_char(p, '('))
+		return imap_parser_fail(p, "Expected CATENATE (parts)");
+	do {
+		if (count == APPEND_MAX_CATENATE_PARTS)
+			return imap_parser_fail(p, "Too many CATENATE parts");
+		struct append_part *grown = arena_alloc(p->arena, (count + 1) * sizeof(*grown));
+		if (count > 0)
+			memcpy(grown, parts, count * sizeof(*grown));
+		parts = grown;
+		if (!append_parse_part(p, &parts[count]))
+			return false;
+		count++;
+	} while (imap_peek_char(p, ' ') && p->p++);
+	if (!imap_parse_char(p, ')'))
+		return imap_parser_fail(p, "Expected ')' after the CATENATE parts");
+	m->parts = parts;
+	m->part_count = count;
+	m->catenate = true;
+	return true;
+}
+
+/* One message: [flag-list SP] [date-time SP] (literal / literal8 /
+ * UTF8 (literal8) / CATENATE (parts)) — RFC 4466 append-message with the
+ * append-data of RFC 6855 and RFC 4469. */
+static bool append_parse_message(struct imap_parser *p, struct append_message *m)
+{
+	struct store_new_message *msg = &m->msg;
+	bool binary;
+
+	memset(m, 0, sizeof(*m));
 	if (imap_peek_char(p, '(')) {
 		char *keywords;
 		if (!imap_parse_flags(p, true, &msg->flags, &keywords) || !imap_parse_sp(p))
@@ -87,11 +162,14 @@ static bool append_parse_message(struct imap_parser *p, struct store_new_message
 		if (!imap_parse_date_time(date, &msg->internal_date, &msg->internal_date_tz))
 			return imap_parser_fail(p, "Invalid date-time");
 	}
-	/* RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8 ")" */
-	if (imap_peek_char(p, 'U') || imap_peek_char(p, 'u')) {
+	if (!imap_peek_char(p, '{') && !imap_peek_char(p, '~')) {
 		char *word;
-		if (!imap_parse_atom(p, &word) || !str_eq_nocase(word, "UTF8") ||
-		    !imap_parse_sp(p) || !imap_parse_char(p, '(') ||
+		if (!imap_parse_atom(p, &word))
+			return imap_parser_fail(p, "Expected a message literal");
+		if (str_eq_nocase(word, "CATENATE"))
+			return append_parse_catenate(p, m);
+		/* RFC 6855 §4: utf8-literal = "UTF8" SP "(" literal8 ")" */
+		if (!str_eq_nocase(word, "UTF8") || !imap_parse_sp(p) || !imap_parse_char(p, '(') ||
 		    !imap_parse_literal_ref(p, &msg->data, &msg->size, &binary) || !binary ||
 		    !imap_parse_char(p, ')'))
 			return imap_parser_fail(p, "Expected UTF8 (~{n} message)");
@@ -102,9 +180,9 @@ static bool append_parse_message(struct imap_parser *p, struct store_new_message
 
 /* APPEND mailbox message *(SP message) */
 static bool append_parse(struct imap_session *s, struct imap_parser *p, char **mailbox_r,
-			 struct store_new_message **msgs_r, size_t *count_r)
+			 struct append_message **msgs_r, size_t *count_r)
 {
-	struct store_new_message *msgs = NULL;
+	struct append_message *msgs = NULL;
 	size_t count = 0;
 
 	if (!imap_parse_sp(p) || (*mailbox_r = imap_parse_mailbox(s, p)) == NULL ||
@@ -113,8 +191,8 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
 	do {
 		if (count == APPEND_MAX_MESSAGES)
 			return imap_parser_fail(p, "Too many messages in one APPEND");
-		struct store_new_message *grown = arena_alloc(s->cmd_arena,
-							      (count + 1) * sizeof(*grown));
+		struct append_message *grown = arena_alloc(s->cmd_arena,
+							   (count + 1) * sizeof(*grown));
 		if (count > 0)
 			memcpy(grown, msgs, count * sizeof(*grown));
 		msgs = grown;
@@ -127,13 +205,180 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
 	return imap_parse_eol(p);
 }
 
+/* Why a message could not be put together (the NO's response code). */
+enum append_build_error {
+	APPEND_BUILD_OK,
+	APPEND_BUILD_BADURL,  /* RFC 4469 §4.1 */
+	APPEND_BUILD_TOOBIG,  /* RFC 4469 §4.2: over max_message_size */
+	APPEND_BUILD_FAILED,  /* the store failed */
+};
+
+/* The mailbox a URL names: the selected one when it names none. The RFC
+ * 4469 §3 base URL is imap://user@server/[selected mailbox]. */
+static bool append_url_mailbox(struct imap_session *s, const struct imap_url *url,
+			       int64_t *mailbox_id_r, uint32_t *uidvalidity_r)
+{
+	struct store_mailbox mb;
+	const char *error;
+
+	if (url->mailbox == NULL) {
+		if (s->view == NULL)
+			return false;
+		*mailbox_id_r = s->view->mailbox_id;
+		*uidvalidity_r = s->view->uidvalidity;
+		return true;
+	}
+	/* RFC 9051 §5.1: INBOX in any case, also as a parent */
+	char *name = url->mailbox;
+	if (str_eq_nocase(name, "INBOX"))
+		name = "INBOX";
+	else if (str_has_prefix_nocase(name, "INBOX/"))
+		memcpy(name, "INBOX", 5);
+	if (!imap_utf8_valid(name, strlen(name)) ||
+	    store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error) < 0)
+		return false;
+	*mailbox_id_r = mb.id;
+	*uidvalidity_r = mb.uidvalidity;
+	return true;
+}
+
+/* Append the octets a URL names to out, as FETCH BODY[section]<partial>
+ * would return them (RFC 4469 §3), never setting \Seen. Only messages of
+ * the logged-in user on this server (RFC 4469 §3 note). The result may not
+ * take out beyond limit bytes. */
+static enum append_build_error append_url_read(struct imap_session *s, const char *text,
+					       size_t len, uint64_t limit, struct buf *out)
+{
+	struct arena *arena = s->cmd_arena;
+	struct store_message_info info;
+	struct imap_fetch_range range;
+	struct imap_url url;
+	struct mime_part *parts = NULL;
+	size_t part_count = 0, offset, length;
+	const char *error, *data;
+	int64_t mailbox_id;
+	uint32_t uidvalidity;
+
+	if (strlen(text) != len || !imap_url_parse(arena, text, len, &url, &error))
+		return APPEND_BUILD_BADURL;
+	if (url.user != NULL && (!str_eq_nocase(url.user, s->account_name) ||
+				 !str_eq_nocase(url.host, s->server->config->hostname)))
+		return APPEND_BUILD_BADURL;
+	if (!append_url_mailbox(s, &url, &mailbox_id, &uidvalidity) ||
+	    (url.uidvalidity != 0 && url.uidvalidity != uidvalidity))
+		return APPEND_BUILD_BADURL;
+	int r = store_message_get(s->store, mailbox_id, url.uid, STORE_INFO_STRUCTURE, arena, &info,
+				  &error);
+	if (r == STORE_ENOTFOUND)
+		return APPEND_BUILD_BADURL;
+	if (r < 0) {
+		log_error("imap: catenate: reading %s: %s", text, error);
+		return APPEND_BUILD_FAILED;
+	}
+	if (info.parts == NULL ||
+	    mime_parts_deserialize(arena, info.parts, &parts, &part_count) < 0)
+		part_count = 0;
+	if (!imap_fetch_section_range(&url.section, parts, part_count, info.size, &range))
+		return APPEND_BUILD_BADURL;
+	struct imap_fetch_item item = {
+		.partial = url.partial, .origin = url.origin, .length = url.length,
+	};
+	struct buf filtered = BUF_INIT;
+	size_t total = (size_t)(range.end - range.start);
+	bool fields = url.section.text == IMAP_SECTION_HEADER_FIELDS ||
+		      url.section.text == IMAP_SECTION_HEADER_FIELDS_NOT;
+	if (!fields && total > limit - out->len)
+		return APPEND_BUILD_TOOBIG; /* before reading a byte of it */
+	if (store_blob_read(s->store, info.blob_id, (size_t)range.start, total, arena, &data,
+			    &length, &error) < 0) {
+		log_error("imap: catenate: reading %s: %s", text, error);
+		return APPEND_BUILD_FAILED;
+	}
+	if (fields) {
+		mime_header_filter(data, length, (const char *const *)url.section.fields,
+				   url.section.field_count,
+				   url.section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
+		data = filtered.data != NULL ? filtered.data : "";
+		length = filtered.len;
+	}
+	imap_fetch_partial(&item, length, &offset, &length);
+	enum append_build_error result = APPEND_BUILD_OK;
+	if (length > limit - out->len)
+		result = APPEND_BUILD_TOOBIG;
+	else
+		buf_append(out, data + offset, length);
+	buf_free(&filtered);
+	return result;
+}
+
+/* Put a CATENATE message together (RFC 4469 §3): the parts in order. On
+ * BADURL, *bad_url_r is the first URL that failed (§4.1). */
+static enum append_build_error append_build(struct imap_session *s, struct append_message *m,
+					    const char **bad_url_r)
+{
+	uint64_t limit = s->server->config->max_message_size;
+	enum append_build_error r = APPEND_BUILD_OK;
+	struct buf out = BUF_INIT;
+
+	if (!m->catenate)
+		return APPEND_BUILD_OK;
+	for (size_t i = 0; r == APPEND_BUILD_OK && i < m->part_count; i++) {
+		const struct append_part *part = &m->parts[i];
+		if (part->url != NULL) {
+			r = append_url_read(s, part->url, part->url_len, limit, &out);
+			if (r == APPEND_BUILD_BADURL)
+				*bad_url_r = part->url;
+		} else if (part->size > limit - out.len) {
+			r = APPEND_BUILD_TOOBIG;
+		} else {
+			buf_append(&out, part->data, part->size);
+		}
+	}
+	if (r == APPEND_BUILD_OK) {
+		m->msg.data = arena_memdup(s->cmd_arena, out.data != NULL ? out.data : "", out.len);
+		m->msg.size = out.len;
+	}
+	buf_free(&out);
+	return r;
+}
+
+/* NO for a message that could not be put together. url-resp-text is any
+ * TEXT-CHAR but ']' (RFC 4469 §5): other bytes go %-escaped, which names
+ * the same URL (RFC 3986 §2.1). */
+static void append_build_refuse(struct imap_session *s, enum append_build_error r,
+				const char *bad_url)
+{
+	struct buf url = BUF_INIT;
+
+	switch (r) {
+	case APPEND_BUILD_BADURL:
+		for (const unsigned char *c = (const unsigned char *)bad_url; *c != '\0'; c++) {
+			if (*c == ']' || *c == '\r' || *c == '\n' || *c >= 0x7f)
+				buf_printf(&url, "%%%02X", *c);
+			else
+				buf_append_char(&url, (char)*c);
+		}
+		imap_cmd_no(s, "[BADURL %s] Cannot use that URL", url.len > 0 ? url.data : "%20");
+		break;
+	case APPEND_BUILD_TOOBIG:
+		imap_cmd_no(s, "[TOOBIG] The message would be larger than %llu octets",
+			    (unsigned long long)s->server->config->max_message_size);
+		break;
+	case APPEND_BUILD_FAILED:
+	case APPEND_BUILD_OK:
+		imap_cmd_no(s, "[SERVERBUG] Message not saved");
+		break;
+	}
+	buf_free(&url);
+}
+
 /* All messages in one store transaction: RFC 3502 §6.3.11 wants all or
  * none; APPENDUID then names every new UID (RFC 4315 §3). */
 static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct store_new_message *msgs = NULL;
+	struct append_message *msgs = NULL;
 	struct store_mailbox mb;
-	const char *error;
+	const char *error, *bad_url = "";
 	char *name;
 	size_t count = 0;
 	uint32_t uidvalidity;
@@ -145,9 +390,18 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
+	struct store_new_message *news = arena_alloc(s->cmd_arena, count * sizeof(*news));
+	for (size_t i = 0; r == 0 && i < count; i++) {
+		enum append_build_error built = append_build(s, &msgs[i], &bad_url);
+		if (built != APPEND_BUILD_OK) {
+			append_build_refuse(s, built, bad_url);
+			return IMAP_CMD_DONE;
+		}
+		news[i] = msgs[i].msg;
+	}
 	uint32_t *uids = arena_alloc(s->cmd_arena, count * sizeof(uint32_t));
 	if (r == 0)
-		r = store_message_append(s->store, mb.id, msgs, count, uids, &uidvalidity, &error);
+		r = store_message_append(s->store, mb.id, news, count, uids, &uidvalidity, &error);
 	if (r < 0) {
 		log_error("imap: append to %s for %s: %s", name, s->account_name, error);
 		imap_cmd_no(s, "[SERVERBUG] Message not saved");
@@ -160,6 +414,90 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 	return IMAP_CMD_DONE;
 }
 
+/* The message REPLACE removes: "seq-number" (or a UID for UID REPLACE) of
+ * the selected mailbox. -1 with the reply set when it cannot be used. */
+static long replace_find_old(struct imap_session *s, uint32_t number, bool uid)
+{
+	struct imap_view *view = s->view;
+	long index;
+
+	if (uid) {
+		index = imap_view_find_uid(view, number);
+		if (index < 0) {
+			imap_cmd_no(s, "[NONEXISTENT] No message with UID %u", number);
+			return -1;
+		}
+	} else {
+		/* RFC 9051 §9 seq-number: a number the client knows */
+		if (number == 0 || number > view->exists_told) {
+			imap_cmd_bad(s, "Invalid message sequence number");
+			return -1;
+		}
+		index = (long)number - 1;
+	}
+	if (view->msgs.items[index].expunged) {
+		imap_cmd_no(s, "[EXPUNGEISSUED] The message was expunged");
+		return -1;
+	}
+	return index;
+}
+
+/* REPLACE / UID REPLACE (RFC 8508 §3): append-message to a mailbox and
+ * remove a message of the selected one, as one action. The APPENDUID goes
+ * in an untagged OK before the EXPUNGE (RFC 8508 §4.3); the view sync that
+ * follows every command sends the EXPUNGE (or VANISHED under QRESYNC,
+ * RFC 8508 §4.5) and the EXISTS of a same-mailbox replacement. */
+static enum imap_cmd_status cmd_replace(struct imap_session *s, struct imap_parser *p, bool uid)
+{
+	struct append_message m;
+	struct store_mailbox mb;
+	const char *error, *bad_url = "";
+	uint32_t number, new_uid = 0, uidvalidity = 0;
+	char *name;
+
+	if (!imap_parse_sp(p) || !imap_parse_number(p, &number) || !imap_parse_sp(p) ||
+	    (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_sp(p) ||
+	    !append_parse_message(p, &m) || !imap_parse_eol(p))
+		return imap_cmd_syntax(s, p);
+	if (s->view->readonly) {
+		imap_cmd_no(s, "[READ-ONLY] Mailbox is read-only");
+		return IMAP_CMD_DONE;
+	}
+	long index = replace_find_old(s, number, uid);
+	if (index < 0)
+		return IMAP_CMD_DONE;
+	uint32_t old_uid = s->view->msgs.items[index].uid;
+	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
+	if (r == STORE_ENOTFOUND) {
+		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
+		return IMAP_CMD_DONE;
+	}
+	enum append_build_error built = r < 0 ? APPEND_BUILD_FAILED : append_build(s, &m, &bad_url);
+	if (built != APPEND_BUILD_OK) {
+		append_build_refuse(s, built, bad_url);
+		return IMAP_CMD_DONE;
+	}
+	r = store_message_replace(s->store, mb.id, &m.msg, s->view->mailbox_id, old_uid, &new_uid,
+				  &uidvalidity, &error);
+	if (r == STORE_ENOTFOUND) {
+		imap_cmd_no(s, "[EXPUNGEISSUED] The message was expunged meanwhile");
+		return IMAP_CMD_DONE;
+	}
+	if (r < 0) {
+		log_error("imap: replace in %s for %s: %s", name, s->account_name, error);
+		imap_cmd_no(s, "[SERVERBUG] Message not replaced");
+		return IMAP_CMD_DONE;
+	}
+	imap_untagged(s, "OK [APPENDUID %u %u] Replacement message ready", uidvalidity, new_uid);
+	s->view->msgs.items[index].expunged = true;
+	s->view->has_expunged = true;
+	imap_cmd_ok(s, "%sREPLACE completed", uid ? "UID " : "");
+	return IMAP_CMD_DONE;
+}
+
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
 const struct imap_command imap_cmd_def_append = { "APPEND", AUTHED, 0, cmd_append };
+/* RFC 8508 §3.5: selected state only, and a UID form */
+const struct imap_command imap_cmd_def_replace = { "REPLACE", IMAP_STATE_SELECTED, IMAP_CMD_UID,
+						   cmd_replace };

@@ -189,6 +189,23 @@ static bool fetch_parse_section(struct imap_parser *parser, struct imap_fetch_se
 	return true;
 }
 
+bool imap_fetch_parse_section_spec(struct arena *arena, const char *text, size_t len,
+				   struct imap_fetch_section *section_r)
+{
+	struct imap_parser parser;
+	struct buf name = BUF_INIT;
+	char *bracketed = arena_alloc(arena, len + 3);
+
+	bracketed[0] = '[';
+	memcpy(bracketed + 1, text, len);
+	bracketed[len + 1] = ']';
+	bracketed[len + 2] = '\0';
+	imap_parser_init(&parser, arena, bracketed, len + 2);
+	bool ok = fetch_parse_section(&parser, section_r, &name) && imap_at_end(&parser);
+	buf_free(&name);
+	return ok;
+}
+
 /* partial = "<" number64 "." nz-number64 ">" (RFC 9051 §9). */
 static bool fetch_parse_partial(struct imap_parser *parser, struct imap_fetch_item *item)
 {

@@ -113,6 +113,12 @@ bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **re
  * §3.2.6), or nothing. Pure, like imap_fetch_parse. */
 bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_request *request);
 
+/* A section-spec without its brackets ("1.2.MIME", "HEADER.FIELDS (From)"),
+ * all of text[0..len): the ;SECTION= of an IMAP URL (RFC 5092 §11). Pure;
+ * allocates from arena. */
+bool imap_fetch_parse_section_spec(struct arena *arena, const char *text, size_t len,
+				   struct imap_fetch_section *section_r);
+
 /* A byte range [start, end) of the stored message. */
 struct imap_fetch_range {
 	uint64_t start;

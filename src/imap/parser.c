@@ -33,9 +33,10 @@ void imap_frame_reset(struct imap_frame *frame)
 	frame->error_toobig = false;
 }
 
-/* Only APPEND carries message-sized literals, and only once the client has
- * logged in (nobody may make us buffer megabytes before that); every other
- * literal is limited to IMAP_MAX_SMALL_LITERAL. */
+/* Only APPEND and [UID] REPLACE (RFC 8508) carry message-sized literals
+ * (CATENATE's TEXT parts included), and only once the client has logged in
+ * (nobody may make us buffer megabytes before that); every other literal
+ * is limited to IMAP_MAX_SMALL_LITERAL. */
 static bool frame_allows_big_literal(const struct imap_frame *frame)
 {
 	const char *s = frame->command.data;
@@ -49,6 +50,8 @@ static bool frame_allows_big_literal(const struct imap_frame *frame)
 	i++;
 	if (i >= len)
 		return false;
+	if (str_has_prefix_nocase(s + i, "REPLACE ") || str_has_prefix_nocase(s + i, "UID REPLACE "))
+		return true;
 	return str_has_prefix_nocase(s + i, "APPEND ") || str_has_prefix_nocase(s + i, "APPEND{");
 }
 

@@ -212,6 +212,15 @@ int store_message_append(struct store *store, int64_t mailbox_id,
 			 const struct store_new_message *messages, size_t count, uint32_t *uids_r,
 			 uint32_t *uidvalidity_r, const char **error_r);
 
+/* REPLACE (RFC 8508 §3.4): append message to mailbox_id and expunge
+ * old_uid from old_mailbox_id (the selected mailbox) in ONE transaction,
+ * so no one ever sees both or neither. ENOTFOUND (nothing changed) when
+ * old_uid is no longer there. *uid_r and *uidvalidity_r: APPENDUID. */
+int store_message_replace(struct store *store, int64_t mailbox_id,
+			  const struct store_new_message *message, int64_t old_mailbox_id,
+			  uint32_t old_uid, uint32_t *uid_r, uint32_t *uidvalidity_r,
+			  const char **error_r);
+
 /* The state of one message as a session keeps it. keywords are
  * space-separated (NULL or "" when none). */
 struct store_message_state {

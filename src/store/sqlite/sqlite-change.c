@@ -230,6 +230,19 @@ int sqlite_expunge_uids(struct store *store, int64_t mailbox_id, const uint32_t 
 	return rc;
 }
 
+int sqlite_expunge_existing(struct store *store, int64_t mailbox_id, uint32_t uid)
+{
+	sqlite_state_array states = ARRAY_INIT;
+	int rc = sqlite_states_of(store, mailbox_id, &uid, 1, NULL, &states);
+
+	if (rc == STORE_OK && states.count == 0)
+		rc = sqlite_fail(store, STORE_ENOTFOUND, "no message %u to replace", uid);
+	if (rc == STORE_OK)
+		rc = sqlite_expunge_uids(store, mailbox_id, &uid, 1);
+	array_free(&states);
+	return rc;
+}
+
 /* The \Deleted messages of the mailbox: all, or among sorted uids. */
 static int sqlite_deleted_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 			       size_t count, bool all, uint32_t **list_r, size_t *count_r)

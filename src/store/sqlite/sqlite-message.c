@@ -171,6 +171,30 @@ int store_message_append(struct store *store, int64_t mailbox_id,
 	return sqlite_result(store, rc, error_r);
 }
 
+int store_message_replace(struct store *store, int64_t mailbox_id,
+			  const struct store_new_message *message, int64_t old_mailbox_id,
+			  uint32_t old_uid, uint32_t *uid_r, uint32_t *uidvalidity_r,
+			  const char **error_r)
+{
+	struct arena *arena = arena_new();
+	/* parsed before the write lock is taken, as in store_message_append */
+	struct mime_message *parsed = mime_parse_message(arena, message->data, message->size);
+	uint32_t first = 0;
+	int rc = sqlite_begin_write(store);
+
+	if (rc == STORE_OK) {
+		rc = sqlite_expunge_existing(store, old_mailbox_id, old_uid);
+		if (rc == STORE_OK)
+			rc = sqlite_append_all(store, mailbox_id, message, &parsed, 1, &first,
+					       uidvalidity_r, arena);
+		rc = sqlite_finish(store, rc);
+	}
+	if (rc == STORE_OK)
+		*uid_r = first;
+	arena_free(arena);
+	return sqlite_result(store, rc, error_r);
+}
+
 /* Rows of (uid, flags, modseq, keywords) into an arena array. */
 static int sqlite_read_states(struct store *store, sqlite3_stmt *stmt, struct arena *arena,
 			      struct store_message_state **list_r, size_t *count_r)

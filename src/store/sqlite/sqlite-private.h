@@ -191,6 +191,9 @@ int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailb
  * write transaction: delete them and remember them in expunged. */
 int sqlite_expunge_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 			size_t count);
+/* Expunge one UID inside the open write transaction; ENOTFOUND if it is
+ * not there (REPLACE). */
+int sqlite_expunge_existing(struct store *store, int64_t mailbox_id, uint32_t uid);
 /* Copy existing UIDs (ascending) to another mailbox inside the open write
  * transaction; dest_uids_r[i] receives the new UID of uids[i]. */
 int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
