@@ -148,6 +148,8 @@ char *imap_decode_mailbox(struct imap_session *s, struct imap_parser *parser, ch
 		return "INBOX";
 	if (str_has_prefix_nocase(name, "INBOX/"))
 		memcpy(name, "INBOX", 5);
+	if (strlen(name) > IMAP_MAX_MAILBOX_NAME)
+		return imap_parser_fail(parser, "[LIMIT] Mailbox name too long"), NULL;
 	if (!imap_mailbox_name_valid(name))
 		return imap_parser_fail(parser, "Invalid mailbox name"), NULL;
 	return name;

@@ -122,7 +122,7 @@ static bool append_parse_catenate(struct imap_parser *p, struct append_message *
 		return imap_parser_fail(p, "Expected CATENATE (parts)");
 	do {
 		if (count == APPEND_MAX_CATENATE_PARTS)
-			return imap_parser_fail(p, "Too many CATENATE parts");
+			return imap_parser_fail(p, "[LIMIT] Too many CATENATE parts");
 		struct append_part *grown = arena_alloc(p->arena, (count + 1) * sizeof(*grown));
 		if (count > 0)
 			memcpy(grown, parts, count * sizeof(*grown));
@@ -190,7 +190,7 @@ static bool append_parse(struct imap_session *s, struct imap_parser *p, char **m
 		return false;
 	do {
 		if (count == APPEND_MAX_MESSAGES)
-			return imap_parser_fail(p, "Too many messages in one APPEND");
+			return imap_parser_fail(p, "[LIMIT] Too many messages in one APPEND");
 		struct append_message *grown = arena_alloc(s->cmd_arena,
 							   (count + 1) * sizeof(*grown));
 		if (count > 0)

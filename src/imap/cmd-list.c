@@ -287,7 +287,7 @@ static bool list_parse_args(struct imap_session *s, struct imap_parser *p, char 
 	    !list_parse_pattern(p, pattern_r))
 		return false;
 	if (strlen(*pattern_r) > LIST_MAX_PATTERN || strlen(*ref_r) > LIST_MAX_PATTERN)
-		return imap_parser_fail(p, "Pattern too long");
+		return imap_parser_fail(p, "[LIMIT] Pattern too long");
 	return imap_parse_eol(p);
 }
 

@@ -1,6 +1,7 @@
 /*
- * cmd-mailbox: managing mailboxes by name: CREATE, DELETE, RENAME,
- * SUBSCRIBE, UNSUBSCRIBE, STATUS (RFC 9051 §6.3.4-8, §6.3.11).
+ * cmd-mailbox: managing mailboxes by name: CREATE (with RFC 6154's
+ * CREATE-SPECIAL-USE), DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE, STATUS
+ * (RFC 9051 §6.3.4-8, §6.3.11).
  */
 #include "imap/session.h"
 #include "core/log.h"
@@ -44,14 +45,73 @@ static int mailbox_create_parents(struct imap_session *s, const char *name, cons
 	return 0;
 }
 
+/* The special uses a client may give a new mailbox (RFC 6154 §3). \All
+ * and \Flagged name virtual mailboxes, which buzon does not have: asking
+ * for them, or for an attribute nobody defined, is NO [USEATTR]. */
+static const struct {
+	const char *name;
+	unsigned use;
+} mailbox_create_uses[] = {
+	{ "\\Archive", STORE_USE_ARCHIVE }, { "\\Drafts", STORE_USE_DRAFTS },
+	{ "\\Junk", STORE_USE_JUNK },       { "\\Sent", STORE_USE_SENT },
+	{ "\\Trash", STORE_USE_TRASH },
+};
+
+/* create-param list (RFC 4466 §2.2): " (USE (\Sent ...))" (RFC 6154 §6),
+ * or nothing. *refused_r: an attribute we cannot give (NO [USEATTR]); an
+ * unknown parameter is a syntax error. */
+static bool mailbox_parse_create_params(struct imap_parser *p, unsigned *use_r,
+					const char **refused_r)
+{
+	char *word;
+
+	*use_r = 0;
+	*refused_r = NULL;
+	if (!imap_peek_char(p, ' '))
+		return true;
+	if (!imap_parse_sp(p) || !imap_parse_char(p, '('))
+		return imap_parser_fail(p, "Expected (create parameters)");
+	do {
+		if (!imap_parse_atom(p, &word) || !str_eq_nocase(word, "USE"))
+			return imap_parser_fail(p, "Unknown CREATE parameter");
+		if (!imap_parse_sp(p) || !imap_parse_char(p, '('))
+			return imap_parser_fail(p, "Expected USE (attributes)");
+		while (!imap_peek_char(p, ')')) {
+			if (!imap_parse_char(p, '\\') || !imap_parse_atom(p, &word))
+				return imap_parser_fail(p, "Expected a special-use attribute");
+			bool known = false;
+			for (size_t i = 0; i < sizeof(mailbox_create_uses) / sizeof(mailbox_create_uses[0]);
+			     i++) {
+				if (str_eq_nocase(word, mailbox_create_uses[i].name + 1)) {
+					*use_r |= mailbox_create_uses[i].use;
+					known = true;
+				}
+			}
+			if (!known && *refused_r == NULL)
+				*refused_r = arena_printf(p->arena, "\\%s", word);
+			if (!imap_peek_char(p, ')') && !imap_parse_sp(p))
+				return false;
+		}
+		p->p++;
+	} while (imap_peek_char(p, ' ') && p->p++);
+	return imap_parse_char(p, ')');
+}
+
 static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	const char *error = NULL;
+	const char *error = NULL, *refused;
 	char *raw, *name;
 	size_t len;
+	unsigned use;
 
-	if (!imap_parse_sp(p) || !imap_parse_astring(p, &raw, &len) || !imap_parse_eol(p))
+	if (!imap_parse_sp(p) || !imap_parse_astring(p, &raw, &len) ||
+	    !mailbox_parse_create_params(p, &use, &refused) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
+	/* RFC 6154 §3: refused before anything is created */
+	if (refused != NULL) {
+		imap_cmd_no(s, "[USEATTR] %s not supported", refused);
+		return IMAP_CMD_DONE;
+	}
 	/* A trailing separator only says "will have children" (§6.3.4). */
 	if (len > 1 && raw[len - 1] == '/')
 		raw[--len] = '\0';
@@ -61,7 +121,7 @@ static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parse
 		return mailbox_store_error(s, STORE_EEXISTS, NULL);
 	int r = mailbox_create_parents(s, name, &error);
 	if (r == 0)
-		r = store_mailbox_create(s->store, s->account_id, name, 0, &error);
+		r = store_mailbox_create(s->store, s->account_id, name, use, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
 	struct store_mailbox mb;

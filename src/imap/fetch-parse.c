@@ -72,7 +72,7 @@ static bool fetch_parse_header_list(struct imap_parser *parser, struct imap_fetc
 	for (;;) {
 		if (section->field_count == IMAP_FETCH_MAX_FIELDS) {
 			buf_free(&list);
-			return imap_parser_fail(parser, "Too many header fields");
+			return imap_parser_fail(parser, "[LIMIT] Too many header fields");
 		}
 		if (!imap_parse_astring(parser, &field, &len)) {
 			buf_free(&list);
@@ -110,7 +110,7 @@ static bool fetch_parse_part_numbers(struct imap_parser *parser, struct buf *par
 		if (!imap_parse_number(parser, &n) || n == 0)
 			return imap_parser_fail(parser, "Invalid section part number");
 		if (++depth > IMAP_FETCH_MAX_SECTION_DEPTH)
-			return imap_parser_fail(parser, "Section nested too deep");
+			return imap_parser_fail(parser, "[LIMIT] Section nested too deep");
 		if (part->len > 0)
 			buf_append_char(part, '.');
 		buf_printf(part, "%u", n);
@@ -399,7 +399,7 @@ static bool fetch_parse_items(struct imap_parser *parser, struct buf *items)
 		parser->p++;
 	for (;;) {
 		if (items->len / sizeof(item) == IMAP_FETCH_MAX_ITEMS)
-			return imap_parser_fail(parser, "Too many fetch items");
+			return imap_parser_fail(parser, "[LIMIT] Too many fetch items");
 		if (!fetch_parse_item(parser, &item))
 			return false;
 		fetch_list_push(items, &item, sizeof(item));
@@ -654,6 +654,10 @@ bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_re
 			request->changedsince_given = true;
 		} else if (str_eq_nocase(name, "VANISHED") && !request->vanished) {
 			request->vanished = true;
+		} else if (str_eq_nocase(name, "PARTIAL") && !request->partial_given) {
+			if (!imap_parse_sp(parser) || !imap_partial_parse(parser, &request->partial))
+				return false;
+			request->partial_given = true;
 		} else {
 			return imap_parser_fail(parser, "Unknown or repeated FETCH modifier");
 		}

@@ -49,6 +49,7 @@ struct fetch_state {
 	size_t seen_until;  /* \Seen already set for indexes[0 .. seen_until) */
 	size_t skipped;     /* expunged meanwhile */
 	bool failed;        /* a store error: the command ends NO */
+	bool corrupt;       /* a stored message is shorter than its part table */
 	bool unknown_cte;   /* BINARY met an encoding we cannot undo (RFC 3516) */
 	bool from_view;     /* answer from the view: no store read per message */
 	/* the message whose response is being written (paused mid-literal) */
@@ -151,6 +152,7 @@ static bool fetch_stream_literal(struct imap_session *s, struct fetch_state *st)
 			memset(pad, ' ', want);
 			data = pad;
 			st->failed = true;
+			st->corrupt |= read_ok;
 		}
 		imap_write(s, data, want);
 		st->literal_pos += want;
@@ -504,7 +506,10 @@ static void fetch_finish(struct imap_session *s, const struct fetch_state *st)
 {
 	const char *name = st->uid ? "UID FETCH" : "FETCH";
 
-	if (st->failed)
+	/* RFC 5530: CORRUPTION when the stored data contradicts itself */
+	if (st->corrupt)
+		imap_cmd_no(s, "[CORRUPTION] %s failed: a stored message is damaged", name);
+	else if (st->failed)
 		imap_cmd_no(s, "[SERVERBUG] %s failed: internal error", name);
 	else if (st->unknown_cte)
 		imap_cmd_no(s, "[UNKNOWN-CTE] Cannot decode a part's transfer encoding");
@@ -620,6 +625,10 @@ enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *
 		imap_cmd_bad(s, "VANISHED needs UID FETCH and ENABLE QRESYNC");
 		return IMAP_CMD_DONE;
 	}
+	if (request->partial_given && !uid) {
+		imap_cmd_bad(s, "PARTIAL needs UID FETCH"); /* RFC 9394 §3.3 */
+		return IMAP_CMD_DONE;
+	}
 	if (request->has_modseq || request->changedsince_given)
 		imap_enable_condstore(s); /* RFC 7162 §3.1: enabling commands */
 	if (request->vanished && fetch_send_vanished(s, request) < 0) {
@@ -639,5 +648,13 @@ enum imap_cmd_status imap_cmd_fetch(struct imap_session *s, struct imap_parser *
 	st->from_view = request->view_only && !request->changedsince_given &&
 			!atomic_load(&s->notified);
 	st->indexes = imap_view_resolve(s, &request->set, uid, &st->count);
+	if (request->partial_given) {
+		/* RFC 9394 §3.3: only the messages of the set in the range, before
+		 * CHANGEDSINCE picks among them (§3.4) */
+		size_t start, end;
+		imap_partial_slice(&request->partial, st->count, &start, &end);
+		st->indexes += start;
+		st->count = end - start;
+	}
 	return fetch_run(s, st);
 }

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "imap/parser.h"
+#include "imap/search.h"
 #include "imap/session.h"
 #include "mime/mime.h"
 
@@ -95,6 +96,8 @@ struct imap_fetch_request {
 	bool changedsince_given;
 	uint64_t changedsince; /* only messages with a greater MODSEQ */
 	bool vanished;         /* UID FETCH (... VANISHED): report expunged UIDs */
+	bool partial_given;    /* RFC 9394 §3.3: UID FETCH (PARTIAL range) */
+	struct imap_partial_range partial;
 	bool sets_seen;        /* some item implicitly sets \Seen */
 	bool needs_structure;  /* envelope, structure or part table needed */
 	bool needs_search;     /* preview or EMAILID needed (STORE_INFO_SEARCH) */
@@ -109,8 +112,9 @@ struct imap_fetch_request {
  * parser->error set (imap_parser_fail). */
 bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **request_r);
 
-/* After the items: " (CHANGEDSINCE n [VANISHED])" (RFC 7162 §3.1.4.1,
- * §3.2.6), or nothing. Pure, like imap_fetch_parse. */
+/* After the items: " (CHANGEDSINCE n [VANISHED] [PARTIAL range])" (RFC 7162
+ * §3.1.4.1, §3.2.6, RFC 9394 §3.3, in any order), or nothing. Pure, like
+ * imap_fetch_parse. */
 bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_request *request);
 
 /* A section-spec without its brackets ("1.2.MIME", "HEADER.FIELDS (From)"),

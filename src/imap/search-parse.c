@@ -513,9 +513,9 @@ static bool search_parse_key(struct search_parse *sp, unsigned depth,
 	char *name;
 
 	if (depth > IMAP_SEARCH_MAX_DEPTH)
-		return imap_parser_fail(parser, "Search criteria nested too deep");
+		return imap_parser_fail(parser, "[LIMIT] Search criteria nested too deep");
 	if (++sp->keys > IMAP_SEARCH_MAX_KEYS)
-		return imap_parser_fail(parser, "Too many search keys");
+		return imap_parser_fail(parser, "[LIMIT] Too many search keys");
 	if (imap_peek_char(parser, '(')) {
 		parser->p++;
 		return search_parse_list(sp, depth + 1, true, key_r);
@@ -554,12 +554,48 @@ static bool search_take_word(struct imap_parser *parser, const char *word)
 
 /* RFC 9051 §9 search-return-opts: "RETURN" SP "(" [opt *(SP opt)] ")".
  * Unknown options are refused with BAD, as §6.4.4 requires. */
+bool imap_partial_parse(struct imap_parser *parser, struct imap_partial_range *range_r)
+{
+	bool negative = imap_peek_char(parser, '-');
+	uint32_t first, last;
+
+	if (negative)
+		parser->p++;
+	if (!imap_parse_number(parser, &first) || first == 0 || !imap_parse_char(parser, ':') ||
+	    (negative && !imap_parse_char(parser, '-')) || !imap_parse_number(parser, &last) ||
+	    last == 0)
+		return imap_parser_fail(parser, "Invalid PARTIAL range");
+	range_r->first = negative ? -(int64_t)first : (int64_t)first;
+	range_r->last = negative ? -(int64_t)last : (int64_t)last;
+	return true;
+}
+
+void imap_partial_slice(const struct imap_partial_range *range, size_t count, size_t *start_r,
+			size_t *end_r)
+{
+	int64_t lo = range->first < range->last ? range->first : range->last;
+	int64_t hi = range->first < range->last ? range->last : range->first;
+	int64_t n = (int64_t)count, start, end;
+
+	if (lo > 0) {
+		start = lo - 1;   /* 1 is the first result */
+		end = hi;
+	} else {
+		start = n + lo;   /* -1 is the last: index n - 1 */
+		end = n + hi + 1;
+	}
+	start = start < 0 ? 0 : start > n ? n : start;
+	end = end < start ? start : end > n ? n : end;
+	*start_r = (size_t)start;
+	*end_r = (size_t)end;
+}
+
 static bool search_parse_return(struct imap_parser *parser, struct imap_search_query *query)
 {
 	static const struct { const char *name; unsigned bit; } options[] = {
 		{ "MIN", IMAP_SEARCH_RETURN_MIN }, { "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "ALL", IMAP_SEARCH_RETURN_ALL }, { "COUNT", IMAP_SEARCH_RETURN_COUNT },
-		{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+		{ "SAVE", IMAP_SEARCH_RETURN_SAVE }, { "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
 	};
 	char *atom;
 
@@ -578,6 +614,13 @@ static bool search_parse_return(struct imap_parser *parser, struct imap_search_q
 		}
 		if (bit == 0)
 			return imap_parser_fail(parser, "Unknown RETURN option");
+		if (bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (!imap_parse_sp(parser) || !imap_partial_parse(parser, &query->partial)))
+			return false;
+		/* RFC 9394 §3.1: one PARTIAL or one ALL, not both */
+		if ((bit & (IMAP_SEARCH_RETURN_PARTIAL | IMAP_SEARCH_RETURN_ALL)) &&
+		    (query->return_options & (IMAP_SEARCH_RETURN_PARTIAL | IMAP_SEARCH_RETURN_ALL)))
+			return imap_parser_fail(parser, "Only one of PARTIAL and ALL");
 		query->return_options |= bit;
 	}
 	parser->p++;

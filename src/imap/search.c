@@ -574,15 +574,15 @@ static void search_write_numbers(struct imap_session *s, const search_index_arra
 	imap_flush_scratch(s);
 }
 
-/* A sequence-set of the results, ranges joined: "2,5:7". */
-static void search_write_set(struct imap_session *s, const search_index_array *found, bool uid)
+/* A sequence-set of results [i, end), ranges joined: "2,5:7". */
+static void search_write_set(struct imap_session *s, const search_index_array *found, size_t i,
+			     size_t end, bool uid)
 {
-	size_t i = 0;
 	bool first = true;
 
-	while (i < found->count) {
+	while (i < end) {
 		uint32_t lo = search_number(s, found->items[i], uid), hi = lo;
-		while (i + 1 < found->count && search_number(s, found->items[i + 1], uid) == hi + 1) {
+		while (i + 1 < end && search_number(s, found->items[i + 1], uid) == hi + 1) {
 			hi++;
 			i++;
 		}
@@ -618,7 +618,20 @@ static void search_write_esearch(struct imap_session *s, const struct imap_searc
 	if ((opts & IMAP_SEARCH_RETURN_ALL) && found->count > 0) {
 		buf_append_str(out, " ALL ");
 		imap_flush_scratch(s);
-		search_write_set(s, found, uid);
+		search_write_set(s, found, 0, found->count, uid);
+	}
+	if (opts & IMAP_SEARCH_RETURN_PARTIAL) {
+		/* RFC 9394 §3.1: the range as asked, then only its results, so a
+		 * page of a huge result costs a page of output; NIL when none */
+		size_t start, end;
+		imap_partial_slice(&query->partial, found->count, &start, &end);
+		buf_printf(out, " PARTIAL (%lld:%lld ", (long long)query->partial.first,
+			   (long long)query->partial.last);
+		if (start == end)
+			buf_append_str(out, "NIL");
+		else
+			search_write_set(s, found, start, end, uid);
+		buf_append_char(out, ')');
 	}
 	if (modseq > 0 && found->count > 0) /* RFC 7162 §3.1.10 */
 		buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq);
@@ -627,15 +640,26 @@ static void search_write_esearch(struct imap_session *s, const struct imap_searc
 }
 
 /* RFC 5182 §2.1: SAVE keeps the matches as UIDs; a failed SEARCH empties
- * the saved result. */
-static void search_save_result(struct imap_session *s, const search_index_array *found)
+ * the saved result. With PARTIAL and no COUNT, only what the answer holds:
+ * the page, and MIN / MAX when asked (RFC 9394 §3.2, table 1). */
+static void search_save_result(struct imap_session *s, const struct imap_search_query *query,
+			       const search_index_array *found)
 {
-	size_t n = found != NULL ? found->count : 0;
-	uint32_t *uids = arena_alloc(s->cmd_arena, (n + 1) * sizeof(uint32_t));
+	size_t n = found != NULL ? found->count : 0, start = 0, end = n, k = 0;
+	unsigned opts = query->return_options;
+	uint32_t *uids = arena_alloc(s->cmd_arena, (n + 3) * sizeof(uint32_t));
 
-	for (size_t i = 0; i < n; i++)
-		uids[i] = s->view->msgs.items[found->items[i]].uid;
-	imap_saved_set(s, uids, n);
+	if ((opts & IMAP_SEARCH_RETURN_PARTIAL) && !(opts & IMAP_SEARCH_RETURN_COUNT))
+		imap_partial_slice(&query->partial, n, &start, &end);
+	/* ascending view indexes give ascending UIDs */
+	if (start > 0 && (opts & IMAP_SEARCH_RETURN_MIN))
+		uids[k++] = s->view->msgs.items[found->items[0]].uid;
+	for (size_t i = start; i < end; i++)
+		uids[k++] = s->view->msgs.items[found->items[i]].uid;
+	if (n > 0 && (opts & IMAP_SEARCH_RETURN_MAX) &&
+	    (k == 0 || uids[k - 1] != s->view->msgs.items[found->items[n - 1]].uid))
+		uids[k++] = s->view->msgs.items[found->items[n - 1]].uid;
+	imap_saved_set(s, uids, k);
 }
 
 /* "$" in the criteria (RFC 5182 §2.2) becomes the UID set saved by an
@@ -690,7 +714,7 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 	uint64_t modseq = query->has_modseq ? run.max_modseq : 0;
 	bool save = query->return_options & IMAP_SEARCH_RETURN_SAVE;
 	if (save)
-		search_save_result(s, ret == 0 ? &run.found : NULL);
+		search_save_result(s, query, ret == 0 ? &run.found : NULL);
 	if (ret == 0 && query->esearch) {
 		/* RFC 5182 §2.1: RETURN (SAVE) alone answers no ESEARCH */
 		if (query->return_options & ~IMAP_SEARCH_RETURN_SAVE)

@@ -105,6 +105,14 @@ struct imap_search_key {
 #define IMAP_SEARCH_RETURN_ALL (1u << 2)
 #define IMAP_SEARCH_RETURN_COUNT (1u << 3)
 #define IMAP_SEARCH_RETURN_SAVE (1u << 4)
+#define IMAP_SEARCH_RETURN_PARTIAL (1u << 5) /* RFC 9394 */
+
+/* RFC 9394 partial-range as the client gave it: "first:last", both > 0
+ * (counted from the first result) or both < 0 (-1 is the last result).
+ * Answers echo it as given. */
+struct imap_partial_range {
+	int64_t first, last;
+};
 
 struct imap_search_query {
 	struct imap_search_key *root;   /* an AND of the top-level keys */
@@ -114,7 +122,16 @@ struct imap_search_query {
 	unsigned return_options;        /* IMAP_SEARCH_RETURN_* (ALL when "()") */
 	bool needs_header;              /* HEADER or SENT* keys present */
 	bool has_modseq;                /* a MODSEQ key: answers carry (MODSEQ n) */
+	struct imap_partial_range partial; /* with IMAP_SEARCH_RETURN_PARTIAL */
 };
+
+/* partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number
+ * (RFC 9394 §4), for RETURN (PARTIAL ..) and the UID FETCH modifier. */
+bool imap_partial_parse(struct imap_parser *parser, struct imap_partial_range *range_r);
+/* Which of count results (in answer order) a range names: [*start_r,
+ * *end_r), empty (start == end) when none; "500:400" is "400:500". */
+void imap_partial_slice(const struct imap_partial_range *range, size_t count, size_t *start_r,
+			size_t *end_r);
 
 /* Parse "[SP RETURN (...)] SP [CHARSET x SP] search-key *(SP search-key)"
  * with parser positioned at the space after SEARCH, up to but not including

@@ -212,7 +212,13 @@ void imap_cmd_bad(struct imap_session *s, const char *fmt, ...)
 
 enum imap_cmd_status imap_cmd_syntax(struct imap_session *s, struct imap_parser *parser)
 {
-	imap_cmd_bad(s, "Syntax error: %s", parser->error ? parser->error : "invalid arguments");
+	const char *error = parser->error ? parser->error : "invalid arguments";
+
+	/* an error that carries its RFC 5530 code ("[LIMIT] ...") keeps it first */
+	if (error[0] == '[')
+		imap_cmd_bad(s, "%s", error);
+	else
+		imap_cmd_bad(s, "Syntax error: %s", error);
 	return IMAP_CMD_DONE;
 }
 
@@ -227,7 +233,7 @@ static void session_count_bad(struct imap_session *s)
 	else
 		s->bad_commands = 0;
 	if (s->bad_commands >= IMAP_MAX_BAD_COMMANDS && s->state != IMAP_STATE_LOGOUT) {
-		imap_untagged(s, "BYE Too many invalid commands");
+		imap_untagged(s, "BYE [CLIENTBUG] Too many invalid commands");
 		s->state = IMAP_STATE_LOGOUT;
 	}
 }
@@ -382,7 +388,9 @@ static void session_read_commands(struct imap_session *s)
 			session_frame_error(s);
 			break;
 		case IMAP_FRAME_FATAL:
-			imap_untagged(s, "BYE %s", s->frame.error);
+			/* RFC 7888 §5: a refused oversized LITERAL+ says TOOBIG */
+			imap_untagged(s, "BYE %s%s", s->frame.error_toobig ? "[TOOBIG] " : "",
+				      s->frame.error);
 			s->state = IMAP_STATE_LOGOUT;
 			conn_close(s->conn);
 			return;

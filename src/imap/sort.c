@@ -46,7 +46,7 @@ static bool sort_parse_criteria(struct imap_parser *parser, struct imap_sort_pro
 	do {
 		struct imap_sort_criterion *c;
 		if (program->count >= IMAP_SORT_MAX_CRITERIA)
-			return imap_parser_fail(parser, "Too many sort criteria");
+			return imap_parser_fail(parser, "[LIMIT] Too many sort criteria");
 		c = &program->criteria[program->count];
 		if (!imap_parse_atom(parser, &atom))
 			return imap_parser_fail(parser, "Expected a sort key");
@@ -482,6 +482,18 @@ static void sort_write_esearch(struct imap_session *s, const struct imap_search_
 		imap_flush_scratch(s);
 		sort_write_all(s, items, count, uid);
 	}
+	if (opts & IMAP_SEARCH_RETURN_PARTIAL) {
+		/* RFC 9394 §3.1: positions in sort order; only the page is written */
+		size_t start, end;
+		imap_partial_slice(&query->partial, count, &start, &end);
+		buf_printf(out, " PARTIAL (%lld:%lld ", (long long)query->partial.first,
+			   (long long)query->partial.last);
+		if (start == end)
+			buf_append_str(out, "NIL");
+		else
+			sort_write_all(s, items + start, end - start, uid);
+		buf_append_char(out, ')');
+	}
 	if (modseq > 0 && count > 0) /* RFC 7162 §3.1.10 */
 		buf_printf(out, " MODSEQ %llu", (unsigned long long)modseq);
 	buf_append_str(out, "\r\n");
@@ -496,11 +508,35 @@ static void sort_save_result(struct imap_session *s, const struct imap_sort_item
 {
 	uint32_t *uids = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t));
 
+	size_t n = 0;
+
 	for (size_t i = 0; i < count; i++)
 		uids[i] = s->view->msgs.items[items[i].index].uid;
 	if (count > 1)
 		qsort(uids, count, sizeof(*uids), sort_cmp_uid);
-	imap_saved_set(s, uids, count);
+	for (size_t i = 0; i < count; i++) {
+		if (n == 0 || uids[n - 1] != uids[i])
+			uids[n++] = uids[i];
+	}
+	imap_saved_set(s, uids, n);
+}
+
+/* RFC 9394 §3.2 table 1: SAVE with PARTIAL and no COUNT keeps what the
+ * answer holds: the page (in sort order), and MIN / MAX when asked. */
+static void sort_save_partial(struct imap_session *s, const struct imap_search_query *query,
+			      const struct imap_sort_item *items, size_t count)
+{
+	struct imap_sort_item *kept = arena_alloc(s->cmd_arena, (count + 2) * sizeof(*kept));
+	size_t start, end, k = 0;
+
+	imap_partial_slice(&query->partial, count, &start, &end);
+	if (count > 0 && (query->return_options & IMAP_SEARCH_RETURN_MIN))
+		kept[k++] = items[0];
+	for (size_t i = start; i < end; i++)
+		kept[k++] = items[i];
+	if (count > 0 && (query->return_options & IMAP_SEARCH_RETURN_MAX))
+		kept[k++] = items[count - 1];
+	sort_save_result(s, kept, k);
 }
 
 /* SORT / UID SORT: parse, refuse what we cannot do (NO for a charset, BAD
@@ -530,9 +566,13 @@ static enum imap_cmd_status imap_cmd_sort(struct imap_session *s, struct imap_pa
 		imap_cmd_no(s, "[SERVERBUG] %s failed: internal error", name);
 		return IMAP_CMD_DONE;
 	}
-	if (save)
+	bool save_page = (query->return_options & IMAP_SEARCH_RETURN_PARTIAL) &&
+			 !(query->return_options & IMAP_SEARCH_RETURN_COUNT);
+	if (save && !save_page)
 		sort_save_result(s, collect.items.items, collect.items.count);
 	imap_sort_items(program, collect.items.items, collect.items.count);
+	if (save && save_page)
+		sort_save_partial(s, query, collect.items.items, collect.items.count);
 	uint64_t modseq = query->has_modseq ? max_modseq : 0;
 	if (query->esearch) {
 		/* RFC 5182 §2.1: RETURN (SAVE) alone answers nothing */

@@ -198,7 +198,7 @@ def test_endless_bad_commands_end_the_session():
         for _ in range(19):
             c.command('FROB')
         tagged, untagged = c.command('FROB')
-        assert untagged == ['* BYE Too many invalid commands'], untagged
+        assert untagged == ['* BYE [CLIENTBUG] Too many invalid commands'], untagged
         assert c.at_eof(5)
         c.close()
         still_serving(s)

@@ -215,7 +215,7 @@ static void fetch_item_count_is_bounded(void)
 	snprintf(args + n, sizeof(args) - n, ")");
 	UNIT_CHECK(test_parse(arena, args) != NULL);
 	snprintf(args + n, sizeof(args) - n, " UID)");
-	UNIT_CHECK_STR(test_error(arena, args), "Too many fetch items");
+	UNIT_CHECK_STR(test_error(arena, args), "[LIMIT] Too many fetch items");
 	arena_free(arena);
 }
 

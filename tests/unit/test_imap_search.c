@@ -313,10 +313,38 @@ static void search_return_options_ask_for_esearch(void)
 	UNIT_CHECK(q != NULL && q->return_options == IMAP_SEARCH_RETURN_ALL);
 	q = test_parse(arena, " ALL");
 	UNIT_CHECK(q != NULL && !q->esearch);
-	UNIT_CHECK_STR(test_error(arena, " RETURN (PARTIAL) ALL"), "Unknown RETURN option");
+	UNIT_CHECK_STR(test_error(arena, " RETURN (FIRST) ALL"), "Unknown RETURN option");
+	/* RFC 9394: PARTIAL takes a range; not with ALL, not twice */
+	q = test_parse(arena, " RETURN (PARTIAL -1:-50 COUNT) ALL");
+	UNIT_CHECK(q != NULL && q->return_options == (IMAP_SEARCH_RETURN_PARTIAL |
+						      IMAP_SEARCH_RETURN_COUNT));
+	UNIT_CHECK(q != NULL && q->partial.first == -1 && q->partial.last == -50);
+	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL 1) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL 0:1) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL -1:2) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (ALL PARTIAL 1:2) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL") == NULL);
 	UNIT_CHECK(test_parse(arena, " RETURN ALL") == NULL);
 	UNIT_CHECK(test_parse(arena, " RETURN (MIN)") == NULL);
 	arena_free(arena);
+}
+
+/* RFC 9394 §3.1: positions of results, from either end, clamped. */
+static void search_partial_slices_results(void)
+{
+	struct { int64_t first, last; size_t count, start, end; } cases[] = {
+		{ 1, 5, 30, 0, 5 },     { 5, 1, 30, 0, 5 },     { -1, -3, 30, 27, 30 },
+		{ -3, -1, 30, 27, 30 }, { 25, 40, 30, 24, 30 }, { 31, 40, 30, 30, 30 },
+		{ -29, -40, 30, 0, 2 }, { -31, -40, 30, 0, 0 }, { 1, 1, 0, 0, 0 },
+		{ -1, -1, 1, 0, 1 },    { 4294967295, 1, 3, 0, 3 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct imap_partial_range range = { cases[i].first, cases[i].last };
+		size_t start, end;
+		imap_partial_slice(&range, cases[i].count, &start, &end);
+		UNIT_CHECK(start == cases[i].start && end == cases[i].end);
+	}
 }
 
 static void search_dates_are_validated(void)
@@ -382,7 +410,7 @@ static void search_nesting_is_bounded(void)
 		if (depth == IMAP_SEARCH_MAX_DEPTH)
 			UNIT_CHECK(test_parse(arena, args) != NULL);
 		else
-			UNIT_CHECK_STR(test_error(arena, args), "Search criteria nested too deep");
+			UNIT_CHECK_STR(test_error(arena, args), "[LIMIT] Search criteria nested too deep");
 	}
 	n = 0;
 	for (int i = 0; i < IMAP_SEARCH_MAX_DEPTH + 5; i++) {
@@ -390,7 +418,7 @@ static void search_nesting_is_bounded(void)
 		n += 4;
 	}
 	memcpy(args + n, " ALL", 5);
-	UNIT_CHECK_STR(test_error(arena, args), "Search criteria nested too deep");
+	UNIT_CHECK_STR(test_error(arena, args), "[LIMIT] Search criteria nested too deep");
 	arena_free(arena);
 }
 
@@ -407,7 +435,7 @@ static void search_key_count_is_bounded(void)
 	args[n] = '\0';
 	UNIT_CHECK(test_parse(arena, args) != NULL);
 	memcpy(args + n, " ALL", 5);
-	UNIT_CHECK_STR(test_error(arena, args), "Too many search keys");
+	UNIT_CHECK_STR(test_error(arena, args), "[LIMIT] Too many search keys");
 	arena_free(arena);
 }
 
@@ -458,6 +486,7 @@ int main(void)
 	UNIT_RUN(search_body_and_text_use_the_index_once_per_key);
 	UNIT_RUN(search_charset_is_checked_but_not_an_error);
 	UNIT_RUN(search_return_options_ask_for_esearch);
+	UNIT_RUN(search_partial_slices_results);
 	UNIT_RUN(search_dates_are_validated);
 	UNIT_RUN(search_refuses_malformed_criteria);
 	UNIT_RUN(search_nesting_is_bounded);
