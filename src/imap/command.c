@@ -9,7 +9,8 @@
 extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 	imap_cmd_def_capability, imap_cmd_def_check, imap_cmd_def_close, imap_cmd_def_compress,
 	imap_cmd_def_copy,
-	imap_cmd_def_create, imap_cmd_def_delete, imap_cmd_def_enable, imap_cmd_def_examine,
+	imap_cmd_def_create, imap_cmd_def_delete, imap_cmd_def_enable, imap_cmd_def_esearch,
+	imap_cmd_def_examine,
 	imap_cmd_def_expunge, imap_cmd_def_fetch, imap_cmd_def_id, imap_cmd_def_idle,
 	imap_cmd_def_list, imap_cmd_def_unauthenticate,
 	imap_cmd_def_login, imap_cmd_def_logout, imap_cmd_def_lsub, imap_cmd_def_move,
@@ -39,6 +40,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_create,    /* §6.3.4 */
 	&imap_cmd_def_delete,    /* §6.3.5 */
 	&imap_cmd_def_enable,    /* §6.3.1, RFC 5161 */
+	&imap_cmd_def_esearch,   /* RFC 7377 (MULTISEARCH) */
 	&imap_cmd_def_examine,   /* §6.3.3 */
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */

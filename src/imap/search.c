@@ -599,13 +599,19 @@ static void search_write_set(struct imap_session *s, const search_index_array *f
 /* "* ESEARCH (TAG "t") [UID] MIN a MAX b COUNT n ALL set" (RFC 9051
  * §7.3.4, RFC 4731 §3.1); MIN, MAX, ALL are left out for no match. */
 static void search_write_esearch(struct imap_session *s, const struct imap_search_query *query,
-				 const search_index_array *found, bool uid, uint64_t modseq)
+				 const search_index_array *found, bool uid, uint64_t modseq,
+				 const char *mailbox, uint32_t uidvalidity)
 {
 	unsigned opts = query->return_options;
 	struct buf *out = &s->scratch;
 
 	buf_append_str(out, "* ESEARCH (TAG ");
 	imap_write_string(out, s->tag != NULL ? s->tag : "", s->tag ? strlen(s->tag) : 0, false);
+	if (mailbox != NULL) { /* RFC 7377 §2.1 correlators */
+		buf_append_str(out, " MAILBOX ");
+		imap_write_mailbox(s, out, mailbox);
+		buf_printf(out, " UIDVALIDITY %u", uidvalidity);
+	}
 	buf_append_char(out, ')');
 	if (uid)
 		buf_append_str(out, " UID");
@@ -718,7 +724,7 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 	if (ret == 0 && query->esearch) {
 		/* RFC 5182 §2.1: RETURN (SAVE) alone answers no ESEARCH */
 		if (query->return_options & ~IMAP_SEARCH_RETURN_SAVE)
-			search_write_esearch(s, query, &run.found, uid, modseq);
+			search_write_esearch(s, query, &run.found, uid, modseq, NULL, 0);
 	} else if (ret == 0) {
 		search_write_numbers(s, &run.found, uid, modseq);
 	}
@@ -730,4 +736,26 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 	else
 		imap_cmd_ok(s, "%s completed", uid ? "UID SEARCH" : "SEARCH");
 	return IMAP_CMD_DONE;
+}
+
+int imap_search_answer_mailbox(struct imap_session *s, struct imap_search_query *query,
+			       const char *mailbox, uint32_t uidvalidity)
+{
+	struct search_run run = { .session = s, .query = query };
+	int ret;
+
+	search_bind_saved(s, query->root); /* "$" (RFC 5182 §2.2) */
+	run.arena = arena_new();
+	ret = search_execute(&run);
+	if (query->return_options & IMAP_SEARCH_RETURN_SAVE)
+		search_save_result(s, query, ret == 0 ? &run.found : NULL);
+	/* RFC 7377 §2.1: no response for a mailbox without a match; RFC 5182
+	 * §2.1: RETURN (SAVE) alone answers nothing */
+	if (ret == 0 && run.found.count > 0 && (query->return_options & ~IMAP_SEARCH_RETURN_SAVE))
+		search_write_esearch(s, query, &run.found, true,
+				     query->has_modseq ? run.max_modseq : 0, mailbox, uidvalidity);
+	array_free(&run.found);
+	array_free(&run.maybe);
+	arena_free(run.arena);
+	return ret;
 }

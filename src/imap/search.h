@@ -133,6 +133,15 @@ bool imap_partial_parse(struct imap_parser *parser, struct imap_partial_range *r
 void imap_partial_slice(const struct imap_partial_range *range, size_t count, size_t *start_r,
 			size_t *end_r);
 
+/* MULTISEARCH (RFC 7377 §2.1, cmd-esearch.c): run query over the
+ * mailbox of s->view (the caller may have put a view of any of the user's
+ * mailboxes there) and, when something matched, send one "* ESEARCH (TAG
+ * "t" MAILBOX "m" UIDVALIDITY n) UID ..." for it; nothing otherwise.
+ * RETURN (SAVE) saves the result (only for the selected mailbox). -1 on a
+ * store error. */
+int imap_search_answer_mailbox(struct imap_session *s, struct imap_search_query *query,
+			       const char *mailbox, uint32_t uidvalidity);
+
 /* Parse "[SP RETURN (...)] SP [CHARSET x SP] search-key *(SP search-key)"
  * with parser positioned at the space after SEARCH, up to but not including
  * the end of line (the caller checks imap_parse_eol). Pure: allocates only
