@@ -33,6 +33,7 @@ static const char main_usage_text[] =
 	"  user passwd ADDRESS    set a new password; password: one line on stdin\n"
 	"  user del ADDRESS       delete an account and all its mail\n"
 	"  user list              print every account, one per line\n"
+	"  user quota ADDRESS [STORAGE_KB MESSAGES]  show or set an account's quota\n"
 	"  deliver [-f SENDER] RCPT...  store a message from stdin in each RCPT's INBOX\n"
 	"  queue list             the outbound queue: entries, recipients, states\n"
 	"  queue flush            retry every queued recipient now\n"

@@ -5,6 +5,7 @@
  *   buzon -c FILE user add|passwd ADDRESS     (password: one line on stdin)
  *   buzon -c FILE user del ADDRESS
  *   buzon -c FILE user list
+ *   buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]
  *   buzon -c FILE queue list|flush|delete ID
  *
  * Each returns the process exit status (0 success, 1 failure after printing

@@ -6,7 +6,8 @@
  * Exit codes are sendmail's (<sysexits.h>), which procmail, fetchmail and
  * MTAs' pipe transports understand: EX_USAGE, EX_NOUSER (a recipient is
  * not an account: nothing is delivered), EX_DATAERR (too big),
- * EX_TEMPFAIL (the store failed: try again), EX_IOERR.
+ * EX_TEMPFAIL (the store failed: try again), EX_IOERR, EX_CANTCREAT (a
+ * recipient is over quota: nothing is delivered).
  *
  * stdin is taken as a local file: bare LF line ends become CRLF (RFC 5322
  * §2.3), a lone "." means nothing (like sendmail -i).
@@ -99,6 +100,33 @@ static int deliver_accounts(struct store *store, const struct config *config, ch
 	return 0;
 }
 
+/* Quota (RFC 9208) before anything is stored: a sendmail-style exit
+ * status speaks for every recipient at once, so the message goes to all of
+ * them or to none (EX_CANTCREAT, the recipients over quota named). */
+static int deliver_check_quota(struct store *store, const struct config *config,
+			       char **addresses, const int64_t *ids, size_t count, size_t size)
+{
+	int status = 0;
+
+	store_quota_set_default(store, config_quota_storage_kib(config),
+				config_quota_messages(config));
+	for (size_t i = 0; i < count; i++) {
+		struct store_quota quota;
+		const char *error;
+
+		if (store_quota_get(store, ids[i], &quota, &error) < 0) {
+			fprintf(stderr, "buzon: deliver: %s: %s\n", addresses[i], error);
+			return EX_TEMPFAIL;
+		}
+		if (!store_quota_allows(&quota, size, 1)) {
+			fprintf(stderr, "buzon: deliver: %s: mailbox full (over quota)\n",
+				addresses[i]);
+			status = EX_CANTCREAT;
+		}
+	}
+	return status;
+}
+
 /* The same account named twice gets one copy: ids made unique in place. */
 static size_t deliver_unique(int64_t *ids, size_t count)
 {
@@ -155,8 +183,10 @@ int cli_deliver(const struct config *config, int argc, char **argv)
 		fprintf(stderr, "buzon: deliver: store: %s\n", error);
 		status = EX_TEMPFAIL;
 	} else if ((status = deliver_accounts(store, config, argv + i, count, arena, ids)) == 0 &&
-		   store_message_deliver(store, ids, deliver_unique(ids, count), message.data, message.len, 0, uids,
-					 &error) < 0) {
+		   (status = deliver_check_quota(store, config, argv + i, ids, count,
+						 message.len)) == 0 &&
+		   store_message_deliver(store, ids, deliver_unique(ids, count), message.data,
+					 message.len, 0, uids, &error) < 0) {
 		fprintf(stderr, "buzon: deliver: %s\n", error);
 		status = EX_TEMPFAIL;
 	}

@@ -356,6 +356,8 @@ static int serve_start_threads(struct serve_thread *threads, unsigned count,
 			loop_free(t->loop);
 			return (int)i;
 		}
+		store_quota_set_default(t->store, config_quota_storage_kib(shared->config),
+					config_quota_messages(shared->config));
 		if (queue_open(shared->config, &t->queue, &error) < 0) {
 			log_error("serve: %s", error);
 			store_close(t->store);

@@ -15,4 +15,9 @@ char *cli_user_check_address(const struct config *config, const char *address,
 /* user import FILE: accounts from a Dovecot passwd-file (user-import.c). */
 int cli_user_import(const struct config *config, struct store *store, const char *path);
 
+/* user quota ADDRESS [STORAGE_KB MESSAGES] (user-quota.c); argv holds the
+ * argc (0 or 2) limit arguments. */
+int cli_user_quota(const struct config *config, struct store *store, const char *address,
+		   int argc, char **argv);
+
 #endif

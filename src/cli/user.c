@@ -6,6 +6,7 @@
  *   user del ADDRESS      delete the account and all its mail
  *   user list             print every address, one per line
  *   user import FILE      accounts from a Dovecot passwd-file (user-import.c)
+ *   user quota ADDRESS [STORAGE_KB MESSAGES]   show or set limits (user-quota.c)
  *
  * Passwords come from stdin so that they never appear in `ps` or in shell
  * history; on a terminal the line is read with echo off. Addresses are
@@ -38,7 +39,8 @@ static const char cli_user_usage_text[] =
 	"       buzon -c FILE user passwd ADDRESS   (password: one line on stdin)\n"
 	"       buzon -c FILE user del ADDRESS\n"
 	"       buzon -c FILE user list\n"
-	"       buzon -c FILE user import PASSWD-FILE   (Dovecot passwd-file format)\n";
+	"       buzon -c FILE user import PASSWD-FILE   (Dovecot passwd-file format)\n"
+	"       buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]   (number|none|default)\n";
 
 static int cli_user_usage(const char *message)
 {
@@ -224,6 +226,8 @@ static bool cli_user_args_ok(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "list") == 0)
 		return true;
+	if ((argc == 3 || argc == 5) && strcmp(argv[1], "quota") == 0)
+		return true;
 	return argc == 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "passwd") == 0 ||
 			     strcmp(argv[1], "del") == 0 || strcmp(argv[1], "import") == 0);
 }
@@ -238,7 +242,7 @@ int cli_user(const struct config *config, int argc, char **argv)
 	if (!cli_user_args_ok(argc, argv))
 		return cli_user_usage(argc < 2 ? "user needs a sub-command" :
 				      "bad user sub-command or arguments");
-	if (argc == 3 && strcmp(argv[1], "import") != 0) {
+	if (argc >= 3 && strcmp(argv[1], "import") != 0) {
 		const char *why;
 		address = cli_user_check_address(config, argv[2], &why);
 		if (address == NULL) {
@@ -254,6 +258,8 @@ int cli_user(const struct config *config, int argc, char **argv)
 	}
 	if (strcmp(argv[1], "import") == 0)
 		status = cli_user_import(config, store, argv[2]);
+	else if (strcmp(argv[1], "quota") == 0)
+		status = cli_user_quota(config, store, address, argc - 3, argv + 3);
 	else
 		status = cli_user_run(store, argv[1], address);
 	store_close(store);

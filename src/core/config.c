@@ -372,6 +372,48 @@ static int config_parse_resolver(struct config_parse *parse, const char *value, 
 	return 0;
 }
 
+/* quota_storage: a size as max_message_size takes it, or "none". */
+static int config_parse_quota_storage(struct config_parse *parse, const char *value, void *field)
+{
+	if (strcmp(value, "none") == 0) {
+		*(uint64_t *)field = 0;
+		return 0;
+	}
+	if (config_parse_size(parse, value, field) < 0)
+		return config_fail(parse, "quota_storage must be a size (e.g. 500M, 2G) or 'none', "
+				   "not '%s'", value);
+	return 0;
+}
+
+/* quota_messages: a count above 0, or "none". */
+static int config_parse_quota_messages(struct config_parse *parse, const char *value,
+				       void *field)
+{
+	uint64_t n;
+
+	if (strcmp(value, "none") == 0) {
+		*(uint64_t *)field = 0;
+		return 0;
+	}
+	if (str_parse_u64(value, strlen(value), &n) < 0 || n == 0 || n > INT64_MAX)
+		return config_fail(parse, "quota_messages must be a count above 0 or 'none', "
+				   "not '%s'", value);
+	*(uint64_t *)field = n;
+	return 0;
+}
+
+int64_t config_quota_storage_kib(const struct config *config)
+{
+	if (config->quota_storage == 0)
+		return -1;
+	return (int64_t)((config->quota_storage + 1023) / 1024);
+}
+
+int64_t config_quota_messages(const struct config *config)
+{
+	return config->quota_messages == 0 ? -1 : (int64_t)config->quota_messages;
+}
+
 #define CONFIG_KEY(name, fn) { #name, fn, offsetof(struct config, name) }
 
 /* Every key the file may hold (docs/config.md lists the same, keep in step). */
@@ -400,6 +442,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(allow_plaintext_auth, config_parse_bool),
 	CONFIG_KEY(threads, config_parse_threads),
 	CONFIG_KEY(max_message_size, config_parse_size),
+	CONFIG_KEY(quota_storage, config_parse_quota_storage),
+	CONFIG_KEY(quota_messages, config_parse_quota_messages),
 	CONFIG_KEY(log_level, config_parse_log_level),
 };
 

@@ -41,6 +41,8 @@ struct config {
 	bool allow_plaintext_auth;  /* default false */
 	unsigned threads;           /* event loops; default 0 = one per core */
 	uint64_t max_message_size;  /* bytes; default 50 MiB */
+	uint64_t quota_storage;     /* default per-account storage limit, bytes; 0 = none */
+	uint64_t quota_messages;    /* default per-account message limit; 0 = none */
 	char *log_level;            /* debug|info|warn|error; default info */
 };
 
@@ -49,6 +51,10 @@ struct config {
 int config_load(const char *path, struct config *config_r, char **error_r);
 /* Free everything config_load allocated. */
 void config_free(struct config *config);
+/* The quota defaults as the store takes them: KiB (rounded up) or a
+ * count, -1 for no limit. */
+int64_t config_quota_storage_kib(const struct config *config);
+int64_t config_quota_messages(const struct config *config);
 /* true when domain (any case) is one of the configured local domains. */
 bool config_is_local_domain(const struct config *config, const char *domain);
 

@@ -413,6 +413,7 @@ static void queue_bounce(struct queue_worker *w, int64_t message_id)
 	struct arena *arena = arena_new();
 	struct queue_entry entry;
 	const char *data, *error;
+	int r;
 
 	pthread_mutex_lock(&runner->settle_lock);
 	if (queue_failed_list(w->queue, message_id, arena, &entry, &error) < 0)
@@ -435,8 +436,14 @@ static void queue_bounce(struct queue_worker *w, int64_t message_id)
 			if (store_account_find(w->store, entry.sender, arena, &account, &error) < 0) {
 				log_warn("queue: %s: no local account %s for the bounce (%s); "
 					 "dropped", entry.id, entry.sender, error);
-			} else if (store_message_deliver(w->store, &account.id, 1, dsn.data, dsn.len,
-							 0, &uid, &error) < 0) {
+			} else if ((r = store_message_deliver(w->store, &account.id, 1, dsn.data,
+							      dsn.len, 0, &uid, &error)) ==
+				   STORE_EOVERQUOTA) {
+				/* Waiting would not help a full mailbox, and a bounce
+				 * is never bounced. */
+				log_warn("queue: %s: bounce to %s: mailbox over quota; dropped",
+					 entry.id, entry.sender);
+			} else if (r < 0) {
 				log_error("queue: %s: bounce to %s: %s", entry.id, entry.sender,
 					  error);
 				buf_free(&dsn);
@@ -860,8 +867,12 @@ struct queue_runner *queue_runner_start(const struct config *config, struct stor
 	for (size_t i = 0; i < QUEUE_RUNNER_WORKERS; i++) {
 		struct queue_worker *w = mem_zalloc(sizeof(*w));
 		w->runner = runner;
-		if (queue_open(config, &w->queue, error_r) < 0 ||
-		    store_open(config->data_dir, bus, &w->store, error_r) < 0 ||
+		bool opened = queue_open(config, &w->queue, error_r) == 0 &&
+			      store_open(config->data_dir, bus, &w->store, error_r) == 0;
+		if (opened)
+			store_quota_set_default(w->store, config_quota_storage_kib(config),
+						config_quota_messages(config));
+		if (!opened ||
 		    pthread_create(&runner->workers[i], NULL, queue_worker_main, w) != 0) {
 			snprintf(error, sizeof(error), "%s", *error_r ? *error_r : "pthread_create");
 			*error_r = error;

@@ -10,9 +10,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "core/arena.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "delivery/dsn.h"
 #include "delivery/queue.h"
 
 /* Jobs in one transaction at most: a bound on the work (and the memory of
@@ -20,6 +24,7 @@
 #define DELIVERY_BATCH_MAX 64
 
 struct delivery_writer {
+	const struct config *config; /* outlives the writer (serve's) */
 	pthread_t thread;
 	struct store *store;   /* the writer thread's own */
 	struct queue *queue;   /* the writer thread's own */
@@ -75,6 +80,70 @@ static void writer_queue_job(struct delivery_writer *writer, struct delivery_job
 	free(rcpts);
 }
 
+/* After the commit: which local recipients' accounts had no room (the
+ * store left them out: uids_r 0, or EOVERQUOTA when nobody had room). */
+static void writer_note_over_quota(struct delivery_job *job, const struct store_delivery *d)
+{
+	for (size_t i = 0; i < job->rcpt_count && job->over_quota_r != NULL; i++) {
+		for (size_t k = 0; k < d->count; k++) {
+			if (job->rcpts[i].account_id == d->account_ids[k] &&
+			    (d->rc_r == STORE_EOVERQUOTA || d->uids_r[k] == 0))
+				job->over_quota_r[i] = true;
+		}
+	}
+}
+
+/* SMTP answered (or will answer) 250 for a message some local recipients
+ * could not take for quota: tell the sender in an RFC 3464 bounce, into
+ * their INBOX when they are local, else through the queue with an empty
+ * sender. Never for a bounce (RFC 5321 §4.5.5), nor when nobody got the
+ * message (the session answers 552 then). */
+static void writer_bounce_over_quota(struct delivery_writer *writer, struct delivery_job *job)
+{
+	struct dsn_failure *failures;
+	struct buf dsn = BUF_INIT;
+	struct store_account account;
+	struct arena *arena;
+	const char *error, *at = strrchr(job->sender, '@'), *to = job->sender;
+	size_t n = 0;
+	char *id = NULL;
+	uint32_t uid;
+
+	if (!job->bounce_over_quota || job->over_quota_r == NULL || job->sender[0] == '\0')
+		return;
+	for (size_t i = 0; i < job->rcpt_count; i++)
+		n += job->over_quota_r[i];
+	if (n == 0 || n == job->rcpt_count)
+		return;
+	failures = mem_alloc(n * sizeof(*failures));
+	n = 0;
+	for (size_t i = 0; i < job->rcpt_count; i++) {
+		if (job->over_quota_r[i])
+			failures[n++] = (struct dsn_failure){ job->rcpts[i].address,
+							      "552 5.2.2 Mailbox full" };
+	}
+	long long now = (long long)time(NULL);
+	dsn_build(&dsn, writer->config->hostname, job->sender, failures, n,
+		  job->data + job->queued_at, job->size - job->queued_at, now, now);
+	arena = arena_new();
+	if (at != NULL && config_is_local_domain(writer->config, at + 1) &&
+	    store_account_find(writer->store, job->sender, arena, &account, &error) == 0) {
+		if (store_message_deliver(writer->store, &account.id, 1, dsn.data, dsn.len, 0, &uid,
+					  &error) < 0)
+			log_warn("delivery: %s: over-quota bounce to %s: %s", job->id, job->sender,
+				 error);
+	} else if (queue_submit(writer->queue, "", &to, 1, dsn.data, dsn.len, &id, &error) < 0) {
+		log_warn("delivery: %s: over-quota bounce to %s not queued: %s", job->id,
+			 job->sender, error);
+	}
+	log_info("delivery: %s: %zu recipients over quota, bounced to <%s>", job->id, n,
+		 job->sender);
+	free(id);
+	arena_free(arena);
+	buf_free(&dsn);
+	free(failures);
+}
+
 /* One batch: every local part in one transaction, then the queue, then
  * the answers. */
 static void writer_run_batch(struct delivery_writer *writer, struct delivery_job *jobs)
@@ -103,7 +172,9 @@ static void writer_run_batch(struct delivery_writer *writer, struct delivery_job
 	if (count > 0 && store_message_deliver_batch(writer->store, deliveries, count, &error) < 0)
 		log_error("delivery: commit of %zu messages failed: %s", count, error);
 	for (size_t i = 0; i < count; i++) {
-		if (deliveries[i].rc_r < 0) {
+		if (deliveries[i].rc_r == STORE_EOVERQUOTA || deliveries[i].rc_r == STORE_OK)
+			writer_note_over_quota(owner[i], &deliveries[i]);
+		if (deliveries[i].rc_r < 0 && deliveries[i].rc_r != STORE_EOVERQUOTA) {
 			owner[i]->local_rc = -1;
 			log_error("delivery: %s: local delivery failed: %s", owner[i]->id,
 				  deliveries[i].error_r);
@@ -116,6 +187,8 @@ static void writer_run_batch(struct delivery_writer *writer, struct delivery_job
 	for (struct delivery_job *job = jobs, *next; job != NULL; job = next) {
 		next = job->next;
 		writer_queue_job(writer, job);
+		if (job->local_rc == 0 && job->remote_rc == 0)
+			writer_bounce_over_quota(writer, job);
 		job->next = NULL;
 		job->done(job);
 	}
@@ -160,10 +233,13 @@ struct delivery_writer *delivery_writer_start(const struct config *config,
 {
 	struct delivery_writer *writer = mem_zalloc(sizeof(*writer));
 
+	writer->config = config;
 	if (store_open(config->data_dir, bus, &writer->store, error_r) < 0) {
 		free(writer);
 		return NULL;
 	}
+	store_quota_set_default(writer->store, config_quota_storage_kib(config),
+				config_quota_messages(config));
 	if (queue_open(config, &writer->queue, error_r) < 0) {
 		store_close(writer->store);
 		free(writer);

@@ -43,6 +43,14 @@ struct delivery_job {
 	size_t size;
 	size_t queued_at;                   /* the queue's copy starts here (no Return-Path) */
 
+	/* Quota (RFC 9208): over_quota_r (rcpt_count entries, from the
+	 * submitter) is set true for each local recipient whose account had
+	 * no room: the others still get the message. With bounce_over_quota
+	 * (SMTP, which has one reply for all) and some recipients served, the
+	 * sender is told about the full ones in an RFC 3464 bounce. */
+	bool *over_quota_r;
+	bool bounce_over_quota;
+
 	/* results: < 0 when that part failed (then nothing is acknowledged) */
 	int local_rc, remote_rc;
 	size_t local_count, remote_count;   /* distinct local accounts, queued recipients */

@@ -402,6 +402,10 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 	uint32_t *uids = arena_alloc(s->cmd_arena, count * sizeof(uint32_t));
 	if (r == 0)
 		r = store_message_append(s->store, mb.id, news, count, uids, &uidvalidity, &error);
+	if (r == STORE_EOVERQUOTA) {
+		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, message not saved"); /* RFC 9208 §4.3.1 */
+		return IMAP_CMD_DONE;
+	}
 	if (r < 0) {
 		log_error("imap: append to %s for %s: %s", name, s->account_name, error);
 		imap_cmd_no(s, "[SERVERBUG] Message not saved");
@@ -481,6 +485,10 @@ static enum imap_cmd_status cmd_replace(struct imap_session *s, struct imap_pars
 				  &uidvalidity, &error);
 	if (r == STORE_ENOTFOUND) {
 		imap_cmd_no(s, "[EXPUNGEISSUED] The message was expunged meanwhile");
+		return IMAP_CMD_DONE;
+	}
+	if (r == STORE_EOVERQUOTA) { /* RFC 9208 §4.3.1; the old message stays */
+		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, message not replaced");
 		return IMAP_CMD_DONE;
 	}
 	if (r < 0) {

@@ -96,7 +96,9 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 		r = store_message_copy(s->store, s->view->mailbox_id, uids, n, dest.id, move,
 				       s->cmd_arena, &src_uids, &dst_uids, &copied, &uidvalidity,
 				       &error);
-	if (r < 0) {
+	if (r == STORE_EOVERQUOTA) {
+		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, nothing %s", move ? "moved" : "copied");
+	} else if (r < 0) {
 		log_error("imap: %s to %s: %s", move ? "move" : "copy", name, error);
 		imap_cmd_no(s, "[SERVERBUG] Messages not copied");
 	} else if (copied == 0 && n < requested) {

@@ -220,6 +220,9 @@ static bool status_write_item(struct buf *out, const char *item,
 		buf_printf(out, "UNSEEN %u", st->unseen);
 	else if (str_eq_nocase(item, "DELETED"))
 		buf_printf(out, "DELETED %u", st->deleted);
+	else if (str_eq_nocase(item, "DELETED-STORAGE")) /* RFC 9208 §4.1.4, in KiB like STORAGE */
+		buf_printf(out, "DELETED-STORAGE %llu",
+			   (unsigned long long)((st->deleted_size + 1023) / 1024));
 	else if (str_eq_nocase(item, "SIZE"))
 		buf_printf(out, "SIZE %llu", (unsigned long long)st->size);
 	else if (str_eq_nocase(item, "RECENT"))
@@ -239,8 +242,8 @@ static bool status_write_item(struct buf *out, const char *item,
 bool imap_status_item_known(const char *item)
 {
 	static const char *const items[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-					     "DELETED", "SIZE", "RECENT", "HIGHESTMODSEQ",
-					     "MAILBOXID" };
+					     "DELETED", "DELETED-STORAGE", "SIZE", "RECENT",
+					     "HIGHESTMODSEQ", "MAILBOXID" };
 
 	for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++) {
 		if (str_eq_nocase(item, items[i]))

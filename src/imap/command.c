@@ -19,6 +19,9 @@ extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 	imap_cmd_def_select, imap_cmd_def_starttls, imap_cmd_def_status, imap_cmd_def_store,
 	imap_cmd_def_subscribe, imap_cmd_def_unselect, imap_cmd_def_unsubscribe, imap_cmd_def_sort,
 	imap_cmd_def_thread;
+/* RFC 9208 QUOTA (cmd-quota.c) */
+extern const struct imap_command imap_cmd_def_getquota, imap_cmd_def_getquotaroot,
+	imap_cmd_def_setquota;
 
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
@@ -44,6 +47,8 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_examine,   /* §6.3.3 */
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */
+	&imap_cmd_def_getquota,  /* RFC 9208 §4.1.1 */
+	&imap_cmd_def_getquotaroot, /* RFC 9208 §4.1.2 */
 	&imap_cmd_def_id,        /* RFC 2971 */
 	&imap_cmd_def_idle,      /* §6.3.13, RFC 2177 */
 	&imap_cmd_def_list,      /* §6.3.9 */
@@ -57,6 +62,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_replace,   /* RFC 8508 */
 	&imap_cmd_def_search,    /* §6.4.4 */
 	&imap_cmd_def_select,    /* §6.3.2 */
+	&imap_cmd_def_setquota,  /* RFC 9208 §4.1.3 */
 	&imap_cmd_def_sort,      /* RFC 5256, RFC 5267 (ESORT) */
 	&imap_cmd_def_starttls,  /* §6.2.1 */
 	&imap_cmd_def_status,    /* §6.3.11 */

@@ -273,6 +273,7 @@ static bool mail_params(struct smtp_session *s, const struct smtp_path_args *a)
 				smtp_reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 				return false;
 			}
+			s->declared_size = size;
 		} else if (strcmp(p->name, "BODY") == 0) {
 			if (p->value == NULL || (!str_eq_nocase(p->value, "7BIT") &&
 						 !str_eq_nocase(p->value, "8BITMIME"))) {

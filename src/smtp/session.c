@@ -167,6 +167,7 @@ void smtp_transaction_reset(struct smtp_session *s)
 {
 	s->sender = NULL;
 	s->smtputf8 = false;
+	s->declared_size = 0;
 	array_clear(&s->rcpts);
 	buf_free(&s->message);
 	smtp_data_init(&s->data);

@@ -62,6 +62,7 @@ struct smtp_session {
 	/* the mail transaction */
 	char *sender;             /* NULL until MAIL; "" for <> */
 	bool smtputf8;
+	uint64_t declared_size;   /* MAIL ... SIZE= (RFC 1870); 0 when not given */
 	ARRAY(struct delivery_rcpt) rcpts; /* address as given (after <Postmaster>
 					      expansion); account_id 0: remote */
 	struct buf message;

@@ -39,6 +39,23 @@ static int rcpt_lookup(struct smtp_session *s, const char *address, int64_t *id_
 	return 0;
 }
 
+/* RFC 9208 quota at RCPT time (RFC 3463 5.2.2, mailbox full): refuse now
+ * when the message cannot fit, judged by MAIL's SIZE= or, without one, by
+ * whether one more message of one byte would. The store checks again at
+ * the end of data, where the real size is known. A store error here lets
+ * the recipient through: delivery decides. */
+static bool rcpt_over_quota(struct smtp_session *s, int64_t account_id)
+{
+	struct store_quota quota;
+	const char *error;
+
+	if (store_quota_get(s->sloop->store, account_id, &quota, &error) < 0) {
+		log_error("smtp: %s: quota lookup: %s", s->id, error);
+		return false;
+	}
+	return !store_quota_allows(&quota, s->declared_size > 0 ? s->declared_size : 1, 1);
+}
+
 void smtp_rcpt_add(struct smtp_session *s, const char *address)
 {
 	enum smtp_kind kind = s->sloop->kind;
@@ -70,6 +87,10 @@ void smtp_rcpt_add(struct smtp_session *s, const char *address)
 	}
 	switch (rcpt_lookup(s, rcpt.address, &rcpt.account_id)) {
 	case 0:
+		if (rcpt_over_quota(s, rcpt.account_id)) {
+			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", rcpt.address);
+			break;
+		}
 		array_push(&s->rcpts, rcpt);
 		smtp_reply(s, "250 2.1.5 Recipient OK");
 		break;
@@ -163,18 +184,26 @@ static void message_delivered(struct loop *loop, void *context)
 
 	if (smtp_session_work_done(s))
 		return; /* the client left; the message may be stored, unacknowledged */
+	size_t refused = 0;
+	for (size_t i = 0; i < s->rcpts.count; i++)
+		refused += job->over_quota_r[i];
 	if (ok)
-		log_info("smtp: %s: <%s> from %s: %zu bytes, %zu local, %zu queued", s->id,
-			 s->sender, conn_peer_address(s->conn), job->size - job->queued_at, job->local_count,
-			 job->remote_count);
+		log_info("smtp: %s: <%s> from %s: %zu bytes, %zu local, %zu queued, %zu over quota",
+			 s->id, s->sender, conn_peer_address(s->conn), job->size - job->queued_at,
+			 job->local_count, job->remote_count, refused);
 	/* RFC 2033 §4.2: LMTP answers once per accepted recipient, in order;
-	 * all of ours share one commit, so one outcome. */
+	 * all of ours share one commit, so one outcome, except for a mailbox
+	 * that is full (RFC 3463 5.2.2). SMTP has one reply: 552 when nobody
+	 * got the message, else 250 (the writer bounced the full ones). */
+	bool nobody = refused == s->rcpts.count;
 	for (size_t i = 0; i < (lmtp ? s->rcpts.count : 1); i++) {
-		if (ok)
+		if (!ok)
+			smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+		else if (lmtp ? job->over_quota_r[i] : nobody)
+			smtp_reply(s, "552 5.2.2 <%s>: Mailbox full", s->rcpts.items[i].address);
+		else
 			smtp_reply(s, lmtp ? "250 2.1.5 <%s> delivered" : "250 2.0.0 OK id=%s",
 				   lmtp ? s->rcpts.items[i].address : s->id);
-		else
-			smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
 	}
 	buf_free(&s->delivering);
 	smtp_transaction_reset(s);
@@ -217,6 +246,9 @@ void smtp_message_done(struct smtp_session *s)
 			.id = s->id, .sender = s->sender, .rcpts = s->rcpts.items,
 			.rcpt_count = s->rcpts.count, .data = s->delivering.data,
 			.size = s->delivering.len, .queued_at = received_at,
+			.over_quota_r = arena_zalloc(s->txn_arena, (s->rcpts.count + 1) *
+								   sizeof(bool)),
+			.bounce_over_quota = !lmtp,
 			.done = message_job_done, .context = s,
 		};
 		s->input = SMTP_INPUT_BUSY;

@@ -34,6 +34,7 @@
 #define STORE_ENOTFOUND (-2) /* no such account, mailbox or message */
 #define STORE_EEXISTS (-3)   /* name already taken */
 #define STORE_EINVALID (-4)  /* a request that cannot be done (e.g. delete INBOX) */
+#define STORE_EOVERQUOTA (-5) /* it would take an account over its quota (RFC 9208) */
 
 /* System flags (RFC 9051 §2.3.2), as a bit set. */
 enum store_flag {
@@ -147,6 +148,41 @@ int store_account_list(struct store *store, struct arena *arena, struct store_ac
 /* Create any missing default folder (idempotent; run at login). */
 int store_account_ensure_defaults(struct store *store, int64_t account_id, const char **error_r);
 
+/* ---- quotas (RFC 9208) ------------------------------------------------- */
+
+/* Each account is one quota root with two resources: STORAGE (the sum of
+ * its messages' sizes, limited in KiB) and MESSAGE (their count). Usage is
+ * exact: it changes in the same transaction as the messages. An operation
+ * that would raise a resource above its limit fails with STORE_EOVERQUOTA
+ * and changes nothing; one that frees space or keeps usage equal (a MOVE
+ * inside the account) always works. */
+#define STORE_QUOTA_NONE (-1)    /* no limit */
+#define STORE_QUOTA_DEFAULT (-2) /* the configured default (store_quota_set_default) */
+
+struct store_quota {
+	uint64_t used_bytes;
+	uint64_t used_messages;
+	int64_t limit_kib;      /* STORE_QUOTA_NONE or KiB (1024 octets) */
+	int64_t limit_messages; /* STORE_QUOTA_NONE or a count */
+};
+
+/* The limits of every account that has none of its own (the
+ * quota_storage / quota_messages config keys): KiB and a count, each
+ * STORE_QUOTA_NONE or >= 0. Per store handle; set once after store_open. */
+void store_quota_set_default(struct store *store, int64_t storage_kib, int64_t messages);
+/* Usage and the limits in force (the account's own, else the default). */
+int store_quota_get(struct store *store, int64_t account_id, struct store_quota *quota_r,
+		    const char **error_r);
+/* Would adding add_bytes in add_messages messages stay within quota's
+ * limits? (What the writers check; SMTP asks it at RCPT.) */
+bool store_quota_allows(const struct store_quota *quota, uint64_t add_bytes,
+			uint64_t add_messages);
+/* Set an account's own limits: each >= 0, STORE_QUOTA_NONE or
+ * STORE_QUOTA_DEFAULT. Usage above a new limit is kept (nothing is
+ * deleted); only growth is refused. */
+int store_quota_set(struct store *store, int64_t account_id, int64_t storage_kib,
+		    int64_t messages, const char **error_r);
+
 /* ---- mailboxes --------------------------------------------------------- */
 
 struct store_mailbox {
@@ -166,6 +202,7 @@ struct store_mailbox_status {
 	uint32_t uidvalidity;
 	uint64_t highestmodseq;
 	uint64_t size; /* sum of message sizes (STATUS SIZE) */
+	uint64_t deleted_size; /* ... of those with \Deleted (RFC 9208 DELETED-STORAGE) */
 };
 
 /* All mailboxes of an account, sorted by name. */
@@ -207,7 +244,8 @@ struct store_new_message {
 
 /* Append count messages in one transaction (MULTIAPPEND, group commit).
  * Parses each once (rule 2). On success uids_r[i] is message i's UID and
- * *uidvalidity_r the mailbox's UIDVALIDITY (APPENDUID). Durable on return. */
+ * *uidvalidity_r the mailbox's UIDVALIDITY (APPENDUID). Durable on return.
+ * EOVERQUOTA (nothing stored) when they do not fit the owner's quota. */
 int store_message_append(struct store *store, int64_t mailbox_id,
 			 const struct store_new_message *messages, size_t count, uint32_t *uids_r,
 			 uint32_t *uidvalidity_r, const char **error_r);
@@ -282,7 +320,9 @@ int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t
 /* Copy (or move) the given UIDs to dest_mailbox_id of the same account,
  * sharing the message bytes. Missing UIDs are skipped. For COPYUID:
  * *source_uids_r and *dest_uids_r (count *count_r, ascending source uid) and
- * *dest_uidvalidity_r. A move expunges the sources in the same transaction. */
+ * *dest_uidvalidity_r. A move expunges the sources in the same transaction.
+ * EOVERQUOTA (nothing done) when the result would grow the destination
+ * account's usage above its quota. */
 int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 		       size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
 		       uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,
@@ -341,7 +381,9 @@ int store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t 
  * in the INBOX of each of count accounts, as ONE stored copy shared by all
  * of them (parsed once), in one transaction, durable on return (rule 1).
  * uids_r[i] is the UID in account_ids[i]'s INBOX. ENOTFOUND if an account
- * has no INBOX. internal_date 0 = now. Publishes on the bus per INBOX. */
+ * has no INBOX. internal_date 0 = now. Publishes on the bus per INBOX.
+ * Quota: an account the message does not fit gets nothing and uids_r[i] = 0
+ * (the others still get it); EOVERQUOTA when no account could take it. */
 int store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
 			  const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
 			  const char **error_r);

@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "3");
+	UNIT_CHECK_STR(value, "4");
 	test_close(&t);
 }
 
@@ -379,6 +379,110 @@ static void deliver_batch_isolates_a_failed_delivery(void)
 	test_reopen(&t);
 	struct store_mailbox_status st;
 	UNIT_CHECK(store_mailbox_status(t.store, inbox.id, &st, &t.error) == 0 && st.messages == 2);
+	test_close(&t);
+}
+
+/* Usage in one account after a change. */
+static void test_usage(struct test_store *t, int64_t account, uint64_t bytes, uint64_t messages)
+{
+	struct store_quota q;
+
+	UNIT_CHECK(store_quota_get(t->store, account, &q, &t->error) == STORE_OK);
+	UNIT_CHECK(q.used_bytes == bytes);
+	UNIT_CHECK(q.used_messages == messages);
+}
+
+/* RFC 9208 usage is exact on every path that adds or removes messages,
+ * and a write that would pass a limit changes nothing. */
+static void quota_usage_is_exact_and_limits_refuse_growth(void)
+{
+	static const char msg[] = "Subject: q\r\n\r\n0123456789\r\n"; /* 26 bytes */
+	struct test_store t;
+	struct store_new_message m = { .data = msg, .size = sizeof(msg) - 1 };
+	struct store_new_message two[2] = { m, m };
+	struct store_quota q;
+	uint32_t uids[4], *source, *dest, *gone, uidvalidity;
+	size_t count;
+	int64_t bob, both[2];
+
+	test_open(&t);
+	int64_t inbox = test_mailbox_id(&t, "INBOX"), trash = test_mailbox_id(&t, "Trash");
+	UNIT_CHECK(store_account_create(t.store, "bob@example.test", "h", &bob, &t.error) == 0);
+	UNIT_CHECK(store_quota_get(t.store, t.account, &q, &t.error) == 0);
+	UNIT_CHECK(q.limit_kib == STORE_QUOTA_NONE && q.limit_messages == STORE_QUOTA_NONE);
+	UNIT_CHECK(store_message_append(t.store, inbox, two, 2, uids, &uidvalidity, &t.error) == 0);
+	test_usage(&t, t.account, 52, 2);
+	UNIT_CHECK(store_message_copy(t.store, inbox, uids, 2, trash, false, t.arena, &source,
+				      &dest, &count, &uidvalidity, &t.error) == 0 && count == 2);
+	test_usage(&t, t.account, 104, 4);
+	UNIT_CHECK(store_message_remove(t.store, trash, dest, 1, t.arena, &gone, &count,
+					&t.error) == 0 && count == 1);
+	test_usage(&t, t.account, 78, 3);
+	both[0] = t.account;
+	both[1] = bob;
+	UNIT_CHECK(store_message_deliver(t.store, both, 2, msg, m.size, 0, uids, &t.error) == 0);
+	test_usage(&t, t.account, 104, 4);
+	test_usage(&t, bob, 26, 1);
+
+	/* Limits: 4 messages; the default only for accounts without their own. */
+	store_quota_set_default(t.store, STORE_QUOTA_NONE, 4);
+	UNIT_CHECK(store_message_append(t.store, inbox, &m, 1, uids, &uidvalidity, &t.error) ==
+		   STORE_EOVERQUOTA);
+	UNIT_CHECK(store_message_copy(t.store, inbox, uids, 1, trash, false, t.arena, &source,
+				      &dest, &count, &uidvalidity, &t.error) == STORE_EOVERQUOTA);
+	test_usage(&t, t.account, 104, 4);
+	UNIT_CHECK(store_quota_set(t.store, bob, STORE_QUOTA_NONE, STORE_QUOTA_NONE,
+				   &t.error) == 0);
+	UNIT_CHECK(store_message_deliver(t.store, both, 2, msg, m.size, 0, uids, &t.error) == 0);
+	UNIT_CHECK(uids[0] == 0 && uids[1] != 0); /* alice full, bob not */
+	test_usage(&t, bob, 52, 2);
+	UNIT_CHECK(store_message_deliver(t.store, both, 1, msg, m.size, 0, uids, &t.error) ==
+		   STORE_EOVERQUOTA);
+	/* Storage: 1 KiB = 1024 bytes exactly. */
+	UNIT_CHECK(store_quota_set(t.store, t.account, 1, STORE_QUOTA_NONE, &t.error) == 0);
+	char bytes[1024];
+	memset(bytes, 'x', sizeof(bytes));
+	memcpy(bytes, "Subject: big\r\n\r\n", 16);
+	struct store_new_message big = { .data = bytes, .size = 1024 - 104 + 1 };
+	UNIT_CHECK(store_message_append(t.store, inbox, &big, 1, uids, &uidvalidity, &t.error) ==
+		   STORE_EOVERQUOTA);
+	big.size--;
+	UNIT_CHECK(store_message_append(t.store, inbox, &big, 1, uids, &uidvalidity, &t.error) ==
+		   0);
+	test_usage(&t, t.account, 1024, 5);
+	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "Trash", &t.error) == 0);
+	test_usage(&t, t.account, 1024 - 26, 4); /* Trash held one copy */
+	UNIT_CHECK(store_quota_set(t.store, 999999, 1, 1, &t.error) == STORE_ENOTFOUND);
+	test_close(&t);
+}
+
+/* A version-3 file (before quotas) gets its usage counted when opened. */
+static void quota_migration_counts_existing_mail(void)
+{
+	static const char msg[] = "Subject: old\r\n\r\nmail\r\n";
+	struct test_store t;
+	struct store_new_message m = { .data = msg, .size = sizeof(msg) - 1 };
+	uint32_t uid, uidvalidity;
+	char path[TEST_PATH_MAX + 16];
+	sqlite3 *db;
+
+	test_open(&t);
+	UNIT_CHECK(store_message_append(t.store, test_mailbox_id(&t, "INBOX"), &m, 1, &uid,
+					&uidvalidity, &t.error) == 0);
+	store_close(t.store);
+	t.store = NULL;
+	snprintf(path, sizeof(path), "%s/buzon.db", t.dir);
+	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	UNIT_CHECK(sqlite3_exec(db, "DROP TRIGGER message_usage_add;"
+				"DROP TRIGGER message_usage_remove;"
+				"ALTER TABLE account DROP COLUMN quota_storage;"
+				"ALTER TABLE account DROP COLUMN quota_messages;"
+				"ALTER TABLE account DROP COLUMN used_bytes;"
+				"ALTER TABLE account DROP COLUMN used_messages;"
+				"PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	test_usage(&t, t.account, m.size, 1);
 	test_close(&t);
 }
 
@@ -1297,6 +1401,8 @@ int main(void)
 	UNIT_RUN(account_delete_keeps_mail_shared_by_delivery);
 	UNIT_RUN(deliver_batch_isolates_a_failed_delivery);
 	UNIT_RUN(remove_expunges_exactly_the_named_uids);
+	UNIT_RUN(quota_usage_is_exact_and_limits_refuse_growth);
+	UNIT_RUN(quota_migration_counts_existing_mail);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);
 	UNIT_RUN(mailbox_rename_inbox_moves_messages);

@@ -361,14 +361,15 @@ int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *ui
 
 /* Inside the write transaction: both mailboxes exist and belong to the
  * same account (a copy never crosses accounts: blobs are per account). */
-static int sqlite_copy_check(struct store *store, int64_t mailbox_id, int64_t dest_mailbox_id)
+static int sqlite_copy_check(struct store *store, int64_t mailbox_id, int64_t dest_mailbox_id,
+			     int64_t *dest_account_r)
 {
-	int64_t source_account, dest_account;
+	int64_t source_account;
 	int rc = sqlite_mailbox_get(store, mailbox_id, &source_account, NULL, NULL);
 
 	if (rc == STORE_OK)
-		rc = sqlite_mailbox_get(store, dest_mailbox_id, &dest_account, NULL, NULL);
-	if (rc == STORE_OK && source_account != dest_account)
+		rc = sqlite_mailbox_get(store, dest_mailbox_id, dest_account_r, NULL, NULL);
+	if (rc == STORE_OK && source_account != *dest_account_r)
 		rc = sqlite_fail(store, STORE_EINVALID, "copy across accounts");
 	return rc;
 }
@@ -382,10 +383,14 @@ int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *
 	size_t n;
 	uint32_t *sorted = sqlite_uids_sorted(uids, count, &n);
 	uint32_t *source = NULL, *dest = NULL;
+	struct store_quota before;
+	int64_t dest_account = 0;
 	int rc = sqlite_begin_write(store);
 
 	if (rc == STORE_OK) {
-		rc = sqlite_copy_check(store, mailbox_id, dest_mailbox_id);
+		rc = sqlite_copy_check(store, mailbox_id, dest_mailbox_id, &dest_account);
+		if (rc == STORE_OK)
+			rc = sqlite_quota_read(store, dest_account, &before);
 		if (rc == STORE_OK)
 			rc = sqlite_states_of(store, mailbox_id, sorted, n, NULL, &states);
 		source = arena_alloc(arena, (states.count + 1) * sizeof(*source));
@@ -397,6 +402,10 @@ int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *
 					      dest_mailbox_id, dest, dest_uidvalidity_r);
 		if (rc == STORE_OK && move)
 			rc = sqlite_expunge_uids(store, mailbox_id, source, states.count);
+		/* RFC 9208 §4.3.1; judged on the result, so a MOVE inside one
+		 * account (usage unchanged) is never refused. */
+		if (rc == STORE_OK)
+			rc = sqlite_quota_check_growth(store, dest_account, &before);
 		rc = sqlite_finish(store, rc);
 	}
 	*source_uids_r = source;

@@ -17,7 +17,8 @@
 
 #include <stdio.h>
 
-/* Inside the write transaction: the blob once, then one row per INBOX. */
+/* Inside the write transaction: the blob once, then one row per INBOX
+ * whose account has room for it (the others get uids_r[i] = 0). */
 static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, size_t count,
 			      const struct store_new_message *m, const struct mime_message *parsed,
 			      const char *parts, uint32_t *uids_r, struct arena *arena)
@@ -27,16 +28,22 @@ static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, s
 
 	for (size_t i = 0; rc == STORE_OK && i < count; i++) {
 		struct store_mailbox inbox;
+		struct store_quota quota;
 		uint64_t modseq;
 		int64_t account_id;
 		uint32_t uidvalidity;
 
-		rc = store_mailbox_find(store, account_ids[i], "INBOX", arena, &inbox, NULL);
+		uids_r[i] = 0;
+		rc = sqlite_quota_read(store, account_ids[i], &quota);
+		if (rc == STORE_OK && !store_quota_allows(&quota, m->size, 1))
+			continue;
+		if (rc == STORE_OK)
+			rc = store_mailbox_find(store, account_ids[i], "INBOX", arena, &inbox, NULL);
 		if (rc == STORE_OK)
 			rc = sqlite_mailbox_touch(store, inbox.id, &modseq, &account_id);
 		if (rc == STORE_OK)
 			rc = sqlite_mailbox_reserve_uids(store, inbox.id, 1, &uids_r[i], &uidvalidity);
-		if (rc == STORE_OK && i == 0) {
+		if (rc == STORE_OK && blob_id == 0) {
 			rc = sqlite_insert_blob(store, account_id, m, parsed, parts, &blob_id);
 			if (rc == STORE_OK)
 				rc = sqlite_insert_content(store, blob_id, m, parsed);
@@ -45,6 +52,8 @@ static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, s
 			rc = sqlite_insert_message(store, account_id, inbox.id, uids_r[i], modseq,
 						   blob_id, m, arena);
 	}
+	if (rc == STORE_OK && blob_id == 0)
+		rc = sqlite_fail(store, STORE_EOVERQUOTA, "over quota");
 	return rc;
 }
 

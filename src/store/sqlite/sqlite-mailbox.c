@@ -356,6 +356,7 @@ static int sqlite_mailbox_count(struct store *store, int64_t mailbox_id,
 		status->unseen = (uint32_t)sqlite3_column_int64(stmt, 1);
 		status->deleted = (uint32_t)sqlite3_column_int64(stmt, 2);
 		status->size = (uint64_t)sqlite3_column_int64(stmt, 3);
+		status->deleted_size = (uint64_t)sqlite3_column_int64(stmt, 4);
 	}
 	sqlite3_reset(stmt);
 	return step == SQLITE_ROW ? STORE_OK : sqlite_fail_db(store, "mailbox status");

@@ -127,8 +127,17 @@ static int sqlite_append_all(struct store *store, int64_t mailbox_id,
 {
 	uint64_t modseq;
 	int64_t account_id, blob_id;
+	struct store_quota quota;
+	uint64_t bytes = 0;
 	int rc = sqlite_mailbox_touch(store, mailbox_id, &modseq, &account_id);
 
+	for (size_t i = 0; i < count; i++)
+		bytes += messages[i].size;
+	/* RFC 9208 §4.3.1: all or nothing, so the whole batch must fit. */
+	if (rc == STORE_OK)
+		rc = sqlite_quota_read(store, account_id, &quota);
+	if (rc == STORE_OK && !store_quota_allows(&quota, bytes, count))
+		rc = sqlite_fail(store, STORE_EOVERQUOTA, "over quota");
 	if (rc == STORE_OK)
 		rc = sqlite_mailbox_reserve_uids(store, mailbox_id, count, first_r, uidvalidity_r);
 	for (size_t i = 0; rc == STORE_OK && i < count; i++) {

@@ -44,6 +44,10 @@
  *        transaction, for servers in other processes (sqlite-feed.c);
  *        only the newest rows are kept
  *
+ * Version 4 adds to account: quota_storage (KiB), quota_messages (NULL =
+ * the configured default, -1 = no limit), used_bytes, used_messages (kept
+ * by the triggers message_usage_add / message_usage_remove).
+ *
  * Blob lifetime: triggers count the messages referring to a blob; when the
  * count drops to zero the blob, its bytes and its text index row go. The
  * EMAILID (RFC 8474) is derived from the blob id, so copies share it.
@@ -293,6 +297,24 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	     " account_id INTEGER NOT NULL,"
 	     " mailbox_id INTEGER NOT NULL,"
 	     " modseq INTEGER NOT NULL);" },
+	/* 3 -> 4: quotas (RFC 9208). The limits (NULL = the configured
+	 * default, -1 = none) and the usage of each account; triggers keep the
+	 * usage exact in the very transaction that adds or removes a message
+	 * row, whichever path does it (append, copy, move, expunge, delivery,
+	 * mailbox or account deletion). */
+	{ 4, "ALTER TABLE account ADD COLUMN quota_storage INTEGER;"
+	     "ALTER TABLE account ADD COLUMN quota_messages INTEGER;"
+	     "ALTER TABLE account ADD COLUMN used_bytes INTEGER NOT NULL DEFAULT 0;"
+	     "ALTER TABLE account ADD COLUMN used_messages INTEGER NOT NULL DEFAULT 0;"
+	     "UPDATE account SET"
+	     " used_bytes = (SELECT coalesce(sum(size), 0) FROM message WHERE account_id = account.id),"
+	     " used_messages = (SELECT count(*) FROM message WHERE account_id = account.id);"
+	     "CREATE TRIGGER message_usage_add AFTER INSERT ON message BEGIN"
+	     " UPDATE account SET used_bytes = used_bytes + new.size,"
+	     " used_messages = used_messages + 1 WHERE id = new.account_id; END;"
+	     "CREATE TRIGGER message_usage_remove AFTER DELETE ON message BEGIN"
+	     " UPDATE account SET used_bytes = used_bytes - old.size,"
+	     " used_messages = used_messages - 1 WHERE id = old.account_id; END;" },
 };
 
 #define SQLITE_BASE_VERSION 2
@@ -376,6 +398,8 @@ int store_open(const char *data_dir, struct store_bus *bus, struct store **store
 	int rc;
 
 	store->bus = bus;
+	store->default_quota_kib = STORE_QUOTA_NONE;
+	store->default_quota_messages = STORE_QUOTA_NONE;
 	*store_r = NULL;
 	if ((rc = sqlite_make_dir(store, data_dir)) < 0)
 		return sqlite_open_failed(store, rc, error_r);

@@ -85,6 +85,9 @@ enum sqlite_sql {
 	SQL_CHANGE_LOG_SINCE,
 	SQL_MAILBOX_ALL,
 
+	SQL_QUOTA_GET,
+	SQL_QUOTA_SET,
+
 	SQL_COUNT
 };
 
@@ -109,6 +112,8 @@ struct store {
 	struct store_bus *bus; /* may be NULL */
 	sqlite3_stmt *stmts[SQL_COUNT];
 	ARRAY(struct sqlite_touched) touched; /* of the open write transaction */
+	int64_t default_quota_kib;             /* store_quota_set_default */
+	int64_t default_quota_messages;
 	char error[SQLITE_ERROR_MAX];          /* what *error_r points to */
 };
 
@@ -201,6 +206,17 @@ int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *ui
 		     uint32_t *dest_uidvalidity_r);
 /* Sorted, duplicate-free copy of uids (heap; caller frees). */
 uint32_t *sqlite_uids_sorted(const uint32_t *uids, size_t count, size_t *count_r);
+
+/* ---- sqlite-quota.c ---- */
+
+/* An account's usage and limits in force (the default applied), read in
+ * the caller's transaction. */
+int sqlite_quota_read(struct store *store, int64_t account_id, struct store_quota *quota_r);
+/* Inside a write transaction that changed account_id's messages: fail with
+ * EOVERQUOTA if a resource grew since *before and is now above its limit
+ * (the caller rolls back). */
+int sqlite_quota_check_growth(struct store *store, int64_t account_id,
+			      const struct store_quota *before);
 
 /* ---- sqlite-keywords.c ---- */
 

@@ -52,6 +52,12 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"UPDATE account SET last_uidvalidity = max(last_uidvalidity + 1, ?2) "
 		"WHERE id = ?1 RETURNING last_uidvalidity",
 
+	[SQL_QUOTA_GET] =
+		"SELECT used_bytes, used_messages, quota_storage, quota_messages "
+		"FROM account WHERE id = ?1",
+	[SQL_QUOTA_SET] =
+		"UPDATE account SET quota_storage = ?2, quota_messages = ?3 WHERE id = ?1",
+
 	[SQL_MAILBOX_INSERT] =
 		"INSERT INTO mailbox (account_id, name, uidvalidity, special_use) "
 		"VALUES (?1, ?2, ?3, ?4)",
@@ -83,7 +89,8 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"UPDATE mailbox SET uidnext = uidnext + ?2 WHERE id = ?1 "
 		"RETURNING uidnext, uidvalidity",
 	[SQL_MAILBOX_STATUS] =
-		"SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0), total(size) "
+		"SELECT count(*), total((flags & 1) = 0), total((flags & 8) != 0), total(size), "
+		"total(CASE WHEN (flags & 8) != 0 THEN size END) "
 		"FROM message WHERE mailbox_id = ?1",
 
 	[SQL_SUBSCRIPTION_ADD] =
