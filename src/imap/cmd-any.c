@@ -163,6 +163,7 @@ static enum imap_cmd_status cmd_unauthenticate(struct imap_session *s, struct im
 	if (!imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
 	imap_view_close(s);
+	imap_notify_free(s);
 	if (s->watch != NULL) {
 		store_bus_unwatch(s->server->bus, s->watch);
 		s->watch = NULL;

@@ -166,8 +166,20 @@ static const struct store_mailbox *list_find(const struct list_sets *sets, const
 
 /* One LIST line, its attributes worked out from the sets, and the STATUS
  * line after it when asked (RFC 5819 §2: after the LIST it belongs to). */
+static void list_write_one_ex(struct imap_session *s, const struct list_request *req,
+			      const struct list_sets *sets, const char *name, const char *extra);
+
 static void list_write_one(struct imap_session *s, const struct list_request *req,
 			   const struct list_sets *sets, const char *name, bool childinfo)
+{
+	/* RFC 5258 §3.5: CHILDINFO says why an unmatched parent is listed */
+	list_write_one_ex(s, req, sets, name,
+			  childinfo ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+}
+
+/* One LIST line with accurate attributes and optional extended data. */
+static void list_write_one_ex(struct imap_session *s, const struct list_request *req,
+			      const struct list_sets *sets, const char *name, const char *extra)
 {
 	const struct store_mailbox *mb = list_find(sets, name);
 	bool children = list_contains(sets->ancestors, sets->ancestor_count, name);
@@ -179,9 +191,7 @@ static void list_write_one(struct imap_session *s, const struct list_request *re
 	if ((req->ret_subscribed || req->sel_subscribed) &&
 	    list_contains(sets->subs, sets->sub_count, name))
 		buf_append_str(&attrs, " \\Subscribed");
-	/* RFC 5258 §3.5: CHILDINFO says why an unmatched parent is listed */
-	list_write(s, "LIST", name, attrs.data, mb != NULL ? mb->special_use : 0,
-		   childinfo ? " (\"CHILDINFO\" (\"SUBSCRIBED\"))" : NULL);
+	list_write(s, "LIST", name, attrs.data, mb != NULL ? mb->special_use : 0, extra);
 	buf_free(&attrs);
 	if (req->status_items != NULL && mb != NULL)
 		(void)imap_write_status(s, name, mb->id, req->status_items, req->status_count);
@@ -412,6 +422,22 @@ void imap_list_one(struct imap_session *s, const char *name)
 
 	if (list_load(s, &sets) == 0)
 		list_write_one(s, &req, &sets, name, false);
+}
+
+void imap_list_notify(struct imap_session *s, const char *name, const char *old_name)
+{
+	struct list_request req = { .extended = true, .ret_subscribed = true };
+	struct list_sets sets;
+	struct buf extra = BUF_INIT;
+
+	if (old_name != NULL) {
+		buf_append_str(&extra, " (\"OLDNAME\" (");
+		imap_write_mailbox(s, &extra, old_name);
+		buf_append_str(&extra, "))");
+	}
+	if (list_load(s, &sets) == 0)
+		list_write_one_ex(s, &req, &sets, name, extra.data);
+	buf_free(&extra);
 }
 
 static enum imap_cmd_status cmd_list(struct imap_session *s, struct imap_parser *p, bool uid)

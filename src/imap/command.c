@@ -14,8 +14,8 @@ extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 	imap_cmd_def_expunge, imap_cmd_def_fetch, imap_cmd_def_id, imap_cmd_def_idle,
 	imap_cmd_def_list, imap_cmd_def_unauthenticate,
 	imap_cmd_def_login, imap_cmd_def_logout, imap_cmd_def_lsub, imap_cmd_def_move,
-	imap_cmd_def_namespace, imap_cmd_def_noop, imap_cmd_def_rename, imap_cmd_def_replace,
-	imap_cmd_def_search,
+	imap_cmd_def_namespace, imap_cmd_def_noop, imap_cmd_def_notify, imap_cmd_def_rename,
+	imap_cmd_def_replace, imap_cmd_def_search,
 	imap_cmd_def_select, imap_cmd_def_starttls, imap_cmd_def_status, imap_cmd_def_store,
 	imap_cmd_def_subscribe, imap_cmd_def_unselect, imap_cmd_def_unsubscribe, imap_cmd_def_sort,
 	imap_cmd_def_thread;
@@ -58,6 +58,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_move,      /* §6.4.8, RFC 6851 */
 	&imap_cmd_def_namespace, /* §6.3.10, RFC 2342 */
 	&imap_cmd_def_noop,      /* §6.1.2 */
+	&imap_cmd_def_notify,    /* RFC 5465 */
 	&imap_cmd_def_rename,    /* §6.3.6 */
 	&imap_cmd_def_replace,   /* RFC 8508 */
 	&imap_cmd_def_search,    /* §6.4.4 */

@@ -483,6 +483,22 @@ bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **re
 	return true;
 }
 
+bool imap_fetch_parse_items(struct imap_parser *parser, struct imap_fetch_request **request_r)
+{
+	struct imap_fetch_request *request = arena_zalloc(parser->arena, sizeof(*request));
+	struct buf items = BUF_INIT;
+
+	if (!fetch_parse_items(parser, &items)) {
+		buf_free(&items);
+		return imap_parser_fail(parser, "Invalid fetch items");
+	}
+	request->item_count = items.len / sizeof(struct imap_fetch_item);
+	request->items = fetch_list_finish(parser->arena, &items);
+	fetch_summarise(request);
+	*request_r = request;
+	return true;
+}
+
 /* ---- section ranges ------------------------------------------------------- */
 
 /* The part a section names, with the fallback for the implicit part 1 of a

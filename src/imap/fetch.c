@@ -552,6 +552,28 @@ static enum imap_cmd_status fetch_resume(struct imap_session *s)
 	return fetch_run(s, s->command_state);
 }
 
+int imap_fetch_unsolicited(struct imap_session *s, struct imap_fetch_request *request,
+			   size_t first, size_t count)
+{
+	struct fetch_state st = { .request = request };
+	struct arena *arena = arena_new();
+
+	for (size_t i = first; i < first + count && i < s->view->msgs.count && !s->closed; i++) {
+		uint32_t index = (uint32_t)i;
+
+		st.indexes = &index;
+		st.count = 1;
+		st.pos = 0;
+		/* written whole: a literal that would pause is continued at once
+		 * (the caller watches the output queue: NOTIFICATIONOVERFLOW) */
+		while (!fetch_one(s, &st, arena))
+			;
+		arena_reset(arena);
+	}
+	arena_free(arena);
+	return st.failed ? -1 : 0;
+}
+
 /* RFC 9051 §9 seq-number: "The server should respond with a tagged BAD
  * response to a command that uses a message sequence number greater than
  * the number of messages in the selected mailbox. This includes "*" if the

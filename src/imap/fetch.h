@@ -112,6 +112,17 @@ struct imap_fetch_request {
  * parser->error set (imap_parser_fail). */
 bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **request_r);
 
+/* Only the fetch attributes ("UID" or "(UID FLAGS ...)"), for NOTIFY's
+ * MessageNew (RFC 5465 §8) and SEARCH/SORT RETURN (UPDATE (...)). */
+bool imap_fetch_parse_items(struct imap_parser *parser, struct imap_fetch_request **request_r);
+
+/* Unsolicited FETCH responses for the view messages [first, first+count)
+ * (RFC 5465 §5.2: the attributes of new messages), written in full now:
+ * no \Seen is set, messages expunged meanwhile are skipped. Returns -1 on
+ * a store error. */
+int imap_fetch_unsolicited(struct imap_session *s, struct imap_fetch_request *request,
+			   size_t first, size_t count);
+
 /* After the items: " (CHANGEDSINCE n [VANISHED] [PARTIAL range])" (RFC 7162
  * §3.1.4.1, §3.2.6, RFC 9394 §3.3, in any order), or nothing. Pure, like
  * imap_fetch_parse. */

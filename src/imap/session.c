@@ -54,6 +54,10 @@ void imap_session_start(struct imap_loop *iloop, int fd, bool implicit_tls)
 	atomic_init(&s->notified, false);
 	atomic_init(&s->post_queued, false);
 	atomic_init(&s->watched_mailbox, 0);
+	atomic_init(&s->notify_active, false);
+	atomic_init(&s->notify_other, false);
+	atomic_init(&s->notify_list, false);
+	atomic_init(&s->notify_subs, false);
 	imap_frame_init(&s->frame, server->config->max_message_size);
 	s->conn = conn_new(s->loop, fd, implicit_tls ? server->tls : NULL, &session_handler, s);
 	conn_set_idle_timeout(s->conn, IMAP_TIMEOUT_LOGIN_MS);
@@ -72,6 +76,7 @@ static void session_free(struct imap_session *s)
 	if (s->watch != NULL)
 		store_bus_unwatch(s->server->bus, s->watch);
 	loop_post_cancel(s->loop, s);
+	imap_notify_free(s);
 	imap_view_close(s);
 	imap_frame_free(&s->frame);
 	buf_free(&s->scratch);
@@ -247,6 +252,8 @@ void imap_cmd_complete(struct imap_session *s)
 		if (imap_view_sync(s, !no_expunge) < 0)
 			log_warn("imap: %s: mailbox sync failed", s->account_name);
 	}
+	if (s->notify != NULL && s->result_status != NULL && strcmp(s->result_status, "BAD") != 0)
+		imap_notify_command_end(s);
 	session_count_bad(s);
 	buf_printf(&s->scratch, "%s %s %s\r\n", s->tag ? s->tag : "*",
 		   s->result_status ? s->result_status : "BAD",
@@ -469,29 +476,59 @@ static void session_on_drained(struct conn *conn, void *context)
 
 /* ---- change notifications (rule 4) ---------------------------------------- */
 
-/* On the loop's thread: an IDLE client hears at once (RFC 2177); others
- * hear at their next command. */
+/* On the loop's thread: an IDLE client hears at once (RFC 2177); after
+ * NOTIFY (RFC 5465 §3.1) a client between commands does too; others hear
+ * at their next command. */
 static void session_on_notify(struct loop *loop, void *context)
 {
 	struct imap_session *s = context;
 
 	atomic_store(&s->post_queued, false);
-	if (s->mode == IMAP_INPUT_IDLE && s->view != NULL && s->conn != NULL) {
+	if (s->conn == NULL || s->closed || s->state == IMAP_STATE_LOGOUT)
+		return;
+	if (s->notify != NULL &&
+	    (s->mode == IMAP_INPUT_IDLE || (s->mode == IMAP_INPUT_COMMAND && !s->input_blocked))) {
+		bool between = s->mode == IMAP_INPUT_COMMAND;
+
+		imap_notify_push(s, !between);
+		if (between)
+			arena_reset(s->cmd_arena); /* no command holds it now */
+		return;
+	}
+	if (s->mode == IMAP_INPUT_IDLE && s->view != NULL) {
 		if (imap_view_sync(s, true) < 0)
 			log_warn("imap: %s: mailbox sync failed", s->account_name);
 	}
 }
 
-/* Any thread, with the bus lock held: note the event and wake our loop. */
+/* Any thread, with the bus lock held: note the event and wake our loop.
+ * Without NOTIFY only the selected mailbox matters (RFC 9051 §7); with it,
+ * every mailbox of the account may (notify.c filters). */
 static void session_on_bus_event(void *context, const struct store_event *event)
 {
 	struct imap_session *s = context;
+	bool wake = false;
 
-	if (event->kind == STORE_EVENT_SUBSCRIPTIONS ||
-	    event->mailbox_id != atomic_load(&s->watched_mailbox))
-		return;
-	atomic_store(&s->notified, true);
-	if (!atomic_exchange(&s->post_queued, true))
+	if (event->kind != STORE_EVENT_SUBSCRIPTIONS &&
+	    event->mailbox_id == atomic_load(&s->watched_mailbox)) {
+		atomic_store(&s->notified, true);
+		wake = true;
+	}
+	if (atomic_load(&s->notify_active)) {
+		switch (event->kind) {
+		case STORE_EVENT_MESSAGES:
+			atomic_store(&s->notify_other, true);
+			break;
+		case STORE_EVENT_MAILBOXES:
+			atomic_store(&s->notify_list, true);
+			break;
+		case STORE_EVENT_SUBSCRIPTIONS:
+			atomic_store(&s->notify_subs, true);
+			break;
+		}
+		wake = true;
+	}
+	if (wake && !atomic_exchange(&s->post_queued, true))
 		loop_post(s->loop, session_on_notify, s);
 }
 

@@ -50,6 +50,7 @@ struct imap_msg {
 	uint64_t modseq;
 	char *keywords;     /* heap, space-separated; NULL when none */
 	bool expunged;      /* gone from the store, EXPUNGE not yet sent */
+	bool flags_untold;  /* changed by others; held back (NOTIFY without FlagChange) */
 };
 
 /* The selected mailbox. msgs[i] is sequence number i + 1. */
@@ -63,6 +64,7 @@ struct imap_view {
 	ARRAY(struct imap_msg) msgs;
 	uint32_t exists_told; /* the message count the client knows */
 	bool has_expunged;   /* some msgs[].expunged are pending */
+	size_t flags_untold; /* how many msgs[].flags_untold are set */
 };
 
 struct imap_session;
@@ -104,6 +106,15 @@ struct imap_session {
 	atomic_bool notified;
 	atomic_bool post_queued;
 	_Atomic int64_t watched_mailbox;
+
+	/* RFC 5465 NOTIFY (notify.c): NULL until a NOTIFY SET. notify_active
+	 * mirrors it for the bus callback; the others are set by the bus on
+	 * any thread and consumed on the loop's. */
+	struct imap_notify *notify;
+	atomic_bool notify_active;
+	atomic_bool notify_other; /* messages of a non-selected mailbox changed */
+	atomic_bool notify_list;  /* a mailbox was created, deleted or renamed */
+	atomic_bool notify_subs;  /* the subscriptions changed */
 
 	struct imap_view *view; /* NULL unless SELECTED */
 	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
@@ -176,6 +187,9 @@ bool imap_parse_date_time(const char *s, int64_t *time_r, int *tz_r);
 /* One "* LIST (attrs) "/" name" line with accurate attributes (cmd-list.c):
  * IMAP4rev2's SELECT sends it (RFC 9051 §6.3.2). */
 void imap_list_one(struct imap_session *s, const char *name);
+/* The same with \Subscribed when subscribed, and OLDNAME (RFC 5465 §5.4)
+ * when old_name is not NULL: NOTIFY's MailboxName and SubscriptionChange. */
+void imap_list_notify(struct imap_session *s, const char *name, const char *old_name);
 /* STATUS (cmd-mailbox.c, also for LIST RETURN (STATUS)): is item a status
  * attribute we know; write "* STATUS name (items)" for mailbox_id. */
 bool imap_status_item_known(const char *item);
@@ -232,6 +246,25 @@ void imap_view_send_flags(struct imap_session *s, size_t index);
 /* Bring the view up to date with the store and tell the client: EXPUNGE
  * (only if allow_expunge), EXISTS, FETCH FLAGS for changes by others. */
 int imap_view_sync(struct imap_session *s, bool allow_expunge);
+/* The same, with flag changes of others held back unless send_flags (a
+ * NOTIFY without FlagChange for the selected mailbox, RFC 5465 §5.1); held
+ * ones go out at the next sync that sends flags. */
+int imap_view_sync_ex(struct imap_session *s, bool allow_expunge, bool send_flags);
+
+/* ---- NOTIFY (RFC 5465, notify.c) --------------------------------------------- */
+
+/* Between commands (in_idle false) or during IDLE: tell the client now what
+ * its NOTIFY asked for (selected mailbox, other mailboxes, names,
+ * subscriptions). Only called with s->notify set. */
+void imap_notify_push(struct imap_session *s, bool in_idle);
+/* Before a tagged reply: the other mailboxes' events (the selected one's
+ * went out with the view sync). Only called with s->notify set. */
+void imap_notify_command_end(struct imap_session *s);
+/* From the view sync, after EXISTS: the MessageNew fetch attributes of the
+ * new messages view->msgs[first, first+count). */
+void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count);
+/* NOTIFY NONE, logout, UNAUTHENTICATE. */
+void imap_notify_free(struct imap_session *s);
 
 /* ---- commands (one file each, cmd-*.c) ------------------------------------- */
 

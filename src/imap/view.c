@@ -312,6 +312,8 @@ static void view_send_expunges(struct imap_session *s)
 			array_push(&gone, view->msgs.items[i].uid);
 		else
 			imap_untagged(s, "%zu EXPUNGE", i + 1);
+		if (view->msgs.items[i].flags_untold)
+			view->flags_untold--;
 		free(view->msgs.items[i].keywords);
 		array_delete(&view->msgs, i);
 		if (view->exists_told > 0)
@@ -343,8 +345,41 @@ void imap_view_send_flags(struct imap_session *s, size_t index)
 
 int imap_view_sync(struct imap_session *s, bool allow_expunge)
 {
+	return imap_view_sync_ex(s, allow_expunge, true);
+}
+
+/* Flag changes held back earlier, then those of this sync, each once, in
+ * sequence order; or, when !send, held back for later. */
+static void view_flags_out(struct imap_session *s, const view_u32_array *flag_uids, bool send)
+{
+	struct imap_view *view = s->view;
+
+	for (size_t i = 0; i < flag_uids->count; i++) {
+		long idx = imap_view_find_uid(view, flag_uids->items[i]);
+		if (idx >= 0 && !view->msgs.items[idx].flags_untold) {
+			view->msgs.items[idx].flags_untold = true;
+			view->flags_untold++;
+		}
+	}
+	if (!send || view->flags_untold == 0)
+		return;
+	for (size_t i = 0; i < view->msgs.count && view->flags_untold > 0; i++) {
+		struct imap_msg *m = &view->msgs.items[i];
+		if (!m->flags_untold)
+			continue;
+		m->flags_untold = false;
+		view->flags_untold--;
+		if (!m->expunged)
+			imap_view_send_flags(s, i);
+	}
+	view->flags_untold = 0;
+}
+
+int imap_view_sync_ex(struct imap_session *s, bool allow_expunge, bool send_flags)
+{
 	struct imap_view *view = s->view;
 	view_u32_array flag_uids = ARRAY_INIT;
+	size_t first_new;
 	int ret = 0;
 
 	if (view == NULL)
@@ -357,15 +392,15 @@ int imap_view_sync(struct imap_session *s, bool allow_expunge)
 	}
 	if (allow_expunge && view->has_expunged)
 		view_send_expunges(s);
+	first_new = view->exists_told;
 	if (view->msgs.count != view->exists_told) {
 		imap_untagged(s, "%zu EXISTS", view->msgs.count);
 		view->exists_told = (uint32_t)view->msgs.count;
 	}
-	for (size_t i = 0; i < flag_uids.count; i++) {
-		long idx = imap_view_find_uid(view, flag_uids.items[i]);
-		if (idx >= 0)
-			imap_view_send_flags(s, (size_t)idx);
-	}
+	/* RFC 5465 §5.1, §5.2: flag FETCHes, then the new messages' FETCH */
+	view_flags_out(s, &flag_uids, send_flags);
 	array_free(&flag_uids);
+	if (view->msgs.count > first_new)
+		imap_notify_new_messages(s, first_new, view->msgs.count - first_new);
 	return ret;
 }
