@@ -34,6 +34,7 @@
  * SubscriptionChange for its own CREATE/DELETE/RENAME/(UN)SUBSCRIBE.
  */
 #include "imap/fetch.h"
+#include "imap/notify.h"
 #include "imap/session.h"
 
 #include <stdlib.h>
@@ -43,31 +44,13 @@
 #include "core/mem.h"
 #include "core/str.h"
 
-/* The event names a client may ask for (RFC 5465 §8 event-name). */
-#define NOTIFY_NEW 1u
-#define NOTIFY_EXPUNGE 2u
-#define NOTIFY_FLAGS 4u
-#define NOTIFY_MAILBOX_NAME 8u
-#define NOTIFY_SUBSCRIPTION 16u
-#define NOTIFY_MESSAGE_EVENTS (NOTIFY_NEW | NOTIFY_EXPUNGE | NOTIFY_FLAGS)
+/* What BADEVENT lists: every event NOTIFY offers (RFC 5465 §3.1). */
 #define NOTIFY_BADEVENT "[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName " \
 			"SubscriptionChange)]"
-/* Limits on what one NOTIFY may name: far beyond any client's need, small
- * enough that the per-change matching stays cheap. */
-#define NOTIFY_MAX_GROUPS 64
-#define NOTIFY_MAX_NAMES 1024
-
-enum notify_filter {
-	NOTIFY_FILTER_INBOXES,
-	NOTIFY_FILTER_PERSONAL,
-	NOTIFY_FILTER_SUBSCRIBED,
-	NOTIFY_FILTER_SUBTREE,
-	NOTIFY_FILTER_MAILBOXES,
-};
 
 struct notify_group {
-	enum notify_filter filter;
-	char **names; /* subtree / mailboxes: UTF-8 */
+	enum imap_notify_filter filter;
+	char **names; /* subtree / mailboxes: decoded, UTF-8 */
 	size_t name_count;
 	unsigned events;
 };
@@ -80,8 +63,6 @@ struct notify_mailbox {
 	bool have_status;
 	struct store_mailbox_status status;
 };
-
-typedef ARRAY(struct notify_group) notify_group_array;
 
 struct imap_notify {
 	struct arena *arena;       /* the settings */
@@ -122,19 +103,19 @@ static bool notify_group_matches(const struct notify_group *g, const char *name,
 				 char *const *subs, size_t sub_count)
 {
 	switch (g->filter) {
-	case NOTIFY_FILTER_PERSONAL:
+	case IMAP_NOTIFY_FILTER_PERSONAL:
 		return true; /* §6.2: one personal namespace, all of it */
-	case NOTIFY_FILTER_INBOXES:
+	case IMAP_NOTIFY_FILTER_INBOXES:
 		return strcmp(name, "INBOX") == 0; /* §6.3: we deliver only there */
-	case NOTIFY_FILTER_SUBSCRIBED:
+	case IMAP_NOTIFY_FILTER_SUBSCRIBED:
 		return notify_name_in(subs, sub_count, name);
-	case NOTIFY_FILTER_SUBTREE:
+	case IMAP_NOTIFY_FILTER_SUBTREE:
 		for (size_t i = 0; i < g->name_count; i++) {
 			if (notify_in_subtree(g->names[i], name))
 				return true;
 		}
 		return false;
-	case NOTIFY_FILTER_MAILBOXES:
+	case IMAP_NOTIFY_FILTER_MAILBOXES:
 		return notify_name_in(g->names, g->name_count, name); /* §6.6: no wildcards */
 	}
 	return false;
@@ -224,13 +205,13 @@ static unsigned notify_status_items(const struct imap_session *s, unsigned event
 {
 	unsigned items = 0;
 
-	if ((events & (NOTIFY_NEW | NOTIFY_EXPUNGE)) &&
+	if ((events & (IMAP_NOTIFY_NEW | IMAP_NOTIFY_EXPUNGE)) &&
 	    (old->messages != now->messages || old->uidnext != now->uidnext)) {
 		items |= NOTIFY_ST_MESSAGES | NOTIFY_ST_UIDNEXT;
 		if (s->condstore)
 			items |= NOTIFY_ST_HIGHESTMODSEQ;
 	}
-	if ((events & NOTIFY_FLAGS) && old->highestmodseq != now->highestmodseq) {
+	if ((events & IMAP_NOTIFY_FLAGS) && old->highestmodseq != now->highestmodseq) {
 		/* §5.1: with CONDSTORE, HIGHESTMODSEQ and UIDVALIDITY; without
 		 * it, UNSEEN when that changed, else nothing */
 		if (s->condstore)
@@ -238,7 +219,7 @@ static unsigned notify_status_items(const struct imap_session *s, unsigned event
 		else if (old->unseen != now->unseen)
 			items |= NOTIFY_ST_UNSEEN;
 	}
-	if ((events & NOTIFY_MESSAGE_EVENTS) && old->uidvalidity != now->uidvalidity)
+	if ((events & IMAP_NOTIFY_MESSAGE_EVENTS) && old->uidvalidity != now->uidvalidity)
 		items |= NOTIFY_ST_UIDVALIDITY;
 	return items;
 }
@@ -248,11 +229,11 @@ static unsigned notify_initial_items(unsigned events)
 {
 	unsigned items = 0;
 
-	if (events & NOTIFY_NEW)
+	if (events & IMAP_NOTIFY_NEW)
 		items |= NOTIFY_ST_MESSAGES | NOTIFY_ST_UIDNEXT | NOTIFY_ST_UIDVALIDITY;
-	if (events & NOTIFY_EXPUNGE)
+	if (events & IMAP_NOTIFY_EXPUNGE)
 		items |= NOTIFY_ST_MESSAGES;
-	if (events & NOTIFY_FLAGS)
+	if (events & IMAP_NOTIFY_FLAGS)
 		items |= NOTIFY_ST_UIDVALIDITY | NOTIFY_ST_HIGHESTMODSEQ;
 	return items;
 }
@@ -295,7 +276,7 @@ static void notify_list_with_parent(struct imap_session *s, notify_name_array *l
 	if (slash != NULL) {
 		char *parent = arena_strndup(s->cmd_arena, name, (size_t)(slash - name));
 
-		if (notify_events_for(s->notify, parent) & NOTIFY_MAILBOX_NAME)
+		if (notify_events_for(s->notify, parent) & IMAP_NOTIFY_MAILBOX_NAME)
 			notify_list_once(s, listed, parent, NULL);
 	}
 }
@@ -355,17 +336,17 @@ static int notify_refresh_mailboxes(struct imap_session *s, struct arena *arena,
 			m->have_status = true;
 			m->status = was->status;
 		}
-		if (report_names && was == NULL && (events & NOTIFY_MAILBOX_NAME))
+		if (report_names && was == NULL && (events & IMAP_NOTIFY_MAILBOX_NAME))
 			notify_list_with_parent(s, &listed, now[i].name);
 		if (report_names && was != NULL && strcmp(was->name, now[i].name) != 0) {
 			unsigned old_events = notify_events_for(n, was->name);
 
-			if (((events | old_events) & NOTIFY_MAILBOX_NAME) &&
+			if (((events | old_events) & IMAP_NOTIFY_MAILBOX_NAME) &&
 			    !notify_renamed_with_parent(n->known, n->known_count, now, count,
 							was->name, now[i].name))
 				notify_list_once(s, &listed, now[i].name, was->name);
 		}
-		if (!(events & NOTIFY_MESSAGE_EVENTS))
+		if (!(events & IMAP_NOTIFY_MESSAGE_EVENTS))
 			continue;
 		/* counters: read again only where the modseq moved */
 		if (m->have_status && was != NULL && was->modseq == m->modseq)
@@ -390,7 +371,7 @@ static int notify_refresh_mailboxes(struct imap_session *s, struct arena *arena,
 
 			for (size_t k = 0; k < count && gone; k++)
 				gone = now[k].id != was->id;
-			if (gone && (notify_events_for(n, was->name) & NOTIFY_MAILBOX_NAME) &&
+			if (gone && (notify_events_for(n, was->name) & IMAP_NOTIFY_MAILBOX_NAME) &&
 			    notify_find_name(next, count, was->name) == NULL)
 				notify_list_with_parent(s, &listed, was->name);
 		}
@@ -424,11 +405,11 @@ static int notify_refresh_subs(struct imap_session *s, struct arena *arena, bool
 				if (pass == 0) {
 					/* newly subscribed: "subscribed" matches it now */
 					for (size_t g = 0; g < n->group_count; g++) {
-						if (n->groups[g].filter == NOTIFY_FILTER_SUBSCRIBED)
+						if (n->groups[g].filter == IMAP_NOTIFY_FILTER_SUBSCRIBED)
 							events |= n->groups[g].events;
 					}
 				}
-				if (events & NOTIFY_SUBSCRIPTION)
+				if (events & IMAP_NOTIFY_SUBSCRIPTION)
 					imap_list_notify(s, a[i], NULL);
 			}
 		}
@@ -507,12 +488,12 @@ void imap_notify_push(struct imap_session *s, bool in_idle)
 
 	if (n == NULL || notify_check_overflow(s))
 		return;
-	if (s->view != NULL && n->selected && (n->selected_events & NOTIFY_NEW)) {
+	if (s->view != NULL && n->selected && (n->selected_events & IMAP_NOTIFY_NEW)) {
 		/* §6.1.2: SELECTED-DELAYED holds EXPUNGE back until a command
 		 * that allows it; IDLE is one */
 		bool allow_expunge = in_idle || !n->selected_delayed;
 
-		if (imap_view_sync_ex(s, allow_expunge, (n->selected_events & NOTIFY_FLAGS) != 0) < 0)
+		if (imap_view_sync_ex(s, allow_expunge, (n->selected_events & IMAP_NOTIFY_FLAGS) != 0) < 0)
 			log_warn("imap: %s: mailbox sync failed", s->account_name);
 	}
 	if (s->notify != NULL && s->state != IMAP_STATE_LOGOUT)
@@ -572,168 +553,44 @@ void imap_notify_free(struct imap_session *s)
 
 /* ---- the command ------------------------------------------------------------- */
 
-/* What parsing found besides the groups. */
-struct notify_parse {
-	bool bad_event;     /* an event we do not offer: NO [BADEVENT] */
-	const char *bad;    /* a rule of §5 / §6.1 broken: BAD with this text */
-};
-
-/* one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")" */
-static bool notify_parse_names(struct imap_session *s, struct imap_parser *p,
-			       struct imap_notify *n, struct notify_group *g)
+/* The parsed request into the session's settings: names decoded like any
+ * mailbox argument (mUTF-7 unless UTF8=ACCEPT), fetch attributes kept as
+ * text. NULL with a BAD already set for a name that does not decode. */
+static struct imap_notify *notify_build(struct imap_session *s, struct imap_parser *p,
+					const struct imap_notify_request *r)
 {
-	ARRAY(char *) names = ARRAY_INIT;
-	bool list = imap_peek_char(p, '(');
-	char *name;
+	struct imap_notify *n = mem_zalloc(sizeof(*n));
 
-	if (list)
-		p->p++;
-	do {
-		if ((name = imap_parse_mailbox(s, p)) == NULL || names.count >= NOTIFY_MAX_NAMES) {
-			array_free(&names);
-			return imap_parser_fail(p, "Invalid mailbox list");
-		}
-		array_push(&names, arena_strdup(n->arena, name));
-	} while (list && imap_peek_char(p, ' ') && imap_parse_sp(p));
-	if (list && !imap_parse_char(p, ')')) {
-		array_free(&names);
-		return false;
-	}
-	g->names = (char **)arena_memdup(n->arena, names.items, names.count * sizeof(char *));
-	g->name_count = names.count;
-	array_free(&names);
-	return true;
-}
+	n->arena = arena_new();
+	n->snap_arena = arena_new();
+	n->selected = r->selected;
+	n->selected_delayed = r->selected_delayed;
+	n->selected_events = r->selected_events;
+	if (r->fetch_atts != NULL)
+		n->fetch_atts = arena_strndup(n->arena, r->fetch_atts, r->fetch_atts_len);
+	n->groups = arena_zalloc(n->arena, (r->group_count + 1) * sizeof(*n->groups));
+	n->group_count = r->group_count;
+	for (size_t i = 0; i < r->group_count; i++) {
+		const struct imap_notify_group *from = &r->groups[i];
+		struct notify_group *g = &n->groups[i];
 
-/* events = "(" event *(SP event) ")" / "NONE" */
-static bool notify_parse_events(struct imap_parser *p, struct imap_notify *n,
-				struct notify_group *g, bool selected, struct notify_parse *r)
-{
-	char *atom;
+		g->filter = from->filter;
+		g->events = from->events;
+		g->names = arena_zalloc(n->arena, (from->name_count + 1) * sizeof(char *));
+		g->name_count = from->name_count;
+		for (size_t k = 0; k < from->name_count; k++) {
+			char *name = imap_decode_mailbox(s, p, from->names[k], from->name_lens[k]);
 
-	if (!imap_peek_char(p, '(')) {
-		if (!imap_parse_atom(p, &atom) || !str_eq_nocase(atom, "NONE"))
-			return imap_parser_fail(p, "Expected events or NONE");
-		return true;
-	}
-	p->p++;
-	do {
-		if (!imap_parse_atom(p, &atom))
-			return imap_parser_fail(p, "Expected an event");
-		if (str_eq_nocase(atom, "MessageNew")) {
-			g->events |= NOTIFY_NEW;
-			if (imap_peek_char(p, ' ') && p->p + 1 < p->end && p->p[1] == '(') {
-				const char *start;
-				struct imap_fetch_request *request;
-
-				p->p++;
-				start = p->p;
-				if (!imap_fetch_parse_items(p, &request))
-					return false;
-				/* §8: fetch-atts only for the selected mailbox */
-				if (!selected)
-					r->bad = "MessageNew attributes only with SELECTED";
-				else
-					n->fetch_atts = arena_strndup(n->arena, start,
-								      (size_t)(p->p - start));
+			if (name == NULL) {
+				arena_free(n->snap_arena);
+				arena_free(n->arena);
+				free(n);
+				return NULL;
 			}
-		} else if (str_eq_nocase(atom, "MessageExpunge")) {
-			g->events |= NOTIFY_EXPUNGE;
-		} else if (str_eq_nocase(atom, "FlagChange")) {
-			g->events |= NOTIFY_FLAGS;
-		} else if (str_eq_nocase(atom, "MailboxName")) {
-			g->events |= NOTIFY_MAILBOX_NAME;
-		} else if (str_eq_nocase(atom, "SubscriptionChange")) {
-			g->events |= NOTIFY_SUBSCRIPTION;
-		} else {
-			/* AnnotationChange, MailboxMetadataChange,
-			 * ServerMetadataChange, event-ext: not offered */
-			r->bad_event = true;
+			g->names[k] = arena_strdup(n->arena, name);
 		}
-	} while (imap_peek_char(p, ' ') && imap_parse_sp(p));
-	if (!imap_parse_char(p, ')'))
-		return false;
-	/* §5: MessageNew and MessageExpunge together; FlagChange needs both */
-	if (((g->events & NOTIFY_NEW) != 0) != ((g->events & NOTIFY_EXPUNGE) != 0))
-		r->bad = "MessageNew and MessageExpunge go together (RFC 5465 section 5)";
-	else if ((g->events & NOTIFY_FLAGS) && !(g->events & NOTIFY_NEW))
-		r->bad = "FlagChange needs MessageNew and MessageExpunge (RFC 5465 section 5)";
-	if (selected && (g->events & ~NOTIFY_MESSAGE_EVENTS))
-		r->bad = "Only message events for SELECTED (RFC 5465 section 6.1)";
-	return true;
-}
-
-/* event-group = "(" filter-mailboxes SP events ")" */
-static bool notify_parse_group(struct imap_session *s, struct imap_parser *p,
-			       struct imap_notify *n, notify_group_array *groups,
-			       struct notify_parse *r)
-{
-	struct notify_group g = { 0 };
-	char *filter;
-	bool selected = false;
-
-	if (!imap_parse_char(p, '(') || !imap_parse_atom(p, &filter))
-		return imap_parser_fail(p, "Expected (filter events)");
-	if (str_eq_nocase(filter, "SELECTED") || str_eq_nocase(filter, "SELECTED-DELAYED")) {
-		if (n->selected)
-			r->bad = "Only one SELECTED or SELECTED-DELAYED (RFC 5465 section 6.1)";
-		n->selected = selected = true;
-		n->selected_delayed = str_eq_nocase(filter, "SELECTED-DELAYED");
-	} else if (str_eq_nocase(filter, "INBOXES")) {
-		g.filter = NOTIFY_FILTER_INBOXES;
-	} else if (str_eq_nocase(filter, "PERSONAL")) {
-		g.filter = NOTIFY_FILTER_PERSONAL;
-	} else if (str_eq_nocase(filter, "SUBSCRIBED")) {
-		g.filter = NOTIFY_FILTER_SUBSCRIBED;
-	} else if (str_eq_nocase(filter, "SUBTREE") || str_eq_nocase(filter, "MAILBOXES")) {
-		g.filter = str_eq_nocase(filter, "SUBTREE") ? NOTIFY_FILTER_SUBTREE
-							    : NOTIFY_FILTER_MAILBOXES;
-		if (!imap_parse_sp(p) || !notify_parse_names(s, p, n, &g))
-			return false;
-	} else {
-		return imap_parser_fail(p, "Unknown mailbox filter");
 	}
-	if (!imap_parse_sp(p) || !notify_parse_events(p, n, &g, selected, r) ||
-	    !imap_parse_char(p, ')'))
-		return false;
-	if (selected)
-		n->selected_events = g.events;
-	else
-		array_push(groups, g);
-	return true;
-}
-
-/* notify-set = "SET" [SP "STATUS"] SP event-groups (RFC 5465 §8). */
-static bool notify_parse_set(struct imap_session *s, struct imap_parser *p, struct imap_notify *n,
-			     bool *status_r, struct notify_parse *r)
-{
-	notify_group_array groups = ARRAY_INIT;
-	bool ok = true;
-
-	*status_r = false;
-	if (!imap_parse_sp(p))
-		return false;
-	if (!imap_peek_char(p, '(')) {
-		char *word;
-
-		if (!imap_parse_atom(p, &word) || !str_eq_nocase(word, "STATUS") || !imap_parse_sp(p))
-			return imap_parser_fail(p, "Expected STATUS or an event group");
-		*status_r = true;
-	}
-	do {
-		if (groups.count >= NOTIFY_MAX_GROUPS) {
-			ok = imap_parser_fail(p, "Too many event groups");
-			break;
-		}
-		ok = notify_parse_group(s, p, n, &groups, r);
-	} while (ok && imap_peek_char(p, ' ') && imap_parse_sp(p));
-	if (ok)
-		ok = imap_parse_eol(p);
-	n->groups = (struct notify_group *)arena_memdup(n->arena, groups.items,
-							 groups.count * sizeof(struct notify_group));
-	n->group_count = groups.count;
-	array_free(&groups);
-	return ok;
+	return n;
 }
 
 /* NOTIFY SET STATUS (§3.1): a STATUS for each watched mailbox other than
@@ -754,37 +611,26 @@ static void notify_initial_status(struct imap_session *s)
 
 static enum imap_cmd_status cmd_notify(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct notify_parse r = { 0 };
+	struct imap_notify_request *r;
 	struct imap_notify *n;
-	bool status;
-	char *word;
 
-	if (!imap_parse_sp(p) || !imap_parse_atom(p, &word))
+	if (!imap_notify_parse(p, &r) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	if (str_eq_nocase(word, "NONE")) {
-		if (!imap_parse_eol(p))
-			return imap_cmd_syntax(s, p);
+	if (r->bad_event) {
+		imap_cmd_no(s, NOTIFY_BADEVENT " Event not supported");
+		return IMAP_CMD_DONE;
+	}
+	if (r->bad != NULL) {
+		imap_cmd_bad(s, "%s", r->bad);
+		return IMAP_CMD_DONE;
+	}
+	if (r->none) {
 		imap_notify_free(s);
 		imap_cmd_ok(s, "NOTIFY completed");
 		return IMAP_CMD_DONE;
 	}
-	if (!str_eq_nocase(word, "SET"))
-		return imap_parser_fail(p, "Expected SET or NONE"), imap_cmd_syntax(s, p);
-	n = mem_zalloc(sizeof(*n));
-	n->arena = arena_new();
-	n->snap_arena = arena_new();
-	if (!notify_parse_set(s, p, n, &status, &r) || r.bad != NULL || r.bad_event) {
-		arena_free(n->snap_arena);
-		arena_free(n->arena);
-		free(n);
-		if (r.bad_event && p->error == NULL)
-			imap_cmd_no(s, NOTIFY_BADEVENT " Event not supported");
-		else if (r.bad != NULL && p->error == NULL)
-			imap_cmd_bad(s, "%s", r.bad);
-		else
-			return imap_cmd_syntax(s, p);
-		return IMAP_CMD_DONE;
-	}
+	if ((n = notify_build(s, p, r)) == NULL)
+		return imap_cmd_syntax(s, p);
 	/* §3.1: SET replaces what was in force */
 	imap_notify_free(s);
 	s->notify = n;
@@ -793,7 +639,7 @@ static enum imap_cmd_status cmd_notify(struct imap_session *s, struct imap_parse
 	atomic_store(&s->notify_subs, false);
 	atomic_store(&s->notify_active, true);
 	notify_refresh(s, true, true, false);
-	if (status)
+	if (r->status)
 		notify_initial_status(s);
 	/* the implicit NOOP of §3.1 is the view sync before the tagged OK */
 	imap_cmd_ok(s, "NOTIFY completed");

@@ -1,10 +1,11 @@
 /*
  * fuzz_imap: libFuzzer target for the IMAP command parser: the framer
  * (lines, literals, limits) on input cut into chunks, then the lexer and the
- * command-specific parsers (sequence sets, flags, FETCH, SEARCH) on every
+ * command-specific parsers (sequence sets, flags, FETCH, SEARCH, NOTIFY) on every
  * complete command. Nothing here may crash, hang or leak on any bytes.
  */
 #include "imap/fetch.h"
+#include "imap/notify.h"
 #include "imap/parser.h"
 #include "imap/search.h"
 #include "imap/session.h"
@@ -47,6 +48,10 @@ static void fuzz_command(struct arena *arena, const char *data, size_t len)
 	} else if (str_eq_nocase(name, "SEARCH")) {
 		struct imap_search_query *q;
 		if (imap_search_parse(&p, &q))
+			(void)imap_parse_eol(&p);
+	} else if (str_eq_nocase(name, "NOTIFY")) {
+		struct imap_notify_request *r;
+		if (imap_notify_parse(&p, &r))
 			(void)imap_parse_eol(&p);
 	} else if (str_eq_nocase(name, "STORE")) {
 		struct imap_seqset set;
