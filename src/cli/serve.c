@@ -444,18 +444,25 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 		free(threads);
 		return 1;
 	}
+	/* The feed of changes other processes commit (`buzon deliver`)
+	 * before any session exists: its starting point then precedes every
+	 * session's first look at the store, so no such change falls between
+	 * the two. */
+	if (store_feed_start(shared->config->data_dir, shared->bus, &feed, &error) < 0) {
+		log_error("serve: store: %s", error);
+		delivery_writer_stop(shared->smtp.writer);
+		shared->smtp.writer = NULL;
+		free(threads);
+		return 1;
+	}
 	started = serve_start_threads(threads, nloops, shared, listeners, nlisten);
 
 	/* The outbound queue's delivery threads, after the loops (so a bounce
-	 * it delivers is published to sessions already watching); then the
-	 * feed of changes other processes commit (`buzon deliver`). */
+	 * it delivers is published to sessions already watching). */
 	if (started == (int)nloops &&
 	    (runner = queue_runner_start(shared->config, shared->bus, &error)) == NULL)
 		log_error("serve: %s", error);
-	if (runner != NULL &&
-	    store_feed_start(shared->config->data_dir, shared->bus, &feed, &error) < 0)
-		log_error("serve: store: %s", error);
-	if (started == (int)nloops && runner != NULL && feed != NULL) {
+	if (started == (int)nloops && runner != NULL) {
 		log_info("serve: buzon ready with %u event loops; data in %s", nloops,
 			 shared->config->data_dir);
 		status = 0;
