@@ -200,6 +200,12 @@ static enum imap_cmd_status cmd_esearch(struct imap_session *s, struct imap_pars
 		imap_cmd_bad(s, "No mailbox selected");
 		return IMAP_CMD_DONE;
 	}
+	/* RFC 7377 §2.4: UPDATE applies to the selected mailbox and needs one */
+	bool update = query->return_options & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && s->view == NULL) {
+		imap_cmd_bad(s, "UPDATE needs a selected mailbox");
+		return IMAP_CMD_DONE;
+	}
 	if ((query->return_options & IMAP_SEARCH_RETURN_SAVE) && !only_selected) {
 		imap_cmd_bad(s, "SAVE needs the selected mailbox as the only source");
 		return IMAP_CMD_DONE;
@@ -228,6 +234,16 @@ static enum imap_cmd_status cmd_esearch(struct imap_session *s, struct imap_pars
 							 s->view->uidvalidity);
 		else
 			ret = esearch_other_mailbox(s, query, &mbs[i]);
+	}
+	if (ret == 0 && update) {
+		/* RFC 5267 §4.3.1: we keep no context for ESEARCH; the other
+		 * options were answered */
+		struct buf *out = &s->scratch;
+
+		buf_append_str(out, "* NO [NOUPDATE ");
+		imap_write_string(out, s->tag, strlen(s->tag), false);
+		buf_append_str(out, "] No updates for ESEARCH; use SEARCH RETURN (UPDATE)\r\n");
+		imap_flush_scratch(s);
 	}
 	if (ret < 0)
 		imap_cmd_no(s, "[SERVERBUG] ESEARCH failed: internal error");

@@ -20,6 +20,7 @@ void imap_view_close(struct imap_session *s)
 		return;
 	atomic_store(&s->watched_mailbox, 0);
 	imap_saved_set(s, NULL, 0); /* RFC 5182 §2.1: "$" belongs to the mailbox */
+	imap_context_free_all(s);   /* RFC 5267 §4.3: updates end with the selection */
 	for (size_t i = 0; i < view->msgs.count; i++)
 		free(view->msgs.items[i].keywords);
 	array_free(&view->msgs);

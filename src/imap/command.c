@@ -7,6 +7,7 @@
 #include "core/str.h"
 
 extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
+	imap_cmd_def_cancelupdate,
 	imap_cmd_def_capability, imap_cmd_def_check, imap_cmd_def_close, imap_cmd_def_compress,
 	imap_cmd_def_copy,
 	imap_cmd_def_create, imap_cmd_def_delete, imap_cmd_def_enable, imap_cmd_def_esearch,
@@ -35,6 +36,7 @@ const struct imap_command imap_cmd_def_search = {
 static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_append,    /* RFC 9051 §6.3.12 */
 	&imap_cmd_def_authenticate, /* §6.2.2 */
+	&imap_cmd_def_cancelupdate, /* RFC 5267 §4.3.5 */
 	&imap_cmd_def_capability, /* §6.1.1 */
 	&imap_cmd_def_check,     /* RFC 3501 §6.4.1 */
 	&imap_cmd_def_close,     /* §6.4.1 */

@@ -23,7 +23,12 @@
  *
  * When notifications go out (§3.1, §5): during IDLE and between commands,
  * at once; at the end of a command, with its other untagged responses. With
- * SELECTED-DELAYED, EXPUNGE waits for a command that allows it. A client
+ * SELECTED-DELAYED, EXPUNGE waits for a command that allows it. Without a
+ * SELECTED group nothing about the selected mailbox is pushed, but the end
+ * of each command still reports EXISTS / EXPUNGE / FETCH as RFC 9051 §7
+ * requires (as Dovecot does): the client's message numbers must stay true.
+ * Without FlagChange, flag changes of the selected mailbox wait for the end
+ * of a command. A client
  * that stops reading gets "* OK [NOTIFICATIONOVERFLOW]" and NOTIFY NONE
  * (§5.8) instead of an ever-growing queue (DESIGN.md rule 5).
  *

@@ -596,6 +596,7 @@ static bool search_parse_return(struct imap_parser *parser, struct imap_search_q
 		{ "MIN", IMAP_SEARCH_RETURN_MIN }, { "MAX", IMAP_SEARCH_RETURN_MAX },
 		{ "ALL", IMAP_SEARCH_RETURN_ALL }, { "COUNT", IMAP_SEARCH_RETURN_COUNT },
 		{ "SAVE", IMAP_SEARCH_RETURN_SAVE }, { "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+		{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE }, { "CONTEXT", IMAP_SEARCH_RETURN_CONTEXT },
 	};
 	char *atom;
 

@@ -697,10 +697,16 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 {
 	struct imap_search_query *query;
 	struct search_run run = { .session = s };
+	const char *arguments = p->p;
 	int ret;
 
 	if (!imap_search_parse(p, &query) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
+	bool update = query->return_options & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && imap_context_tag_in_use(s, s->tag)) {
+		imap_cmd_bad(s, "Tag reuse: %s already names an updating context", s->tag);
+		return IMAP_CMD_DONE;
+	}
 	/* RFC 9051 §6.4.4: an unknown charset is NO, not BAD */
 	if (!query->charset_supported) {
 		imap_cmd_no(s, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
@@ -728,6 +734,9 @@ enum imap_cmd_status imap_cmd_search(struct imap_session *s, struct imap_parser 
 	} else if (ret == 0) {
 		search_write_numbers(s, &run.found, uid, modseq);
 	}
+	if (ret == 0 && update)
+		imap_context_add(s, uid, false, arguments, (size_t)(p->end - arguments),
+				 run.found.items, run.found.count);
 	array_free(&run.found);
 	array_free(&run.maybe);
 	arena_free(run.arena);

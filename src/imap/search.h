@@ -106,6 +106,8 @@ struct imap_search_key {
 #define IMAP_SEARCH_RETURN_COUNT (1u << 3)
 #define IMAP_SEARCH_RETURN_SAVE (1u << 4)
 #define IMAP_SEARCH_RETURN_PARTIAL (1u << 5) /* RFC 9394 */
+#define IMAP_SEARCH_RETURN_UPDATE (1u << 6)  /* RFC 5267 §4.3 */
+#define IMAP_SEARCH_RETURN_CONTEXT (1u << 7) /* RFC 5267 §4.2: a hint, accepted */
 
 /* RFC 9394 partial-range as the client gave it: "first:last", both > 0
  * (counted from the first result) or both < 0 (-1 is the last result).

@@ -116,6 +116,9 @@ struct imap_session {
 	atomic_bool notify_list;  /* a mailbox was created, deleted or renamed */
 	atomic_bool notify_subs;  /* the subscriptions changed */
 
+	/* RFC 5267 §4.3: SEARCH / SORT RETURN (UPDATE) results (context.c) */
+	struct imap_context *contexts;
+
 	struct imap_view *view; /* NULL unless SELECTED */
 	bool utf8;              /* ENABLE UTF8=ACCEPT / IMAP4rev2: UTF-8 names */
 	bool rev2;              /* ENABLE IMAP4rev2: RFC 9051 behaviour (ESEARCH, LIST in SELECT) */
@@ -265,6 +268,21 @@ void imap_notify_command_end(struct imap_session *s);
 void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count);
 /* NOTIFY NONE, logout, UNAUTHENTICATE. */
 void imap_notify_free(struct imap_session *s);
+
+/* ---- updating contexts (RFC 5267 §4, context.c) ------------------------------- */
+
+/* Is tag the correlator of a live updating context (a reuse is BAD)? */
+bool imap_context_tag_in_use(const struct imap_session *s, const char *tag);
+/* After SEARCH / SORT RETURN (UPDATE): keep the arguments (parsed again at
+ * each update) and the result (view indexes in the requested order) under
+ * s->tag; or "* NO [NOUPDATE ...]" when there are too many. */
+void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *arguments,
+		      size_t len, const uint32_t *indexes, size_t count);
+/* From the view sync: REMOVEFROM before EXPUNGE, ADDTO after EXISTS. */
+void imap_context_before_expunge(struct imap_session *s);
+void imap_context_after_exists(struct imap_session *s);
+/* Deselect, logout: no more updates. */
+void imap_context_free_all(struct imap_session *s);
 
 /* ---- commands (one file each, cmd-*.c) ------------------------------------- */
 

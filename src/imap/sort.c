@@ -539,6 +539,25 @@ static void sort_save_partial(struct imap_session *s, const struct imap_search_q
 	sort_save_result(s, kept, k);
 }
 
+int imap_sort_execute(struct imap_session *s, struct imap_sort_program *program,
+		      uint32_t **indexes_r, size_t *count_r)
+{
+	struct sort_collect collect = { .arena = s->cmd_arena, .program = program };
+
+	if (imap_search_execute(s, program->query, sort_collect_one, &collect, NULL, NULL,
+				NULL) < 0) {
+		array_free(&collect.items);
+		return -1;
+	}
+	imap_sort_items(program, collect.items.items, collect.items.count);
+	*indexes_r = arena_alloc(s->cmd_arena, (collect.items.count + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < collect.items.count; i++)
+		(*indexes_r)[i] = collect.items.items[i].index;
+	*count_r = collect.items.count;
+	array_free(&collect.items);
+	return 0;
+}
+
 /* SORT / UID SORT: parse, refuse what we cannot do (NO for a charset, BAD
  * for syntax), collect the matches' keys in one pass, sort, answer. */
 static enum imap_cmd_status imap_cmd_sort(struct imap_session *s, struct imap_parser *p, bool uid)
@@ -547,10 +566,16 @@ static enum imap_cmd_status imap_cmd_sort(struct imap_session *s, struct imap_pa
 	struct sort_collect collect = { .arena = s->cmd_arena };
 	uint64_t max_modseq = 0;
 	const char *name = uid ? "UID SORT" : "SORT";
+	const char *arguments = p->p;
 
 	if (!imap_sort_parse(p, &program) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
 	struct imap_search_query *query = program->query;
+	bool update = query->return_options & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && imap_context_tag_in_use(s, s->tag)) {
+		imap_cmd_bad(s, "Tag reuse: %s already names an updating context", s->tag);
+		return IMAP_CMD_DONE;
+	}
 	if (!query->charset_supported) {
 		imap_cmd_no(s, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return IMAP_CMD_DONE;
@@ -581,6 +606,14 @@ static enum imap_cmd_status imap_cmd_sort(struct imap_session *s, struct imap_pa
 					   modseq);
 	} else
 		sort_write_sort(s, collect.items.items, collect.items.count, uid, modseq);
+	if (update) {
+		uint32_t *indexes = arena_alloc(s->cmd_arena,
+						(collect.items.count + 1) * sizeof(uint32_t));
+		for (size_t i = 0; i < collect.items.count; i++)
+			indexes[i] = collect.items.items[i].index;
+		imap_context_add(s, uid, true, arguments, (size_t)(p->end - arguments), indexes,
+				 collect.items.count);
+	}
 	array_free(&collect.items);
 	imap_cmd_ok(s, "%s completed", name);
 	return IMAP_CMD_DONE;

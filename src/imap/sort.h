@@ -77,6 +77,12 @@ struct imap_sort_item {
 	const char *subject, *from, *to, *cc, *display_from, *display_to;
 };
 
+struct imap_session;
+/* Run program over the selected mailbox: the matches' view indexes in the
+ * sorted order (command arena). For updating contexts (context.c). */
+int imap_sort_execute(struct imap_session *s, struct imap_sort_program *program,
+		      uint32_t **indexes_r, size_t *count_r);
+
 /* Compute the keys program uses for one message (strings in arena). */
 void imap_sort_item_fill(const struct imap_sort_program *program, struct arena *arena,
 			 uint32_t index, const struct store_message_info *info,

@@ -384,12 +384,17 @@ int imap_view_sync_ex(struct imap_session *s, bool allow_expunge, bool send_flag
 
 	if (view == NULL)
 		return 0;
-	if (atomic_exchange(&s->notified, false))
+	bool changed = atomic_exchange(&s->notified, false);
+
+	if (changed)
 		ret = view_fetch_changes(s, &flag_uids);
 	if (s->state == IMAP_STATE_LOGOUT) {
 		array_free(&flag_uids);
 		return ret;
 	}
+	/* RFC 5267 §4.3.4: REMOVEFROM while the numbers are still valid */
+	if (changed && ret == 0 && s->contexts != NULL)
+		imap_context_before_expunge(s);
 	if (allow_expunge && view->has_expunged)
 		view_send_expunges(s);
 	first_new = view->exists_told;
@@ -400,6 +405,10 @@ int imap_view_sync_ex(struct imap_session *s, bool allow_expunge, bool send_flag
 	/* RFC 5465 §5.1, §5.2: flag FETCHes, then the new messages' FETCH */
 	view_flags_out(s, &flag_uids, send_flags);
 	array_free(&flag_uids);
+	/* RFC 5267 §4.3.3: ADDTO after EXISTS; RFC 5465 §5.2: before the
+	 * new messages' FETCH */
+	if (s->contexts != NULL)
+		imap_context_after_exists(s);
 	if (view->msgs.count > first_new)
 		imap_notify_new_messages(s, first_new, view->msgs.count - first_new);
 	return ret;
