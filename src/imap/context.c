@@ -16,10 +16,15 @@
  *
  * Limits: IMAP_CONTEXT_MAX updating contexts per session; beyond that the
  * command answers its result with "* NO [NOUPDATE "tag"]" (§4.3.1).
+ * RFC 5465 §7: "UPDATE (fetch-att ...)" adds a FETCH of those attributes
+ * for each message that joins the result by arriving (not for one that
+ * joins by a flag change), after the ADDTO (RFC 5465 §5.2).
+ *
  * Known gaps: message numbers in the criteria are evaluated again at each
  * update (§4.3 says at the time of the command) and "$" is the saved result
- * of the moment; RFC 5465 §7 UPDATE fetch attributes are not offered.
+ * of the moment.
  */
+#include "imap/fetch.h"
 #include "imap/search.h"
 #include "imap/session.h"
 #include "imap/sort.h"
@@ -41,6 +46,7 @@ struct imap_context {
 	bool uid;         /* UID SEARCH / UID SORT: UIDs, else message numbers */
 	bool sort;
 	char *arguments;  /* heap: the command's arguments, parsed again */
+	char *fetch;      /* heap: RFC 5465 §7 UPDATE (fetch-att ...), or NULL */
 	uint32_t *uids;   /* heap: the result, in the requested order */
 	size_t count;
 	uint32_t *adds;   /* pending ADDTO, computed before EXPUNGE, sent after */
@@ -53,6 +59,7 @@ static void context_free(struct imap_context *c)
 {
 	free(c->tag);
 	free(c->arguments);
+	free(c->fetch);
 	free(c->uids);
 	free(c->adds);
 	free(c->next_uids);
@@ -76,6 +83,29 @@ bool imap_context_tag_in_use(const struct imap_session *s, const char *tag)
 			return true;
 	}
 	return false;
+}
+
+/* The UPDATE fetch attributes of a context's arguments (heap), or NULL. */
+static char *context_fetch_atts(struct imap_session *s, const struct imap_context *c)
+{
+	struct imap_parser parser;
+	struct imap_search_query *query = NULL;
+
+	imap_parser_init(&parser, s->cmd_arena, c->arguments, strlen(c->arguments));
+	if (c->sort) {
+		struct imap_sort_program *program;
+
+		if (imap_sort_parse(&parser, &program))
+			query = program->query;
+	} else if (!imap_search_parse(&parser, &query)) {
+		query = NULL;
+	}
+	if (query == NULL || query->update_fetch == NULL)
+		return NULL;
+	char *fetch = mem_alloc(query->update_fetch_len + 1);
+	memcpy(fetch, query->update_fetch, query->update_fetch_len);
+	fetch[query->update_fetch_len] = '\0';
+	return fetch;
 }
 
 void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *arguments,
@@ -102,6 +132,7 @@ void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *a
 	c->arguments = mem_alloc(len + 1);
 	memcpy(c->arguments, arguments, len);
 	c->arguments[len] = '\0';
+	c->fetch = context_fetch_atts(s, c);
 	c->uids = mem_alloc((count + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < count; i++)
 		c->uids[i] = s->view->msgs.items[indexes[i]].uid;
@@ -285,7 +316,27 @@ void imap_context_before_expunge(struct imap_session *s)
 		context_update_one(s, c);
 }
 
-void imap_context_after_exists(struct imap_session *s)
+/* RFC 5465 §7: the FETCH for each added message that arrived (view index
+ * first_new or later), after the ADDTO. */
+static void context_fetch_new(struct imap_session *s, const struct imap_context *c,
+			      size_t first_new)
+{
+	struct imap_parser parser;
+	struct imap_fetch_request *request;
+
+	imap_parser_init(&parser, s->cmd_arena, c->fetch, strlen(c->fetch));
+	if (!imap_fetch_parse_items(&parser, &request))
+		return; /* parsed once at the command: cannot happen */
+	for (size_t i = c->sort ? 1 : 0; i < c->add_count; i += c->sort ? 2 : 1) {
+		long idx = imap_view_find_uid(s->view, c->adds[i]);
+
+		if (idx >= 0 && (size_t)idx >= first_new &&
+		    imap_fetch_unsolicited(s, request, (size_t)idx, 1) < 0)
+			log_warn("imap: context %s: fetch of new message failed", c->tag);
+	}
+}
+
+void imap_context_after_exists(struct imap_session *s, size_t first_new)
 {
 	for (struct imap_context *c = s->contexts; c != NULL; c = c->next) {
 		if (c->next_uids == NULL)
@@ -303,6 +354,8 @@ void imap_context_after_exists(struct imap_session *s)
 			}
 			buf_append_str(&s->scratch, "\r\n");
 			imap_flush_scratch(s);
+			if (c->fetch != NULL)
+				context_fetch_new(s, c, first_new);
 		}
 		free(c->uids);
 		c->uids = c->next_uids;

@@ -5,6 +5,7 @@
  * that string keys and the matcher share. No store, no session: unit tested
  * and fuzzed.
  */
+#include "imap/fetch.h"
 #include "imap/search.h"
 
 #include <stdlib.h>
@@ -618,6 +619,16 @@ static bool search_parse_return(struct imap_parser *parser, struct imap_search_q
 		if (bit == IMAP_SEARCH_RETURN_PARTIAL &&
 		    (!imap_parse_sp(parser) || !imap_partial_parse(parser, &query->partial)))
 			return false;
+		/* RFC 5465 §8: modifier-update = "UPDATE" ["(" fetch-att ... ")"] */
+		if (bit == IMAP_SEARCH_RETURN_UPDATE && imap_peek_char(parser, ' ') &&
+		    parser->p + 1 < parser->end && parser->p[1] == '(') {
+			struct imap_fetch_request *request;
+
+			query->update_fetch = ++parser->p;
+			if (!imap_fetch_parse_items(parser, &request))
+				return false;
+			query->update_fetch_len = (size_t)(parser->p - query->update_fetch);
+		}
 		/* RFC 9394 §3.1: one PARTIAL or one ALL, not both */
 		if ((bit & (IMAP_SEARCH_RETURN_PARTIAL | IMAP_SEARCH_RETURN_ALL)) &&
 		    (query->return_options & (IMAP_SEARCH_RETURN_PARTIAL | IMAP_SEARCH_RETURN_ALL)))

@@ -125,6 +125,9 @@ struct imap_search_query {
 	bool needs_header;              /* HEADER or SENT* keys present */
 	bool has_modseq;                /* a MODSEQ key: answers carry (MODSEQ n) */
 	struct imap_partial_range partial; /* with IMAP_SEARCH_RETURN_PARTIAL */
+	/* RFC 5465 §7: UPDATE (fetch-att ...): the "(...)" as sent, or NULL */
+	const char *update_fetch;
+	size_t update_fetch_len;
 };
 
 /* partial-range = nz-number ":" nz-number / "-" nz-number ":" "-" nz-number

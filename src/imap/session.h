@@ -278,9 +278,10 @@ bool imap_context_tag_in_use(const struct imap_session *s, const char *tag);
  * s->tag; or "* NO [NOUPDATE ...]" when there are too many. */
 void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *arguments,
 		      size_t len, const uint32_t *indexes, size_t count);
-/* From the view sync: REMOVEFROM before EXPUNGE, ADDTO after EXISTS. */
+/* From the view sync: REMOVEFROM before EXPUNGE, ADDTO after EXISTS (then
+ * the RFC 5465 §7 FETCH of messages new since view index first_new). */
 void imap_context_before_expunge(struct imap_session *s);
-void imap_context_after_exists(struct imap_session *s);
+void imap_context_after_exists(struct imap_session *s, size_t first_new);
 /* Deselect, logout: no more updates. */
 void imap_context_free_all(struct imap_session *s);
 

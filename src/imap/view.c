@@ -408,7 +408,7 @@ int imap_view_sync_ex(struct imap_session *s, bool allow_expunge, bool send_flag
 	/* RFC 5267 §4.3.3: ADDTO after EXISTS; RFC 5465 §5.2: before the
 	 * new messages' FETCH */
 	if (s->contexts != NULL)
-		imap_context_after_exists(s);
+		imap_context_after_exists(s, first_new);
 	if (view->msgs.count > first_new)
 		imap_notify_new_messages(s, first_new, view->msgs.count - first_new);
 	return ret;

@@ -213,6 +213,35 @@ def test_esearch_command_with_update():
     r.close()
 
 
+def test_update_with_fetch_attributes_fetches_arrivals_only():
+    # RFC 5465 section 7 (NOTIFY and CONTEXT both offered)
+    w, a = setup(['one', 'two'])
+    lines, tagged = w.cmd('UID SEARCH RETURN (UPDATE (UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])) '
+                          'FLAGGED')
+    assert harness.status(tagged) == 'OK', tagged
+    tag = tagged.split()[0]
+    # joining by a flag change: ADDTO, no FETCH of the attributes
+    a.ok('UID STORE 1 +FLAGS (\\Flagged)')
+    lines, _ = w.ok('NOOP')
+    assert esearch(lines, tag) == ['* ESEARCH (TAG "%s") UID ADDTO (0 1)' % tag], lines
+    assert not [l for l in lines if 'HEADER.FIELDS' in l], lines
+    # joining by arriving: EXISTS, ADDTO, then the FETCH (RFC 5465 section 5.2)
+    a.append('INBOX', msg('three'), flags='\\Flagged')
+    lines, _ = w.ok('NOOP')
+    assert lines[0] == '* 3 EXISTS', lines
+    assert lines[1] == '* ESEARCH (TAG "%s") UID ADDTO (0 3)' % tag, lines
+    assert lines[2].startswith('* 3 FETCH (UID 3 BODY[HEADER.FIELDS (SUBJECT)] {'), lines
+    assert 'Subject: three' in lines[2], lines
+    # a message that arrives without matching: nothing but EXISTS
+    a.append('INBOX', msg('four'))
+    lines, _ = w.ok('NOOP')
+    assert lines == ['* 4 EXISTS'], lines
+    _, tagged = w.cmd('SEARCH RETURN (UPDATE (NOSUCHATT)) ALL')
+    assert harness.status(tagged) == 'BAD', tagged
+    w.close()
+    a.close()
+
+
 def test_server_stops_cleanly():
     server()
     server.stop()

@@ -327,6 +327,18 @@ static void search_return_options_ask_for_esearch(void)
 	UNIT_CHECK(test_parse(arena, " RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL") == NULL);
 	UNIT_CHECK(test_parse(arena, " RETURN ALL") == NULL);
 	UNIT_CHECK(test_parse(arena, " RETURN (MIN)") == NULL);
+	/* RFC 5267 §4: UPDATE and CONTEXT; RFC 5465 §8: UPDATE (fetch-att ...) */
+	q = test_parse(arena, " RETURN (CONTEXT UPDATE COUNT) ALL");
+	UNIT_CHECK(q != NULL && q->return_options == (IMAP_SEARCH_RETURN_CONTEXT |
+						      IMAP_SEARCH_RETURN_UPDATE |
+						      IMAP_SEARCH_RETURN_COUNT));
+	UNIT_CHECK(q != NULL && q->update_fetch == NULL);
+	q = test_parse(arena, " RETURN (UPDATE (UID BODY.PEEK[HEADER.FIELDS (TO)]) MIN) ALL");
+	UNIT_CHECK(q != NULL && q->update_fetch != NULL && q->update_fetch_len == 35);
+	UNIT_CHECK(q != NULL && q->return_options == (IMAP_SEARCH_RETURN_UPDATE |
+						      IMAP_SEARCH_RETURN_MIN));
+	UNIT_CHECK(test_parse(arena, " RETURN (UPDATE (NOSUCH)) ALL") == NULL);
+	UNIT_CHECK(test_parse(arena, " RETURN (UPDATE (UID) ALL") == NULL);
 	arena_free(arena);
 }
 
