@@ -20,9 +20,8 @@
  * for each message that joins the result by arriving (not for one that
  * joins by a flag change), after the ADDTO (RFC 5465 §5.2).
  *
- * Known gaps: message numbers in the criteria are evaluated again at each
- * update (§4.3 says at the time of the command) and "$" is the saved result
- * of the moment.
+ * Message numbers and "$" in the criteria are resolved to UIDs once, when
+ * the command runs (§4.3), and bound to those UIDs at every later run.
  */
 #include "imap/fetch.h"
 #include "imap/search.h"
@@ -40,6 +39,11 @@
  * Appendix B); a handful is what clients use. */
 #define IMAP_CONTEXT_MAX 16
 
+struct context_pin {
+	struct imap_range *uids; /* ascending, one UID per range */
+	size_t count;
+};
+
 struct imap_context {
 	struct imap_context *next;
 	char *tag;        /* heap: the correlator */
@@ -47,6 +51,11 @@ struct imap_context {
 	bool sort;
 	char *arguments;  /* heap: the command's arguments, parsed again */
 	char *fetch;      /* heap: RFC 5465 §7 UPDATE (fetch-att ...), or NULL */
+	/* message-number sets and "$" in the criteria, resolved to UIDs when
+	 * the command ran (§4.3: "evaluated at the time the command is
+	 * received"), one per such key in tree order (heap) */
+	struct context_pin *pins;
+	size_t pin_count;
 	uint32_t *uids;   /* heap: the result, in the requested order */
 	size_t count;
 	uint32_t *adds;   /* pending ADDTO, computed before EXPUNGE, sent after */
@@ -60,6 +69,9 @@ static void context_free(struct imap_context *c)
 	free(c->tag);
 	free(c->arguments);
 	free(c->fetch);
+	for (size_t i = 0; i < c->pin_count; i++)
+		free(c->pins[i].uids);
+	free(c->pins);
 	free(c->uids);
 	free(c->adds);
 	free(c->next_uids);
@@ -85,27 +97,88 @@ bool imap_context_tag_in_use(const struct imap_session *s, const char *tag)
 	return false;
 }
 
-/* The UPDATE fetch attributes of a context's arguments (heap), or NULL. */
-static char *context_fetch_atts(struct imap_session *s, const struct imap_context *c)
+/* The context's arguments parsed again (command arena): the criteria's
+ * root key, and the program for SORT. NULL on a parse error (cannot
+ * happen: they parsed when the command ran). */
+static struct imap_search_query *context_parse(struct imap_session *s, const struct imap_context *c,
+					       struct imap_sort_program **program_r)
 {
 	struct imap_parser parser;
 	struct imap_search_query *query = NULL;
 
+	*program_r = NULL;
 	imap_parser_init(&parser, s->cmd_arena, c->arguments, strlen(c->arguments));
 	if (c->sort) {
-		struct imap_sort_program *program;
-
-		if (imap_sort_parse(&parser, &program))
-			query = program->query;
+		if (imap_sort_parse(&parser, program_r))
+			query = (*program_r)->query;
 	} else if (!imap_search_parse(&parser, &query)) {
 		query = NULL;
 	}
-	if (query == NULL || query->update_fetch == NULL)
-		return NULL;
-	char *fetch = mem_alloc(query->update_fetch_len + 1);
-	memcpy(fetch, query->update_fetch, query->update_fetch_len);
-	fetch[query->update_fetch_len] = '\0';
-	return fetch;
+	return query;
+}
+
+typedef ARRAY(struct context_pin) context_pin_array;
+
+/* Pre-order walk: resolve each pinned key against the view of now. */
+static void context_pin_keys(struct imap_session *s, const struct imap_search_key *key,
+			     context_pin_array *pins)
+{
+	for (; key != NULL; key = key->next) {
+		if (key->kind == IMAP_SEARCH_SEQSET || key->set.saved) {
+			size_t n;
+			uint32_t *indexes = imap_view_resolve(s, &key->set,
+							      key->kind == IMAP_SEARCH_UIDSET, &n);
+			struct context_pin pin = {
+				.uids = mem_alloc((n + 1) * sizeof(struct imap_range)), .count = n,
+			};
+
+			for (size_t i = 0; i < n; i++) {
+				uint32_t uid = s->view->msgs.items[indexes[i]].uid;
+
+				pin.uids[i] = (struct imap_range){ uid, uid };
+			}
+			array_push(pins, pin);
+		}
+		context_pin_keys(s, key->children, pins);
+	}
+}
+
+/* The same walk at a later run: each pinned key becomes a fixed UID set. */
+static void context_bind_keys(const struct imap_context *c, struct imap_search_key *key,
+			      size_t *next)
+{
+	for (; key != NULL; key = key->next) {
+		if ((key->kind == IMAP_SEARCH_SEQSET || key->set.saved) && *next < c->pin_count) {
+			const struct context_pin *pin = &c->pins[(*next)++];
+
+			key->kind = IMAP_SEARCH_UIDSET;
+			key->set.saved = false;
+			key->set_indexed = true;
+			key->set_fixed = pin->uids;
+			key->set_fixed_count = pin->count;
+			key->set_star_self = key->set_star_any = false;
+		}
+		context_bind_keys(c, key->children, next);
+	}
+}
+
+/* The UPDATE fetch attributes (heap) and the pins of a new context. */
+static void context_prepare(struct imap_session *s, struct imap_context *c)
+{
+	struct imap_sort_program *program;
+	struct imap_search_query *query = context_parse(s, c, &program);
+	context_pin_array pins = ARRAY_INIT;
+
+	if (query == NULL)
+		return;
+	if (query->update_fetch != NULL) {
+		c->fetch = mem_alloc(query->update_fetch_len + 1);
+		memcpy(c->fetch, query->update_fetch, query->update_fetch_len);
+		c->fetch[query->update_fetch_len] = '\0';
+	}
+	context_pin_keys(s, query->root, &pins);
+	c->pins = pins.items;
+	c->pin_count = pins.count;
 }
 
 void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *arguments,
@@ -132,7 +205,7 @@ void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *a
 	c->arguments = mem_alloc(len + 1);
 	memcpy(c->arguments, arguments, len);
 	c->arguments[len] = '\0';
-	c->fetch = context_fetch_atts(s, c);
+	context_prepare(s, c);
 	c->uids = mem_alloc((count + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < count; i++)
 		c->uids[i] = s->view->msgs.items[indexes[i]].uid;
@@ -189,25 +262,19 @@ static bool context_has(const uint32_t *sorted, size_t count, uint32_t uid)
 static int context_run(struct imap_session *s, const struct imap_context *c, uint32_t **uids_r,
 		       size_t *count_r)
 {
-	struct imap_parser parser;
+	struct imap_sort_program *program;
+	struct imap_search_query *query = context_parse(s, c, &program);
 	uint32_t *indexes = NULL;
-	size_t count = 0;
+	size_t count = 0, next = 0;
 	int ret;
 
-	imap_parser_init(&parser, s->cmd_arena, c->arguments, strlen(c->arguments));
-	if (c->sort) {
-		struct imap_sort_program *program;
-
-		if (!imap_sort_parse(&parser, &program))
-			return -1;
+	if (query == NULL)
+		return -1;
+	context_bind_keys(c, query->root, &next);
+	if (c->sort)
 		ret = imap_sort_execute(s, program, &indexes, &count);
-	} else {
-		struct imap_search_query *query;
-
-		if (!imap_search_parse(&parser, &query))
-			return -1;
+	else
 		ret = imap_search_execute(s, query, NULL, NULL, &indexes, &count, NULL);
-	}
 	if (ret < 0)
 		return -1;
 	*uids_r = mem_alloc((count + 1) * sizeof(uint32_t));

@@ -242,6 +242,28 @@ def test_update_with_fetch_attributes_fetches_arrivals_only():
     a.close()
 
 
+def test_message_numbers_in_the_criteria_are_those_of_the_command():
+    # RFC 5267 section 4.3: evaluated at the time the command is received
+    w, a = setup(['a', 'b', 'c'])
+    lines, tagged = w.cmd('UID SEARCH RETURN (UPDATE ALL) 2:*')
+    tag = tagged.split()[0]
+    assert esearch(lines, tag) == ['* ESEARCH (TAG "%s") UID ALL 2:3' % tag], lines
+    a.ok('UID STORE 1 +FLAGS (\\Deleted)')
+    a.ok('EXPUNGE')
+    a.append('INBOX', msg('d'))
+    lines, _ = w.ok('NOOP')
+    # UIDs 2 and 3 are still the set (now numbers 1:2); the new message
+    # is not part of "2:*" as it was then
+    assert esearch(lines, tag) == [], lines
+    assert '* 1 EXPUNGE' in lines and '* 3 EXISTS' in lines, lines
+    a.ok('UID STORE 3 +FLAGS (\\Deleted)')
+    a.ok('EXPUNGE')
+    lines, _ = w.ok('NOOP')
+    assert esearch(lines, tag) == ['* ESEARCH (TAG "%s") UID REMOVEFROM (0 3)' % tag], lines
+    w.close()
+    a.close()
+
+
 def test_server_stops_cleanly():
     server()
     server.stop()
