@@ -16,8 +16,9 @@ BUILD_PACKAGES="gcc clang libclang-rt-dev make pkg-config libssl-dev libsqlite3-
 libcrypt-dev zlib1g-dev libpq-dev"
 # To test: the real clients the integration tests drive (fetchmail: the
 # POP3 download client of test_pop3_fetchmail), pgrep/ps, and Dovecot's IMAP
-# server (dovecot-imapd: the reference test_imap_dovecot compares buzon with).
-TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail dovecot-imapd"
+# server (dovecot-imapd: the reference test_imap_dovecot compares buzon with),
+# GNU gsasl (the SCRAM-SHA-256(-PLUS) client of test_auth).
+TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail dovecot-imapd gsasl"
 
 ALL_PACKAGES=$(echo $BUILD_PACKAGES $TEST_PACKAGES)
 

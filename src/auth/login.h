@@ -5,7 +5,7 @@
  * verified on the worker pool (yescrypt costs tens of milliseconds); the
  * answer comes back to the loop. An unknown account still costs one
  * verification against a dummy hash, so timing does not tell which
- * addresses exist. Shared by SMTP AUTH (and IMAP/POP3 when they move on).
+ * addresses exist. Used by auth.c for every password mechanism.
  *
  * Threads: login_start and the done callback run on the caller's loop.
  */

@@ -7,6 +7,7 @@
  * acknowledged is ever lost (rule 1: it was on disk before the OK anyway).
  */
 #include "cli/cli.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "delivery/queue.h"
@@ -41,6 +42,7 @@ struct serve_shared {
 	struct tls_server *tls;
 	struct store_bus *bus;
 	struct worker_pool *workers;
+	struct auth_service *auth; /* SASL, throttle: shared by every loop */
 	struct imap_server imap;   /* points at the pieces above */
 	struct pop3_server pop3;   /* the same, plus the maildrop locks */
 	struct smtp_server smtp;   /* the same, for SMTP, submission and LMTP */
@@ -411,15 +413,20 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 	shared->tls = tls;
 	shared->bus = store_bus_new();
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
-	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers };
+	shared->auth = auth_service_new(config, shared->workers);
+	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers,
+					     shared->auth };
 	pop3_server_init(&shared->pop3, config, tls, shared->workers);
-	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers, NULL };
+	shared->pop3.auth = shared->auth;
+	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers, NULL,
+					     shared->auth };
 }
 
 static void serve_shared_free(struct serve_shared *shared)
 {
 	pop3_server_free(&shared->pop3);
 	worker_pool_free(shared->workers);
+	auth_service_free(shared->auth);
 	store_bus_free(shared->bus);
 	tls_server_free(shared->tls);
 }

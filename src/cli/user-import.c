@@ -14,7 +14,9 @@
 #include <string.h>
 
 #include "auth/password.h"
+#include "auth/scram.h"
 #include "core/arena.h"
+#include "core/str.h"
 
 /* Longer lines are not passwd-file lines we know. */
 #define CLI_IMPORT_LINE_MAX 8192
@@ -45,12 +47,22 @@ static bool import_line(const struct config *config, struct store *store, const 
 		fprintf(stderr, "buzon: %s:%u: '%s' %s\n", path, lineno, line, why);
 		return false;
 	}
+	char *scram = NULL;
 	int r = password_import(field, &hash, &error);
+	/* A plaintext entry also gets its SCRAM keys; a crypt hash cannot
+	 * (SCRAM needs the password), until the password is next set. */
+	if (r == 0 && (str_has_prefix_nocase(field, "{PLAIN}") ||
+		       str_has_prefix_nocase(field, "{CLEAR}")))
+		r = scram_keys_new(field + 7, &scram, &error);
 	if (r == 0) {
 		r = store_account_create(store, address, hash, &id, &error);
 		if (r == STORE_EEXISTS)
 			r = store_account_set_password(store, address, hash, &error) == 0 ? 1 : -1;
+		if (r >= 0 && scram != NULL && store_account_set_scram(store, address, scram,
+									&error) < 0)
+			r = -1;
 	}
+	free(scram);
 	if (r < 0)
 		fprintf(stderr, "buzon: %s:%u: %s: %s\n", path, lineno, address,
 			error != NULL ? error : "store error");

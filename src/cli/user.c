@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "auth/password.h"
+#include "auth/scram.h"
 #include "core/arena.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -122,17 +123,24 @@ static char *cli_user_read_password(void)
 	return line;
 }
 
-/* Read a password from stdin and hash it; NULL after saying why. */
-static char *cli_user_new_hash(void)
+/* Read a password from stdin; hash it, and derive its SCRAM keys (stored
+ * beside the hash so that SCRAM logins never need the password). NULL
+ * after saying why. */
+static char *cli_user_new_hash(char **scram_r)
 {
 	char *password = cli_user_read_password();
 	char *hash = NULL;
 	const char *error;
 
+	*scram_r = NULL;
 	if (password == NULL)
 		return NULL;
-	if (password_hash(password, &hash, &error) < 0)
+	if (password_hash(password, &hash, &error) < 0 ||
+	    scram_keys_new(password, scram_r, &error) < 0) {
 		fprintf(stderr, "buzon: %s\n", error);
+		free(hash);
+		hash = NULL;
+	}
 	explicit_bzero(password, strlen(password));
 	free(password);
 	return hash;
@@ -154,7 +162,7 @@ static int cli_user_store_error(int ret, const char *address, const char *error)
 static int cli_user_set(struct store *store, const char *address, bool create)
 {
 	const char *error = NULL;
-	char *hash;
+	char *hash, *scram;
 	int64_t id;
 	int ret;
 
@@ -167,14 +175,17 @@ static int cli_user_set(struct store *store, const char *address, bool create)
 		if (ret < 0)
 			return cli_user_store_error(ret, address, error);
 	}
-	hash = cli_user_new_hash();
+	hash = cli_user_new_hash(&scram);
 	if (hash == NULL)
 		return CLI_USER_EXIT_FAILURE;
 	if (create)
 		ret = store_account_create(store, address, hash, &id, &error);
 	else
 		ret = store_account_set_password(store, address, hash, &error);
+	if (ret == 0)
+		ret = store_account_set_scram(store, address, scram, &error);
 	free(hash);
+	free(scram);
 	if (ret < 0)
 		return cli_user_store_error(ret, address, error);
 	return 0;

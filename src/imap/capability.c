@@ -9,6 +9,7 @@ enum cap_when {
 	CAP_ALWAYS,
 	CAP_APPENDLIMIT,      /* always, with "=<max_message_size>" */
 	CAP_PLAINTEXT_OK,     /* password logins are allowed on this connection */
+	CAP_AUTH_MECHS,       /* ... and then one AUTH=NAME per SASL mechanism offered */
 	CAP_PLAINTEXT_REFUSED,/* ... are not (LOGINDISABLED) */
 	CAP_NEEDS_STARTTLS,   /* not yet TLS */
 	CAP_AUTHENTICATED,    /* after login only */
@@ -22,7 +23,7 @@ static const struct {
 	{ "IMAP4rev1", CAP_ALWAYS, "RFC 3501" },
 	{ "IMAP4rev2", CAP_ALWAYS, "RFC 9051" },
 	{ "APPENDLIMIT", CAP_APPENDLIMIT, "RFC 7889" },
-	{ "AUTH=PLAIN", CAP_PLAINTEXT_OK, "RFC 4616, RFC 9051 §6.2.2" },
+	{ "AUTH=", CAP_AUTH_MECHS, "RFC 9051 §6.2.2; the mechanisms of auth/auth.c" },
 	{ "BINARY", CAP_ALWAYS, "RFC 3516" },
 	{ "CATENATE", CAP_ALWAYS, "RFC 4469" },
 	{ "CHILDREN", CAP_ALWAYS, "RFC 3348" },
@@ -87,6 +88,7 @@ static bool imap_capability_applies(struct imap_session *s, enum cap_when when)
 	case CAP_APPENDLIMIT:
 		return true;
 	case CAP_PLAINTEXT_OK:
+	case CAP_AUTH_MECHS:
 		return !authed && imap_plaintext_auth_allowed(s);
 	case CAP_PLAINTEXT_REFUSED:
 		return !authed && !imap_plaintext_auth_allowed(s);
@@ -104,6 +106,13 @@ void imap_write_capabilities(struct imap_session *s, struct buf *out)
 	for (size_t i = 0; i < sizeof(imap_capabilities) / sizeof(imap_capabilities[0]); i++) {
 		if (!imap_capability_applies(s, imap_capabilities[i].when))
 			continue;
+		if (imap_capabilities[i].when == CAP_AUTH_MECHS) {
+			const char *names[8];
+			size_t n = auth_mech_list(s->server->auth, s->conn, names, 8);
+			for (size_t k = 0; k < n; k++)
+				buf_printf(out, " AUTH=%s", names[k]);
+			continue;
+		}
 		buf_append_char(out, ' ');
 		buf_append_str(out, imap_capabilities[i].name);
 		if (imap_capabilities[i].when == CAP_APPENDLIMIT)

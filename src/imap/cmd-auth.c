@@ -1,32 +1,21 @@
 /*
  * cmd-auth: STARTTLS, LOGIN and AUTHENTICATE (RFC 9051 §6.2).
  *
- * Password checks run on the worker pool through auth/login.c (yescrypt
- * costs tens of milliseconds; rule 5 says the loop must not wait for it). A failed login
- * is answered only after IMAP_LOGIN_FAIL_DELAY_MS so that guessing is slow
- * for the guesser and free for everyone else on the loop.
+ * The SASL exchange itself is auth/auth.c's (one implementation for IMAP,
+ * POP3 and submission); this file is IMAP's framing of it: "+ " challenges,
+ * SASL-IR (RFC 4959), "*" to cancel, and the tagged answers with their
+ * response codes (RFC 5530). Password checks run on the worker pool and a
+ * failure is answered after the throttle's delay (auth.h), so guessing is
+ * slow for the guesser and free for everyone else on the loop.
  */
 #include "imap/session.h"
-#include "auth/login.h"
-#include "auth/sasl.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define IMAP_LOGIN_FAIL_DELAY_MS 1000
-
-static void login_fail_done(struct loop *loop, void *context)
-{
-	struct imap_session *s = context;
-
-	if (imap_session_work_done(s))
-		return;
-	imap_cmd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
-	imap_cmd_complete(s);
-}
 
 static void login_succeed(struct imap_session *s, int64_t account_id, const char *address)
 {
@@ -49,41 +38,36 @@ static void login_succeed(struct imap_session *s, int64_t account_id, const char
 	buf_clear(&s->scratch);
 }
 
-/* The answer of auth/login.c, on this loop. */
-static void login_done(void *context, enum login_result result, int64_t account_id,
+/* The end of the exchange (auth/auth.c), on this loop. */
+static void login_done(void *context, enum auth_result result, int64_t account_id,
 		       const char *address)
 {
 	struct imap_session *s = context;
 
+	s->auth = NULL;
 	if (imap_session_work_done(s))
 		return;
 	switch (result) {
-	case LOGIN_OK:
+	case AUTH_OK:
 		login_succeed(s, account_id, address);
-		imap_cmd_complete(s);
 		break;
-	case LOGIN_UNAVAILABLE:
+	case AUTH_FAILED:
+		imap_cmd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
+		break;
+	case AUTH_REFUSED:
+		imap_cmd_no(s, "[UNAVAILABLE] Too many failed logins; try again later");
+		break;
+	case AUTH_UNAVAILABLE:
 		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
-		imap_cmd_complete(s);
-		break;
-	case LOGIN_FAILED:
-		/* The fail2ban-readable line (issue 6 will add throttling). */
-		log_warn("imap: authentication failed for %s from %s", s->login_user,
-			 conn_peer_address(s->conn));
-		s->pending_work++;
-		loop_timer_add(s->loop, IMAP_LOGIN_FAIL_DELAY_MS, login_fail_done, s);
 		break;
 	}
+	imap_cmd_complete(s);
 }
 
-/* Look the account up and verify the password off the loop (auth/login.c). */
-static enum imap_cmd_status imap_login_start(struct imap_session *s, const char *user,
-					     const char *password)
+static struct auth_request *login_request(struct imap_session *s)
 {
-	s->login_user = arena_strdup(s->cmd_arena, user);
-	s->pending_work++;
-	login_start(s->server->workers, s->loop, s->store, user, password, login_done, s);
-	return IMAP_CMD_ASYNC;
+	return auth_request_new(s->server->auth, s->loop, s->store, s->conn, "imap", login_done,
+				s);
 }
 
 static bool login_refused(struct imap_session *s)
@@ -109,43 +93,57 @@ static enum imap_cmd_status cmd_login(struct imap_session *s, struct imap_parser
 		imap_cmd_no(s, "[AUTHENTICATIONFAILED] Authentication failed.");
 		return IMAP_CMD_DONE;
 	}
-	return imap_login_start(s, user, password);
+	s->pending_work++;
+	(void)auth_request_password(login_request(s), user, password);
+	return IMAP_CMD_ASYNC;
 }
 
-static enum imap_cmd_status auth_plain_response(struct imap_session *s, const char *b64,
-						size_t len)
-{
-	char *authz, *authc, *password;
-	const char *error;
+static void auth_line(struct imap_session *s, char *line, size_t len);
 
-	if (len == 1 && b64[0] == '*') {
+/* What a step of the exchange asks of us. */
+static enum imap_cmd_status auth_next(struct imap_session *s, enum auth_status status,
+				      const char *challenge, const char *error)
+{
+	switch (status) {
+	case AUTH_CONTINUE:
+		imap_write(s, "+ ", 2);
+		imap_write(s, challenge, strlen(challenge));
+		imap_write(s, "\r\n", 2);
+		imap_session_wait_line(s, IMAP_INPUT_AUTH, auth_line);
+		return IMAP_CMD_ASYNC;
+	case AUTH_ASYNC:
+		s->pending_work++;
+		return IMAP_CMD_ASYNC;
+	case AUTH_BAD:
+		s->auth = NULL;
+		imap_cmd_bad(s, "%s", error);
+		return IMAP_CMD_DONE;
+	case AUTH_CANCELLED:
+		s->auth = NULL;
 		imap_cmd_bad(s, "Authentication cancelled");
 		return IMAP_CMD_DONE;
 	}
-	if (sasl_plain_decode(s->cmd_arena, b64, len, &authz, &authc, &password, &error) < 0) {
-		imap_cmd_bad(s, "%s", error);
-		return IMAP_CMD_DONE;
-	}
-	if (*authz != '\0' && !str_eq_nocase(authz, authc)) {
-		imap_cmd_no(s, "[AUTHORIZATIONFAILED] Cannot log in as another user");
-		return IMAP_CMD_DONE;
-	}
-	return imap_login_start(s, authc, password);
+	return IMAP_CMD_DONE;
 }
 
-static void auth_plain_line(struct imap_session *s, char *line, size_t len)
+static void auth_line(struct imap_session *s, char *line, size_t len)
 {
-	if (auth_plain_response(s, line, len) == IMAP_CMD_DONE)
+	const char *challenge = "", *error = "";
+	enum auth_status status = auth_request_continue(s->auth, line, len, &challenge, &error);
+
+	explicit_bzero(line, len);
+	if (auth_next(s, status, challenge, error) == IMAP_CMD_DONE)
 		imap_cmd_complete(s);
 }
 
-/* RFC 9051 §6.2.2, with SASL-IR (RFC 4959). Only PLAIN for now. */
+/* RFC 9051 §6.2.2, with SASL-IR (RFC 4959). */
 static enum imap_cmd_status cmd_authenticate(struct imap_session *s, struct imap_parser *p,
 					     bool uid)
 {
-	char *mech, *ir = NULL;
+	char *mech_name, *ir = NULL;
+	const char *challenge = "", *error = "";
 
-	if (!imap_parse_sp(p) || !imap_parse_atom(p, &mech))
+	if (!imap_parse_sp(p) || !imap_parse_atom(p, &mech_name))
 		return imap_cmd_syntax(s, p);
 	if (imap_peek_char(p, ' ')) {
 		p->p++;
@@ -158,17 +156,16 @@ static enum imap_cmd_status cmd_authenticate(struct imap_session *s, struct imap
 	}
 	if (!imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	if (!str_eq_nocase(mech, "PLAIN")) {
+	const struct auth_mech *mech = auth_mech_find(s->server->auth, s->conn, mech_name);
+	if (mech == NULL) {
 		imap_cmd_no(s, "Unsupported authentication mechanism");
 		return IMAP_CMD_DONE;
 	}
 	if (login_refused(s))
 		return IMAP_CMD_DONE;
-	if (ir != NULL)
-		return auth_plain_response(s, ir, strlen(ir));
-	imap_write(s, "+ \r\n", 4);
-	imap_session_wait_line(s, IMAP_INPUT_AUTH, auth_plain_line);
-	return IMAP_CMD_ASYNC;
+	s->auth = login_request(s);
+	enum auth_status status = auth_request_start(s->auth, mech, ir, &challenge, &error);
+	return auth_next(s, status, challenge, error);
 }
 
 /* RFC 9051 §6.2.1 */

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 
+#include "auth/auth.h"
 #include "core/config.h"
 #include "net/loop.h"
 #include "net/tls.h"
@@ -20,6 +21,7 @@ struct imap_server {
 	struct tls_server *tls;
 	struct store_bus *bus;
 	struct worker_pool *workers;
+	struct auth_service *auth; /* SASL and the login throttle (auth/auth.h) */
 };
 
 struct imap_session;

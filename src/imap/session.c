@@ -78,6 +78,7 @@ static void session_free(struct imap_session *s)
 	loop_post_cancel(s->loop, s);
 	imap_notify_free(s);
 	imap_view_close(s);
+	auth_request_free(s->auth); /* an exchange waiting for a line */
 	imap_frame_free(&s->frame);
 	buf_free(&s->scratch);
 	arena_free(s->cmd_arena);
@@ -416,6 +417,8 @@ static void session_read_line(struct imap_session *s)
 	s->mode = IMAP_INPUT_BUSY;
 	conn_pause_input(s->conn);
 	if (r < 0) {
+		auth_request_free(s->auth); /* an AUTHENTICATE exchange ends here */
+		s->auth = NULL;
 		imap_cmd_bad(s, "Line too long");
 		imap_cmd_complete(s);
 		return;

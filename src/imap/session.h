@@ -131,7 +131,7 @@ struct imap_session {
 
 	/* the running command */
 	char *tag;
-	char *login_user;       /* LOGIN/AUTHENTICATE: who tried (for the log) */
+	struct auth_request *auth; /* AUTHENTICATE in progress (auth/auth.h) */
 	const struct imap_command *command;
 	bool command_uid;
 	const char *result_status; /* "OK", "NO", "BAD" */

@@ -652,6 +652,17 @@ bool conn_is_tls(const struct conn *conn)
 	return conn->tls || conn->starttls != NULL;
 }
 
+int conn_tls_channel_binding(const struct conn *conn, const char *type, unsigned char *out,
+			     size_t max, size_t *len_r)
+{
+	/* COMPRESS may sit on top of the TLS layer: look down for it. */
+	for (const struct transport *t = conn->transport; t != NULL; t = t->inner) {
+		if (transport_tls_established(t))
+			return transport_tls_channel_binding(t, type, out, max, len_r);
+	}
+	return -1;
+}
+
 const char *conn_peer_address(const struct conn *conn)
 {
 	return conn->peer;

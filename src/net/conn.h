@@ -53,6 +53,12 @@ void conn_resume_input(struct conn *conn);
  * not encrypted and must not be trusted (RFC 3207 §4, CVE-2011-0411). */
 int conn_start_tls(struct conn *conn, struct tls_server *tls);
 bool conn_is_tls(const struct conn *conn);
+/* Channel binding data of the connection's TLS session for type
+ * "tls-exporter" (RFC 9266) or "tls-server-end-point" (RFC 5929), for SASL
+ * -PLUS mechanisms: up to max bytes into out. -1 when the connection has no
+ * finished TLS session or the type is not available on it. */
+int conn_tls_channel_binding(const struct conn *conn, const char *type, unsigned char *out,
+			     size_t max, size_t *len_r);
 
 /* COMPRESS=DEFLATE (RFC 4978 §3), like STARTTLS: call it with the OK
  * queued; everything written after that OK is deflated, and input is

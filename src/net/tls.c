@@ -333,6 +333,46 @@ bool transport_tls_established(const struct transport *base)
 	       SSL_is_init_finished(((const struct tls_transport *)base)->ssl);
 }
 
+/* RFC 9266 tls-exporter needs TLS 1.3, or 1.2 with the extended master
+ * secret; RFC 5929 §4.1 tls-server-end-point is the hash of our own
+ * certificate with its signature's hash (SHA-256 for MD5 and SHA-1). */
+int transport_tls_channel_binding(const struct transport *base, const char *type,
+				  unsigned char *out, size_t max, size_t *len_r)
+{
+	if (base->ops != &tls_ops)
+		return -1;
+	SSL *ssl = ((const struct tls_transport *)base)->ssl;
+
+	if (!SSL_is_init_finished(ssl))
+		return -1;
+	if (strcmp(type, "tls-exporter") == 0) {
+		static const char label[] = "EXPORTER-Channel-Binding";
+		if (max < 32 ||
+		    (SSL_version(ssl) < TLS1_3_VERSION && SSL_get_extms_support(ssl) != 1) ||
+		    SSL_export_keying_material(ssl, out, 32, label, sizeof(label) - 1, NULL, 0,
+					       0) != 1)
+			return -1;
+		*len_r = 32;
+		return 0;
+	}
+	if (strcmp(type, "tls-server-end-point") == 0) {
+		X509 *cert = SSL_get_certificate(ssl);
+		int md_nid = NID_undef;
+		unsigned int n = 0;
+
+		if (cert == NULL || max < EVP_MAX_MD_SIZE ||
+		    X509_get_signature_info(cert, &md_nid, NULL, NULL, NULL) != 1)
+			return -1;
+		const EVP_MD *md = md_nid == NID_md5 || md_nid == NID_sha1 ?
+					   EVP_sha256() : EVP_get_digestbynid(md_nid);
+		if (md == NULL || X509_digest(cert, md, out, &n) != 1)
+			return -1;
+		*len_r = n;
+		return 0;
+	}
+	return -1;
+}
+
 /* ---- the self-signed certificate --------------------------------------- */
 
 /* mkdir -p for the directory part of path; new directories are 0700 since

@@ -63,6 +63,10 @@ struct transport *transport_socket_new(int fd);
 struct transport *transport_tls_new(struct tls_server *tls, int fd);
 /* Whether the TLS transport finished its handshake (tls.c). */
 bool transport_tls_established(const struct transport *t);
+/* Channel binding data of an established TLS transport (see
+ * conn_tls_channel_binding). */
+int transport_tls_channel_binding(const struct transport *t, const char *type,
+				  unsigned char *out, size_t max, size_t *len_r);
 /* RFC 4978 DEFLATE over inner (compress.c): writes are deflated and sync
  * flushed, reads inflated. input (may be NULL) holds compressed bytes that
  * were already read from inner; they are taken over, input is left empty.

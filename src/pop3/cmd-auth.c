@@ -1,15 +1,16 @@
 /*
  * cmd-auth: the AUTHORIZATION state (RFC 1939 §4, §7): CAPA (RFC 2449),
- * STLS (RFC 2595), USER and PASS, AUTH (RFC 5034, SASL PLAIN with an
- * initial response), and the move to TRANSACTION with the maildrop lock.
+ * STLS (RFC 2595), USER and PASS, AUTH (RFC 5034: the SASL mechanisms of
+ * auth/auth.c, with an initial response), and the move to TRANSACTION with
+ * the maildrop lock.
  *
- * As for IMAP (imap/cmd-auth.c): passwords are checked on the worker pool
- * (rule 5), a failed login is answered only after POP3_LOGIN_FAIL_DELAY_MS,
- * and an unknown account costs the same time as a wrong password.
+ * As for IMAP (imap/cmd-auth.c): the exchange and the throttle are
+ * auth/auth.c's, passwords are checked on the worker pool (rule 5), a
+ * failed login is answered after the throttle's delay, and an unknown
+ * account costs the same time as a wrong password.
  */
 #include "pop3/session.h"
-#include "auth/login.h"
-#include "auth/sasl.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -17,15 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define POP3_LOGIN_FAIL_DELAY_MS 1000
-
 /* RFC 3206 / RFC 2449 response codes and the texts we use them with. */
 #define POP3_AUTH_FAILED "[AUTH] Authentication failed"
 #define POP3_PLAINTEXT_REFUSED \
 	"[AUTH] Plaintext authentication disallowed on non-secure connections; use STLS or POP3S"
 
 /* RFC 2449 §5: the CAPA list, in one place, each with its RFC. */
-enum capa_when { CAPA_ALWAYS, CAPA_LOGIN, CAPA_STLS };
+enum capa_when { CAPA_ALWAYS, CAPA_LOGIN, CAPA_SASL, CAPA_STLS };
 static const struct {
 	const char *line;
 	enum capa_when when;
@@ -35,7 +34,7 @@ static const struct {
 	{ "IMPLEMENTATION buzon", CAPA_ALWAYS }, /* RFC 2449 §6.9 */
 	{ "PIPELINING", CAPA_ALWAYS },      /* RFC 2449 §6.6 */
 	{ "RESP-CODES", CAPA_ALWAYS },      /* RFC 2449 §6.4 */
-	{ "SASL PLAIN", CAPA_LOGIN },       /* RFC 5034 §5 */
+	{ "SASL", CAPA_SASL },              /* RFC 5034 §5: auth/auth.c's mechanisms */
 	{ "STLS", CAPA_STLS },              /* RFC 2595 §4 */
 	{ "TOP", CAPA_ALWAYS },             /* RFC 2449 §6.1 */
 	{ "UIDL", CAPA_ALWAYS },            /* RFC 2449 §6.3 */
@@ -56,6 +55,7 @@ enum pop3_cmd_status pop3_cmd_capa(struct pop3_session *s)
 			show = true;
 			break;
 		case CAPA_LOGIN:
+		case CAPA_SASL:
 			show = authz && pop3_plaintext_auth_allowed(s);
 			break;
 		case CAPA_STLS:
@@ -63,10 +63,16 @@ enum pop3_cmd_status pop3_cmd_capa(struct pop3_session *s)
 			       s->server->tls != NULL;
 			break;
 		}
-		if (show) {
-			buf_append_str(&s->out, pop3_capabilities[i].line);
-			buf_append_str(&s->out, "\r\n");
+		if (!show)
+			continue;
+		buf_append_str(&s->out, pop3_capabilities[i].line);
+		if (pop3_capabilities[i].when == CAPA_SASL) {
+			const char *names[8];
+			size_t n = auth_mech_list(s->server->auth, s->conn, names, 8);
+			for (size_t k = 0; k < n; k++)
+				buf_printf(&s->out, " %s", names[k]);
 		}
+		buf_append_str(&s->out, "\r\n");
 	}
 	buf_append_str(&s->out, ".\r\n");
 	s->errors = 0;
@@ -102,17 +108,7 @@ enum pop3_cmd_status pop3_cmd_stls(struct pop3_session *s)
 	return POP3_CMD_DONE;
 }
 
-/* ---- password check (auth/login.c) ------------------------------------------- */
-
-static void login_fail_done(struct loop *loop, void *context)
-{
-	struct pop3_session *s = context;
-
-	if (pop3_session_work_done(s))
-		return;
-	pop3_err(s, POP3_AUTH_FAILED);
-	pop3_cmd_complete(s);
-}
+/* ---- the end of a login (auth/auth.c) ------------------------------------------- */
 
 /* The password was right: lock the maildrop and snapshot it. */
 static void login_succeed(struct pop3_session *s, int64_t account_id, const char *address)
@@ -140,39 +136,44 @@ static void login_succeed(struct pop3_session *s, int64_t account_id, const char
 	pop3_ok(s, "Logged in, %zu message%s", s->msg_count, s->msg_count == 1 ? "" : "s");
 }
 
-static void login_done(void *context, enum login_result result, int64_t account_id,
+static void login_done(void *context, enum auth_result result, int64_t account_id,
 		       const char *address)
 {
 	struct pop3_session *s = context;
 
+	s->auth = NULL;
 	if (pop3_session_work_done(s))
 		return;
 	switch (result) {
-	case LOGIN_OK:
+	case AUTH_OK:
 		login_succeed(s, account_id, address);
-		pop3_cmd_complete(s);
 		break;
-	case LOGIN_UNAVAILABLE:
+	case AUTH_FAILED:
+		pop3_err(s, POP3_AUTH_FAILED);
+		break;
+	case AUTH_REFUSED:
+		/* RFC 3206 §4: [SYS/TEMP], a temporary condition. */
+		pop3_err(s, "[SYS/TEMP] Too many failed logins; try again later");
+		break;
+	case AUTH_UNAVAILABLE:
 		pop3_err(s, "[SYS/TEMP] Mail store unavailable");
-		pop3_cmd_complete(s);
-		break;
-	case LOGIN_FAILED:
-		/* The fail2ban-readable line, as IMAP's. */
-		log_warn("pop3: authentication failed for %s from %s", s->login_user,
-			 conn_peer_address(s->conn));
-		s->pending_work++;
-		loop_timer_add(s->loop, POP3_LOGIN_FAIL_DELAY_MS, login_fail_done, s);
 		break;
 	}
+	pop3_cmd_complete(s);
 }
 
-/* Look the account up and verify off the loop (auth/login.c). */
+static struct auth_request *login_request(struct pop3_session *s)
+{
+	return auth_request_new(s->server->auth, s->loop, s->store, s->conn, "pop3", login_done,
+				s);
+}
+
+/* Check a user name and password off the loop (auth/auth.c). */
 static enum pop3_cmd_status pop3_login_start(struct pop3_session *s, const char *user,
 					     const char *password)
 {
-	s->login_user = arena_strdup(s->cmd_arena, user);
 	s->pending_work++;
-	login_start(s->server->workers, s->loop, s->store, user, password, login_done, s);
+	(void)auth_request_password(login_request(s), user, password);
 	return POP3_CMD_ASYNC;
 }
 
@@ -227,45 +228,57 @@ enum pop3_cmd_status pop3_cmd_pass(struct pop3_session *s)
 
 /* ---- AUTH (RFC 5034) ------------------------------------------------------------- */
 
-static enum pop3_cmd_status auth_plain_response(struct pop3_session *s, const char *b64,
-						size_t len)
-{
-	char *authz, *authc, *password;
-	const char *error;
+static void auth_line(struct pop3_session *s, char *line, size_t len);
 
-	/* RFC 5034 §4: "*" cancels. */
-	if (len == 1 && b64[0] == '*') {
+/* What a step of the exchange asks of us. RFC 5034 §4: challenges are
+ * "+ " lines, the last one carrying the server's additional data. */
+static enum pop3_cmd_status auth_next(struct pop3_session *s, enum auth_status status,
+				      const char *challenge, const char *error)
+{
+	switch (status) {
+	case AUTH_CONTINUE:
+		buf_printf(&s->out, "+ %s\r\n", challenge);
+		pop3_flush(s);
+		pop3_session_wait_line(s, auth_line);
+		return POP3_CMD_ASYNC;
+	case AUTH_ASYNC:
+		s->pending_work++;
+		return POP3_CMD_ASYNC;
+	case AUTH_BAD:
+		s->auth = NULL;
+		pop3_err(s, "%s", error);
+		return POP3_CMD_DONE;
+	case AUTH_CANCELLED:
+		s->auth = NULL;
 		pop3_err(s, "Authentication cancelled");
 		return POP3_CMD_DONE;
 	}
-	if (sasl_plain_decode(s->cmd_arena, b64, len, &authz, &authc, &password, &error) < 0) {
-		pop3_err(s, "%s", error);
-		return POP3_CMD_DONE;
-	}
-	if (*authz != '\0' && !str_eq_nocase(authz, authc)) {
-		pop3_err(s, "[AUTH] Cannot log in as another user");
-		return POP3_CMD_DONE;
-	}
-	enum pop3_cmd_status r = pop3_login_start(s, authc, password);
-	explicit_bzero(password, strlen(password));
-	return r;
+	return POP3_CMD_DONE;
 }
 
-static void auth_plain_line(struct pop3_session *s, char *line, size_t len)
+static void auth_line(struct pop3_session *s, char *line, size_t len)
 {
-	enum pop3_cmd_status r = auth_plain_response(s, line, len);
+	const char *challenge = "", *error = "";
+	enum auth_status status = auth_request_continue(s->auth, line, len, &challenge, &error);
 
 	explicit_bzero(line, len);
-	if (r == POP3_CMD_DONE)
+	if (auth_next(s, status, challenge, error) == POP3_CMD_DONE)
 		pop3_cmd_complete(s);
 }
 
 enum pop3_cmd_status pop3_cmd_auth(struct pop3_session *s)
 {
+	const char *challenge = "", *error = "";
+	const char *names[8];
+
 	/* Without a mechanism: the list, as many clients still ask (the
 	 * pre-RFC 5034 form; RFC 5034 itself lists them in CAPA). */
 	if (s->cmd.arg_count == 0) {
-		buf_append_str(&s->out, "+OK Mechanisms follow\r\nPLAIN\r\n.\r\n");
+		size_t n = auth_mech_list(s->server->auth, s->conn, names, 8);
+		buf_append_str(&s->out, "+OK Mechanisms follow\r\n");
+		for (size_t i = 0; i < n; i++)
+			buf_printf(&s->out, "%s\r\n", names[i]);
+		buf_append_str(&s->out, ".\r\n");
 		s->errors = 0;
 		pop3_flush(s);
 		return POP3_CMD_DONE;
@@ -274,7 +287,9 @@ enum pop3_cmd_status pop3_cmd_auth(struct pop3_session *s)
 		pop3_err(s, "Usage: AUTH mechanism [initial-response]");
 		return POP3_CMD_DONE;
 	}
-	if (!str_eq_nocase_n(s->cmd.args[0], s->cmd.arg_lens[0], "PLAIN")) {
+	char *name = arena_strndup(s->cmd_arena, s->cmd.args[0], s->cmd.arg_lens[0]);
+	const struct auth_mech *mech = auth_mech_find(s->server->auth, s->conn, name);
+	if (mech == NULL) {
 		pop3_err(s, "Unsupported authentication mechanism");
 		return POP3_CMD_DONE;
 	}
@@ -282,17 +297,14 @@ enum pop3_cmd_status pop3_cmd_auth(struct pop3_session *s)
 		pop3_err(s, POP3_PLAINTEXT_REFUSED);
 		return POP3_CMD_DONE;
 	}
+	char *ir = NULL;
 	if (s->cmd.arg_count == 2) {
-		const char *ir = s->cmd.args[1];
-		size_t len = s->cmd.arg_lens[1];
 		/* RFC 5034 §4: "=" is an empty initial response. */
-		if (len == 1 && ir[0] == '=')
-			len = 0;
-		return auth_plain_response(s, ir, len);
+		ir = arena_strndup(s->cmd_arena, s->cmd.args[1], s->cmd.arg_lens[1]);
+		if (strcmp(ir, "=") == 0)
+			ir[0] = '\0';
 	}
-	/* RFC 5034 §4: the empty challenge is "+ ". */
-	buf_append_str(&s->out, "+ \r\n");
-	pop3_flush(s);
-	pop3_session_wait_line(s, auth_plain_line);
-	return POP3_CMD_ASYNC;
+	s->auth = login_request(s);
+	enum auth_status status = auth_request_start(s->auth, mech, ir, &challenge, &error);
+	return auth_next(s, status, challenge, error);
 }

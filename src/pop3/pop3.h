@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core/array.h"
+#include "auth/auth.h"
 #include "core/config.h"
 #include "net/loop.h"
 #include "net/tls.h"
@@ -28,6 +29,7 @@ struct pop3_server {
 	const struct config *config;
 	struct tls_server *tls;
 	struct worker_pool *workers;
+	struct auth_service *auth; /* SASL and the login throttle (auth/auth.h) */
 	pthread_mutex_t lock;
 	/* Accounts whose maildrop a session holds in the TRANSACTION state
 	 * (RFC 1939 §4: exclusive access; RFC 2449 §8.1.2 [IN-USE]). */

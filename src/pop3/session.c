@@ -62,6 +62,7 @@ static void session_free(struct pop3_session *s)
 {
 	pop3_maildrop_unlock(s);
 	loop_post_cancel(s->loop, s);
+	auth_request_free(s->auth); /* an exchange waiting for a line */
 	if (s->user != NULL) {
 		explicit_bzero(s->user, strlen(s->user));
 		free(s->user);
@@ -306,6 +307,8 @@ static void session_read_sasl(struct pop3_session *s)
 	pop3_line_reader_init(&s->reader, POP3_COMMAND_MAX);
 	s->reader.skipping = skipping;
 	if (r == POP3_LINE_TOO_LONG) {
+		auth_request_free(s->auth); /* the exchange ends here */
+		s->auth = NULL;
 		pop3_err(s, "Authentication response too long");
 		pop3_cmd_complete(s);
 		return;

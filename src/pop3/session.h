@@ -91,7 +91,7 @@ struct pop3_session {
 	enum pop3_input_mode mode;
 
 	char *user;                 /* USER's argument (heap), until PASS */
-	char *login_user;           /* who is trying to log in (cmd_arena), for the log */
+	struct auth_request *auth;  /* AUTH in progress (auth/auth.h) */
 	int64_t account_id;
 	char *account_name;
 	bool holds_lock;            /* our account is in server->in_use */

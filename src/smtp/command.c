@@ -1,13 +1,12 @@
 /*
  * command: the SMTP verbs (RFC 5321 §4.1.1) and their extensions: EHLO /
- * HELO / LHLO, STARTTLS (RFC 3207), AUTH PLAIN and LOGIN (RFC 4954), MAIL
+ * HELO / LHLO, STARTTLS (RFC 3207), AUTH (RFC 4954; auth/auth.c), MAIL
  * and RCPT with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN
  * (RFC 3461) parameters, DATA, BDAT (RFC 3030), RSET, NOOP, VRFY, HELP,
  * QUIT. Enhanced status codes (RFC 2034, RFC 3463) on every reply.
  */
 #include "smtp/session.h"
-#include "auth/login.h"
-#include "auth/sasl.h"
+#include "auth/auth.h"
 #include "core/log.h"
 #include "core/str.h"
 
@@ -16,7 +15,18 @@
 
 /* RFC 4954 §4 leaves the delay to us: a failed password is answered late
  * so that guessing is slow for the guesser and free for everyone else. */
-#define SMTP_AUTH_FAIL_DELAY_MS 1000
+
+/* "AUTH" and the mechanisms auth/auth.c offers on this connection. */
+static const char *auth_ext(struct smtp_session *s)
+{
+	const char *names[8];
+	size_t n = auth_mech_list(s->sloop->server->auth, s->conn, names, 8);
+	char *ext = arena_strdup(s->line_arena, "AUTH");
+
+	for (size_t i = 0; i < n; i++)
+		ext = arena_printf(s->line_arena, "%s %s", ext, names[i]);
+	return ext;
+}
 
 /* ---- greetings -------------------------------------------------------------- */
 
@@ -48,7 +58,7 @@ static void cmd_ehlo(struct smtp_session *s, enum smtp_verb verb, const char *ar
 	snprintf(size, sizeof(size), "SIZE %llu", (unsigned long long)s->config->max_message_size);
 	/* Sorted by name, each with its RFC. */
 	if (s->sloop->kind == SMTP_KIND_SUBMISSION && s->account_id == 0 && smtp_auth_allowed(s))
-		ext[n++] = "AUTH PLAIN LOGIN";          /* RFC 4954 */
+		ext[n++] = auth_ext(s);                 /* RFC 4954 */
 	ext[n++] = "8BITMIME";                          /* RFC 6152 */
 	ext[n++] = "CHUNKING";                          /* RFC 3030 */
 	ext[n++] = "DSN";                               /* RFC 3461 */
@@ -105,100 +115,72 @@ static void cmd_starttls(struct smtp_session *s, const char *args)
 
 /* ---- AUTH (RFC 4954) ------------------------------------------------------------ */
 
-static void auth_fail_done(struct loop *loop, void *context)
-{
-	struct smtp_session *s = context;
-
-	if (smtp_session_work_done(s))
-		return;
-	smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
-	smtp_input_commands(s);
-}
-
-static void auth_done(void *context, enum login_result result, int64_t account_id,
+/* The end of the exchange (auth/auth.c), on this loop. */
+static void auth_done(void *context, enum auth_result result, int64_t account_id,
 		      const char *address)
 {
 	struct smtp_session *s = context;
 
+	s->auth = NULL;
 	if (smtp_session_work_done(s))
 		return;
 	switch (result) {
-	case LOGIN_OK:
+	case AUTH_OK:
 		s->account_id = account_id;
 		s->account = arena_strdup(s->arena, address);
 		log_info("smtp: %s: login %s from %s", s->id, address, conn_peer_address(s->conn));
 		smtp_reply(s, "235 2.7.0 Authentication successful");
 		break;
-	case LOGIN_FAILED:
-		/* The fail2ban-readable line, as IMAP's. */
-		log_warn("smtp: authentication failed for %s from %s", address,
-			 conn_peer_address(s->conn));
-		s->pending_work++;
-		loop_timer_add(s->sloop->loop, SMTP_AUTH_FAIL_DELAY_MS, auth_fail_done, s);
-		return;
-	case LOGIN_UNAVAILABLE:
+	case AUTH_FAILED:
+		smtp_reply(s, "535 5.7.8 Authentication credentials invalid");
+		break;
+	case AUTH_REFUSED:
+		smtp_reply(s, "454 4.7.0 Too many failed logins; try again later");
+		break;
+	case AUTH_UNAVAILABLE:
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		break;
 	}
 	smtp_input_commands(s);
 }
 
-static void auth_check(struct smtp_session *s, const char *user, const char *password)
+/* What a step of the exchange asks of us: RFC 4954 §4, challenges are 334
+ * lines, the last one carrying the server's additional data. */
+static void auth_next(struct smtp_session *s, enum auth_status status, const char *challenge,
+		      const char *error)
 {
-	s->input = SMTP_INPUT_BUSY;
-	conn_pause_input(s->conn);
-	s->pending_work++;
-	login_start(s->sloop->server->workers, s->sloop->loop, s->sloop->store, user, password,
-		    auth_done, s);
-}
-
-/* A response line (or initial response) of the current mechanism. */
-static void auth_response(struct smtp_session *s, const char *b64, size_t len)
-{
-	char *authz, *authc, *password, *decoded;
-	const char *error;
-	size_t dlen;
-
-	/* RFC 4954 §4: "*" cancels. */
-	if (len == 1 && b64[0] == '*') {
-		smtp_reply(s, "501 5.7.0 Authentication cancelled");
-		smtp_input_commands(s);
-		return;
-	}
-	if (len == 1 && b64[0] == '=')
-		len = 0; /* an empty initial response */
-	if (!s->auth_login) {
-		if (sasl_plain_decode(s->line_arena, b64, len, &authz, &authc, &password,
-				      &error) < 0) {
-			smtp_reply(s, "501 5.5.2 %s", error);
-			smtp_input_commands(s);
-		} else if (*authz != '\0' && !str_eq_nocase(authz, authc)) {
-			smtp_reply(s, "535 5.7.8 Cannot authorize as another user");
-			smtp_input_commands(s);
-		} else {
-			auth_check(s, authc, password);
-		}
-		return;
-	}
-	if (sasl_base64_decode(s->line_arena, b64, len, &decoded, &dlen) < 0 ||
-	    strlen(decoded) != dlen || dlen == 0) {
-		smtp_reply(s, "501 5.5.2 Invalid response");
-		smtp_input_commands(s);
-		return;
-	}
-	if (s->auth_step == 1) {
-		s->auth_user = arena_strdup(s->txn_arena, decoded);
-		s->auth_step = 2;
-		smtp_write(s, "334 UGFzc3dvcmQ6\r\n"); /* "Password:" */
+	switch (status) {
+	case AUTH_CONTINUE:
 		s->input = SMTP_INPUT_AUTH;
+		smtp_write(s, "334 ");
+		smtp_write(s, challenge);
+		smtp_write(s, "\r\n");
 		return;
+	case AUTH_ASYNC:
+		s->input = SMTP_INPUT_BUSY;
+		conn_pause_input(s->conn);
+		s->pending_work++;
+		return;
+	case AUTH_BAD:
+		s->auth = NULL;
+		smtp_reply(s, "501 5.5.2 %s", error);
+		break;
+	case AUTH_CANCELLED:
+		s->auth = NULL;
+		/* RFC 4954 §4: "*" cancels with a 501. */
+		smtp_reply(s, "501 5.7.0 Authentication cancelled");
+		break;
 	}
-	auth_check(s, s->auth_user, decoded);
+	smtp_input_commands(s);
 }
 
 void smtp_auth_line(struct smtp_session *s, char *line, size_t len)
 {
-	auth_response(s, line, len);
+	const char *challenge = "", *error = "";
+	enum auth_status status = auth_request_continue(s->auth, line, len, &challenge, &error);
+
+	explicit_bzero(line, len);
+	auth_next(s, status, challenge, error);
 }
 
 static void cmd_auth(struct smtp_session *s, const char *args)
@@ -234,21 +216,18 @@ static void cmd_auth(struct smtp_session *s, const char *args)
 	}
 	memcpy(mech, args, n);
 	mech[n] = '\0';
-	if (str_eq_nocase(mech, "PLAIN")) {
-		s->auth_login = false;
-	} else if (str_eq_nocase(mech, "LOGIN")) {
-		s->auth_login = true;
-		s->auth_step = 1;
-	} else {
+	const struct auth_mech *m = auth_mech_find(s->sloop->server->auth, s->conn, mech);
+	if (m == NULL) {
 		smtp_reply(s, "504 5.5.4 Unrecognized authentication type");
 		return;
 	}
-	if (ir != NULL) {
-		auth_response(s, ir, strlen(ir));
-		return;
-	}
-	s->input = SMTP_INPUT_AUTH;
-	smtp_write(s, s->auth_login ? "334 VXNlcm5hbWU6\r\n" /* "Username:" */ : "334 \r\n");
+	if (ir != NULL && strcmp(ir, "=") == 0)
+		ir = ""; /* RFC 4954 §4: an empty initial response */
+	s->auth = auth_request_new(s->sloop->server->auth, s->sloop->loop, s->sloop->store,
+				   s->conn, "smtp", auth_done, s);
+	const char *challenge = "", *error = "";
+	enum auth_status status = auth_request_start(s->auth, m, ir, &challenge, &error);
+	auth_next(s, status, challenge, error);
 }
 
 /* ---- the transaction ----------------------------------------------------------------- */

@@ -83,6 +83,7 @@ static void session_free(struct smtp_session *s)
 	struct smtp_loop *sloop = s->sloop;
 
 	loop_post_cancel(sloop->loop, s);
+	auth_request_free(s->auth); /* an exchange waiting for a line */
 	if (s->timer != NULL)
 		loop_timer_cancel(sloop->loop, s->timer);
 	buf_free(&s->message);
@@ -174,7 +175,6 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->bdat_used = s->bdat_last = false;
 	s->bdat_remaining = 0;
 	s->bdat_error = NULL;
-	s->auth_user = NULL;
 	arena_reset(s->txn_arena);
 }
 
@@ -267,6 +267,8 @@ static bool session_read_line(struct smtp_session *s, struct buf *in)
 	case SMTP_LINE_TOO_LONG:
 		/* RFC 5321 §4.5.3.1.4: 500 for a line too long. */
 		if (s->input == SMTP_INPUT_AUTH) {
+			auth_request_free(s->auth); /* the exchange ends here */
+			s->auth = NULL;
 			smtp_reply(s, "501 5.5.2 Line too long");
 			smtp_input_commands(s);
 		} else {

@@ -55,9 +55,7 @@ struct smtp_session {
 	/* AUTH (submission) */
 	int64_t account_id;       /* 0 until authenticated */
 	char *account;            /* the authenticated address */
-	int auth_step;            /* LOGIN: 1 = wants user name, 2 = password */
-	bool auth_login;          /* the mechanism waiting for a line is LOGIN */
-	char *auth_user;          /* LOGIN's user name (txn_arena) */
+	struct auth_request *auth; /* AUTH in progress (auth/auth.h) */
 
 	/* the mail transaction */
 	char *sender;             /* NULL until MAIL; "" for <> */

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth/auth.h"
 #include "core/config.h"
 #include "delivery/queue.h"
 #include "delivery/writer.h"
@@ -34,6 +35,7 @@ struct smtp_server {
 	struct store_bus *bus;
 	struct worker_pool *workers;
 	struct delivery_writer *writer; /* group commit of finished messages */
+	struct auth_service *auth; /* SASL and the login throttle (auth/auth.h) */
 };
 
 struct smtp_session;

@@ -131,6 +131,7 @@ struct store_account {
 	int64_t id;
 	char *address;       /* lower case */
 	char *password_hash; /* crypt(3) string */
+	char *scram;         /* SCRAM-SHA-256 keys (auth/scram.h), or NULL */
 };
 
 /* Create an account with its default folders (INBOX, Sent, Drafts, Trash,
@@ -139,8 +140,12 @@ int store_account_create(struct store *store, const char *address, const char *p
 			 int64_t *id_r, const char **error_r);
 int store_account_find(struct store *store, const char *address, struct arena *arena,
 		       struct store_account *account_r, const char **error_r);
+/* A new password hash also forgets the SCRAM keys of the old password;
+ * store_account_set_scram then stores those of the new one. */
 int store_account_set_password(struct store *store, const char *address,
 			       const char *password_hash, const char **error_r);
+int store_account_set_scram(struct store *store, const char *address, const char *scram,
+			    const char **error_r);
 /* Delete the account and all its mail. */
 int store_account_delete(struct store *store, const char *address, const char **error_r);
 int store_account_list(struct store *store, struct arena *arena, struct store_account **list_r,

@@ -503,7 +503,7 @@ def test_logindisabled_on_non_loopback_plaintext():
                 continue
             # RFC 9051 §6.2.3, §7.2.2: LOGINDISABLED, and no password mechanism.
             assert 'LOGINDISABLED' in seen, seen
-            assert 'AUTH=PLAIN' not in seen, seen
+            assert not any(c.startswith('AUTH=') for c in seen), seen
             assert 'STARTTLS' in seen, seen
         # RFC 9051 §7.2.2: LOGIN answers NO even with the right password.
         _, tagged = r.cmd('LOGIN %s %s' % (ALICE, quote(ACCOUNTS[ALICE])))

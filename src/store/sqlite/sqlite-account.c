@@ -128,13 +128,14 @@ out:
 	return sqlite_result(store, rc, error_r);
 }
 
-/* Fill an account from a row of id, address, password_hash. */
+/* Fill an account from a row of id, address, password_hash, scram. */
 static void sqlite_account_read(sqlite3_stmt *stmt, struct arena *arena,
 				struct store_account *account)
 {
 	account->id = sqlite3_column_int64(stmt, 0);
 	account->address = sqlite_column_strdup(arena, stmt, 1);
 	account->password_hash = sqlite_column_strdup(arena, stmt, 2);
+	account->scram = sqlite_column_strdup(arena, stmt, 3);
 }
 
 int store_account_find(struct store *store, const char *address, struct arena *arena,
@@ -172,6 +173,24 @@ int store_account_set_password(struct store *store, const char *address,
 		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_STATIC);
 		sqlite3_bind_text(stmt, 2, password_hash, -1, SQLITE_STATIC);
 		rc = sqlite_exec(store, stmt, "set password");
+		if (rc == STORE_OK && sqlite3_changes(store->db) == 0)
+			rc = sqlite_fail(store, STORE_ENOTFOUND, "no account %s", lower);
+	}
+	free(lower);
+	return sqlite_result(store, rc, error_r);
+}
+
+int store_account_set_scram(struct store *store, const char *address, const char *scram,
+			    const char **error_r)
+{
+	char *lower = str_lower(mem_strdup(address));
+	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_SET_SCRAM);
+	int rc = STORE_EFAIL;
+
+	if (stmt != NULL) {
+		sqlite3_bind_text(stmt, 1, lower, -1, SQLITE_STATIC);
+		sqlite3_bind_text(stmt, 2, scram, -1, SQLITE_STATIC);
+		rc = sqlite_exec(store, stmt, "set SCRAM keys");
 		if (rc == STORE_OK && sqlite3_changes(store->db) == 0)
 			rc = sqlite_fail(store, STORE_ENOTFOUND, "no account %s", lower);
 	}

@@ -21,7 +21,8 @@
  * database, so (mailbox_id, uid) is enough here.
  *
  *   account(id, address UNIQUE lower case, password_hash, created,
- *           last_uidvalidity)        -- last UIDVALIDITY given out
+ *           last_uidvalidity,        -- last UIDVALIDITY given out
+ *           scram)                   -- SCRAM keys or NULL (step 5)
  *   mailbox(id, account_id -> account, name, uidvalidity, uidnext,
  *           highestmodseq, special_use, UNIQUE(account_id, name))
  *   subscription(account_id -> account, name, PK(account_id, name))
@@ -315,6 +316,9 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	     "CREATE TRIGGER message_usage_remove AFTER DELETE ON message BEGIN"
 	     " UPDATE account SET used_bytes = used_bytes - old.size,"
 	     " used_messages = used_messages - 1 WHERE id = old.account_id; END;" },
+	/* 4 -> 5: SCRAM-SHA-256 keys (auth/scram.h), set with the password;
+	 * NULL for accounts whose password was imported as a crypt hash. */
+	{ 5, "ALTER TABLE account ADD COLUMN scram TEXT;" },
 };
 
 #define SQLITE_BASE_VERSION 2

@@ -31,11 +31,13 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_ACCOUNT_INSERT] =
 		"INSERT INTO account (address, password_hash, created) VALUES (?1, ?2, ?3)",
 	[SQL_ACCOUNT_FIND] =
-		"SELECT id, address, password_hash FROM account WHERE address = ?1",
+		"SELECT id, address, password_hash, scram FROM account WHERE address = ?1",
 	[SQL_ACCOUNT_LIST] =
-		"SELECT id, address, password_hash FROM account ORDER BY address",
+		"SELECT id, address, password_hash, scram FROM account ORDER BY address",
 	[SQL_ACCOUNT_SET_PASSWORD] =
-		"UPDATE account SET password_hash = ?2 WHERE address = ?1",
+		"UPDATE account SET password_hash = ?2, scram = NULL WHERE address = ?1",
+	[SQL_ACCOUNT_SET_SCRAM] =
+		"UPDATE account SET scram = ?2 WHERE address = ?1",
 	/* A blob delivered to several accounts belongs to the first; before
 	 * that account goes, hand its still-shared blobs to another owner so
 	 * the cascade does not take the others' mail with it. */

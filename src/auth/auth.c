@@ -1,0 +1,673 @@
+/*
+ * auth: see auth.h. The mechanism table, the per-attempt state machine and
+ * the failure throttle.
+ *
+ * Password checks (PLAIN, LOGIN, IMAP LOGIN, POP3 PASS) go through
+ * login.c: account lookup on the loop, yescrypt on the worker pool. SCRAM
+ * needs no worker: the stored keys are read on the loop and the proof is
+ * two HMACs and a hash. An unknown name gets a salt derived from the
+ * service's secret (stable per name, so asking twice does not tell), and
+ * its proof never matches.
+ */
+#include "auth/auth.h"
+#include "auth/login.h"
+#include "auth/sasl.h"
+#include "auth/scram.h"
+
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/str.h"
+
+/* ---- throttle limits (DESIGN rule 8) --------------------------------------- */
+
+/* Failures are forgotten this long after the last one of a key. */
+#define AUTH_FAIL_WINDOW_MS (15 * 60 * 1000)
+/* The answer to a failure waits base << (n - 1) ms for the n-th failure in
+ * the window (1, 2, 4, 8 s): slow for a guesser on one connection, free
+ * for everyone else (a loop timer, not a sleep). */
+#define AUTH_FAIL_DELAY_BASE_MS 1000
+#define AUTH_FAIL_DELAY_MAX_SHIFT 3
+/* Past this many failures in the window the address is refused outright,
+ * until the window ends: no more guesses are checked. */
+#define AUTH_REFUSE_ADDRESS_AFTER 10
+/* An account is refused later than an address: refusing it also keeps its
+ * owner out, so it only stops a guesser spread over many addresses. */
+#define AUTH_REFUSE_ACCOUNT_AFTER 30
+/* Bounds the table an attacker with many addresses can grow; past it,
+ * expired entries are dropped and new keys are not tracked. */
+#define AUTH_THROTTLE_MAX_ENTRIES 100000
+#define AUTH_THROTTLE_BUCKETS 4096
+
+/* The longest user name we log or throttle on (a mail address is <= 254). */
+#define AUTH_USER_MAX 512
+
+struct auth_throttle_entry {
+	struct auth_throttle_entry *next;
+	uint64_t last_ms;      /* monotonic time of the last failure */
+	unsigned failures;     /* in the window */
+	char key[];            /* "a:ADDRESS" or "u:user" */
+};
+
+struct auth_service {
+	const struct config *config;
+	struct worker_pool *workers;
+	unsigned char secret[32];
+	/* The throttle, shared by every loop: the lock guards the table. */
+	pthread_mutex_t lock;
+	struct auth_throttle_entry *buckets[AUTH_THROTTLE_BUCKETS];
+	size_t entries;
+};
+
+/* ---- the mechanism table ----------------------------------------------------- */
+
+enum auth_mech_id { AUTH_MECH_SCRAM_PLUS, AUTH_MECH_SCRAM, AUTH_MECH_PLAIN, AUTH_MECH_LOGIN };
+
+struct auth_mech {
+	const char *name;
+	enum auth_mech_id id;
+	bool tls_only;
+	const char *rfc;
+};
+
+/* Strongest first: clients that take the first one they know get SCRAM. */
+static const struct auth_mech auth_mechs[] = {
+	{ "SCRAM-SHA-256-PLUS", AUTH_MECH_SCRAM_PLUS, true, "RFC 7677, RFC 5802 §6, RFC 9266" },
+	{ "SCRAM-SHA-256", AUTH_MECH_SCRAM, false, "RFC 7677, RFC 5802" },
+	{ "PLAIN", AUTH_MECH_PLAIN, false, "RFC 4616" },
+	{ "LOGIN", AUTH_MECH_LOGIN, false, "draft-murchison-sasl-login" },
+};
+#define AUTH_MECH_COUNT (sizeof(auth_mechs) / sizeof(auth_mechs[0]))
+
+static bool auth_mech_offered(const struct auth_mech *mech, const struct conn *conn)
+{
+	return !mech->tls_only || (conn != NULL && conn_is_tls(conn));
+}
+
+const struct auth_mech *auth_mech_find(const struct auth_service *service,
+				       const struct conn *conn, const char *name)
+{
+	for (size_t i = 0; i < AUTH_MECH_COUNT; i++) {
+		if (str_eq_nocase(name, auth_mechs[i].name) &&
+		    auth_mech_offered(&auth_mechs[i], conn))
+			return &auth_mechs[i];
+	}
+	return NULL;
+}
+
+size_t auth_mech_list(const struct auth_service *service, const struct conn *conn,
+		      const char **names_r, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < AUTH_MECH_COUNT && n < max; i++) {
+		if (auth_mech_offered(&auth_mechs[i], conn))
+			names_r[n++] = auth_mechs[i].name;
+	}
+	return n;
+}
+
+/* ---- the service ---------------------------------------------------------------- */
+
+struct auth_service *auth_service_new(const struct config *config, struct worker_pool *workers)
+{
+	struct auth_service *service = mem_zalloc(sizeof(*service));
+
+	service->config = config;
+	service->workers = workers;
+	if (RAND_bytes(service->secret, sizeof(service->secret)) != 1)
+		log_warn("auth: no randomness for the SCRAM secret; using the clock");
+	uint64_t now = (uint64_t)time(NULL);
+	if (service->secret[0] == 0 && service->secret[1] == 0)
+		memcpy(service->secret, &now, sizeof(now));
+	pthread_mutex_init(&service->lock, NULL);
+	return service;
+}
+
+void auth_service_free(struct auth_service *service)
+{
+	if (service == NULL)
+		return;
+	for (size_t i = 0; i < AUTH_THROTTLE_BUCKETS; i++) {
+		while (service->buckets[i] != NULL) {
+			struct auth_throttle_entry *e = service->buckets[i];
+			service->buckets[i] = e->next;
+			free(e);
+		}
+	}
+	pthread_mutex_destroy(&service->lock);
+	OPENSSL_cleanse(service->secret, sizeof(service->secret));
+	free(service);
+}
+
+/* ---- the throttle ------------------------------------------------------------------ */
+
+static uint64_t auth_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static size_t auth_throttle_bucket(const char *key)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return (size_t)(h % AUTH_THROTTLE_BUCKETS);
+}
+
+/* The live entry for key (expired ones in its bucket are dropped on the
+ * way), created when create is set and there is room. Lock held. */
+static struct auth_throttle_entry *auth_throttle_get(struct auth_service *service,
+						     const char *key, uint64_t now, bool create)
+{
+	struct auth_throttle_entry **pp = &service->buckets[auth_throttle_bucket(key)];
+	struct auth_throttle_entry *found = NULL;
+
+	while (*pp != NULL) {
+		struct auth_throttle_entry *e = *pp;
+		if (now - e->last_ms >= AUTH_FAIL_WINDOW_MS) {
+			*pp = e->next;
+			free(e);
+			service->entries--;
+			continue;
+		}
+		if (strcmp(e->key, key) == 0)
+			found = e;
+		pp = &e->next;
+	}
+	if (found != NULL || !create || service->entries >= AUTH_THROTTLE_MAX_ENTRIES)
+		return found;
+	size_t len = strlen(key);
+	found = mem_zalloc(sizeof(*found) + len + 1);
+	memcpy(found->key, key, len + 1);
+	found->last_ms = now;
+	found->next = service->buckets[auth_throttle_bucket(key)];
+	service->buckets[auth_throttle_bucket(key)] = found;
+	service->entries++;
+	return found;
+}
+
+/* Failures in the window for key; 0 when none. Lock held. */
+static unsigned auth_throttle_count(struct auth_service *service, const char *key, uint64_t now)
+{
+	struct auth_throttle_entry *e = auth_throttle_get(service, key, now, false);
+
+	return e != NULL ? e->failures : 0;
+}
+
+/* true when this address or user may not try now. */
+static bool auth_throttle_refused(struct auth_service *service, const char *address_key,
+				  const char *user_key)
+{
+	uint64_t now = auth_now_ms();
+
+	pthread_mutex_lock(&service->lock);
+	bool refused = auth_throttle_count(service, address_key, now) >= AUTH_REFUSE_ADDRESS_AFTER ||
+		       (user_key != NULL &&
+			auth_throttle_count(service, user_key, now) >= AUTH_REFUSE_ACCOUNT_AFTER);
+	pthread_mutex_unlock(&service->lock);
+	return refused;
+}
+
+/* Count a failure; returns how long to wait before answering it. */
+static uint64_t auth_throttle_fail(struct auth_service *service, const char *address_key,
+				   const char *user_key)
+{
+	uint64_t now = auth_now_ms();
+	unsigned worst = 1;
+
+	pthread_mutex_lock(&service->lock);
+	const char *keys[2] = { address_key, user_key };
+	for (size_t i = 0; i < 2; i++) {
+		if (keys[i] == NULL)
+			continue;
+		struct auth_throttle_entry *e = auth_throttle_get(service, keys[i], now, true);
+		if (e == NULL)
+			continue;
+		e->failures++;
+		e->last_ms = now;
+		if (e->failures > worst)
+			worst = e->failures;
+	}
+	pthread_mutex_unlock(&service->lock);
+	unsigned shift = worst - 1 > AUTH_FAIL_DELAY_MAX_SHIFT ? AUTH_FAIL_DELAY_MAX_SHIFT :
+								   worst - 1;
+	return (uint64_t)AUTH_FAIL_DELAY_BASE_MS << shift;
+}
+
+/* A success forgets the address's and the account's failures. */
+static void auth_throttle_success(struct auth_service *service, const char *address_key,
+				  const char *user_key)
+{
+	uint64_t now = auth_now_ms();
+
+	pthread_mutex_lock(&service->lock);
+	const char *keys[2] = { address_key, user_key };
+	for (size_t i = 0; i < 2; i++) {
+		struct auth_throttle_entry *e = auth_throttle_get(service, keys[i], now, false);
+		if (e != NULL)
+			e->failures = 0;
+	}
+	pthread_mutex_unlock(&service->lock);
+}
+
+/* ---- one request -------------------------------------------------------------------- */
+
+struct auth_request {
+	struct auth_service *service;
+	struct loop *loop;
+	struct store *store;
+	auth_done_fn *done;
+	void *context;
+	struct arena *arena;
+	const struct auth_mech *mech;
+	const char *protocol;
+	const char *peer;
+	const char *address_key;  /* "a:PEER" */
+	const char *user;         /* who is trying, as sent (for the log) */
+	bool tls;
+	int step;
+	/* TLS channel bindings of the connection, read at the start. */
+	unsigned char cb_exporter[64];
+	size_t cb_exporter_len;
+	unsigned char cb_endpoint[64];
+	size_t cb_endpoint_len;
+	struct scram_server scram;
+	bool scram_known;         /* the name has SCRAM keys */
+	int64_t scram_account_id;
+	const char *scram_address;
+	/* The result, kept while a timer delays it. */
+	enum auth_result result;
+	int64_t account_id;
+	const char *account_address;
+};
+
+struct auth_request *auth_request_new(struct auth_service *service, struct loop *loop,
+				      struct store *store, struct conn *conn,
+				      const char *protocol, auth_done_fn *done, void *context)
+{
+	struct arena *arena = arena_new();
+	struct auth_request *r = arena_zalloc(arena, sizeof(*r));
+
+	r->arena = arena;
+	r->service = service;
+	r->loop = loop;
+	r->store = store;
+	r->done = done;
+	r->context = context;
+	r->protocol = arena_strdup(arena, protocol);
+	r->peer = arena_strdup(arena, conn_peer_address(conn));
+	r->address_key = arena_printf(arena, "a:%s", r->peer);
+	r->tls = conn_is_tls(conn);
+	if (r->tls) {
+		if (conn_tls_channel_binding(conn, "tls-exporter", r->cb_exporter,
+					     sizeof(r->cb_exporter), &r->cb_exporter_len) < 0)
+			r->cb_exporter_len = 0;
+		if (conn_tls_channel_binding(conn, "tls-server-end-point", r->cb_endpoint,
+					     sizeof(r->cb_endpoint), &r->cb_endpoint_len) < 0)
+			r->cb_endpoint_len = 0;
+	}
+	return r;
+}
+
+void auth_request_free(struct auth_request *r)
+{
+	if (r == NULL)
+		return;
+	explicit_bzero(&r->scram.keys, sizeof(r->scram.keys));
+	arena_free(r->arena);
+}
+
+/* The user as it goes into the log and the throttle: printable ASCII only
+ * (anything else as \xNN), so nobody can forge a "from ADDRESS" in it. */
+static const char *auth_log_user(struct arena *arena, const char *user)
+{
+	size_t len = strlen(user);
+	char *out;
+	size_t n = 0;
+
+	if (len > AUTH_USER_MAX)
+		len = AUTH_USER_MAX;
+	out = arena_alloc(arena, len * 4 + 1);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)user[i];
+		if (c <= 0x20 || c >= 0x7f || c == '\\') {
+			static const char hex[] = "0123456789abcdef";
+			out[n++] = '\\';
+			out[n++] = 'x';
+			out[n++] = hex[c >> 4];
+			out[n++] = hex[c & 15];
+		} else {
+			out[n++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : (char)c;
+		}
+	}
+	out[n] = '\0';
+	return out;
+}
+
+static const char *auth_user_key(struct auth_request *r)
+{
+	return r->user != NULL ? arena_printf(r->arena, "u:%s", r->user) : NULL;
+}
+
+/* Timer: hand the result over and free the request. */
+static void auth_deliver(struct loop *loop, void *context)
+{
+	struct auth_request *r = context;
+
+	r->done(r->context, r->result, r->account_id, r->account_address);
+	auth_request_free(r);
+}
+
+/* End the request with result, through the throttle: a failure is counted
+ * and logged and answered after its delay; a success clears the counts.
+ * Always asynchronous (a timer), so done never runs inside a step. */
+static enum auth_status auth_finish(struct auth_request *r, enum auth_result result,
+				    int64_t account_id, const char *address)
+{
+	uint64_t delay = 0;
+	const char *user_key = auth_user_key(r);
+
+	r->result = result;
+	r->account_id = account_id;
+	r->account_address = address != NULL ? arena_strdup(r->arena, address) : NULL;
+	switch (result) {
+	case AUTH_OK:
+		auth_throttle_success(r->service, r->address_key, user_key);
+		break;
+	case AUTH_FAILED:
+		delay = auth_throttle_fail(r->service, r->address_key, user_key);
+		log_warn("%s: authentication failed for %s from %s", r->protocol,
+			 r->user != NULL ? r->user : "-", r->peer);
+		break;
+	case AUTH_REFUSED:
+		delay = AUTH_FAIL_DELAY_BASE_MS;
+		log_warn("%s: authentication refused (too many failures) for %s from %s",
+			 r->protocol, r->user != NULL ? r->user : "-", r->peer);
+		break;
+	case AUTH_UNAVAILABLE:
+		break;
+	}
+	loop_timer_add(r->loop, delay, auth_deliver, r);
+	return AUTH_ASYNC;
+}
+
+/* login.c's answer, on this loop. */
+static void auth_password_done(void *context, enum login_result result, int64_t account_id,
+			       const char *address)
+{
+	struct auth_request *r = context;
+
+	(void)auth_finish(r, result == LOGIN_OK ? AUTH_OK :
+			     result == LOGIN_FAILED ? AUTH_FAILED : AUTH_UNAVAILABLE,
+			  account_id, address);
+}
+
+static void auth_set_user(struct auth_request *r, const char *user)
+{
+	r->user = auth_log_user(r->arena, user);
+}
+
+enum auth_status auth_request_password(struct auth_request *r, const char *user,
+				       const char *password)
+{
+	auth_set_user(r, user);
+	if (auth_throttle_refused(r->service, r->address_key, auth_user_key(r)))
+		return auth_finish(r, AUTH_REFUSED, 0, NULL);
+	login_start(r->service->workers, r->loop, r->store, user, password, auth_password_done, r);
+	return AUTH_ASYNC;
+}
+
+/* ---- PLAIN and LOGIN ------------------------------------------------------------ */
+
+static enum auth_status auth_plain_step(struct auth_request *r, const char *b64, size_t len,
+					const char **error_r)
+{
+	char *authz, *authc, *password;
+	enum auth_status status;
+
+	if (sasl_plain_decode(r->arena, b64, len, &authz, &authc, &password, error_r) < 0) {
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	if (*authz != '\0' && !str_eq_nocase(authz, authc)) {
+		/* RFC 4616 §2: we authorize nobody as someone else. */
+		auth_set_user(r, authc);
+		return auth_finish(r, AUTH_FAILED, 0, NULL);
+	}
+	status = auth_request_password(r, authc, password);
+	explicit_bzero(password, strlen(password));
+	return status;
+}
+
+/* LOGIN: the user name, then the password, each base64 of itself. */
+static enum auth_status auth_login_step(struct auth_request *r, const char *b64, size_t len,
+					const char **challenge_r, const char **error_r)
+{
+	char *data;
+	size_t n;
+
+	if (sasl_base64_decode(r->arena, b64, len, &data, &n) < 0 || n == 0 ||
+	    strlen(data) != n) {
+		*error_r = "Invalid response";
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	if (r->step == 0) {
+		r->step = 1;
+		r->scram_address = data; /* the user name, until the password */
+		*challenge_r = "UGFzc3dvcmQ6"; /* "Password:" */
+		return AUTH_CONTINUE;
+	}
+	enum auth_status status = auth_request_password(r, r->scram_address, data);
+	explicit_bzero(data, n);
+	return status;
+}
+
+/* ---- SCRAM-SHA-256(-PLUS) ----------------------------------------------------------- */
+
+/* Keys that never verify, with a salt that depends only on the name and
+ * our secret: an unknown name looks like a known one. */
+static void auth_scram_fake_keys(struct auth_request *r, const char *name,
+				 struct scram_keys *keys)
+{
+	unsigned char mac[32];
+	unsigned int len = sizeof(mac);
+
+	memset(keys, 0, sizeof(*keys));
+	keys->iterations = SCRAM_ITERATIONS;
+	keys->salt_len = 16;
+	if (HMAC(EVP_sha256(), r->service->secret, sizeof(r->service->secret),
+		 (const unsigned char *)name,
+		 strlen(name), mac, &len) == NULL)
+		memset(mac, 0x5a, sizeof(mac));
+	memcpy(keys->salt, mac, keys->salt_len);
+	if (RAND_bytes(keys->stored_key, SCRAM_KEY_LEN) != 1)
+		memset(keys->stored_key, 0xa5, SCRAM_KEY_LEN);
+}
+
+/* RFC 5802 §6: the channel binding the client asked for must agree with
+ * the mechanism and with what this connection can give. */
+static bool auth_scram_cbind_ok(struct auth_request *r, const unsigned char **data_r,
+				size_t *len_r)
+{
+	const struct scram_server *s = &r->scram;
+
+	*data_r = NULL;
+	*len_r = 0;
+	if (r->mech->id == AUTH_MECH_SCRAM_PLUS) {
+		if (s->cbind != SCRAM_CBIND_USED)
+			return false;
+		if (strcmp(s->cb_name, "tls-exporter") == 0 && r->cb_exporter_len > 0) {
+			*data_r = r->cb_exporter;
+			*len_r = r->cb_exporter_len;
+			return true;
+		}
+		if (strcmp(s->cb_name, "tls-server-end-point") == 0 && r->cb_endpoint_len > 0) {
+			*data_r = r->cb_endpoint;
+			*len_r = r->cb_endpoint_len;
+			return true;
+		}
+		return false;
+	}
+	if (s->cbind == SCRAM_CBIND_USED)
+		return false;
+	/* "y": the client could bind but thinks we cannot; on TLS we offer
+	 * -PLUS, so someone removed it from the list (a downgrade). */
+	return !(s->cbind == SCRAM_CBIND_UNSUPPORTED && r->tls);
+}
+
+static enum auth_status auth_scram_first(struct auth_request *r, const char *msg, size_t len,
+					 const char **challenge_r, const char **error_r)
+{
+	struct scram_server *s = &r->scram;
+	struct scram_keys keys;
+	struct store_account account;
+	const char *error;
+	unsigned char nonce[18];
+
+	if (scram_server_parse_first(s, r->arena, msg, len, error_r) < 0) {
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	auth_set_user(r, s->username);
+	const unsigned char *cb;
+	size_t cb_len;
+	if (!auth_scram_cbind_ok(r, &cb, &cb_len) ||
+	    (s->authzid != NULL && !str_eq_nocase(s->authzid, s->username)))
+		return auth_finish(r, AUTH_FAILED, 0, NULL);
+	if (auth_throttle_refused(r->service, r->address_key, auth_user_key(r)))
+		return auth_finish(r, AUTH_REFUSED, 0, NULL);
+	int found = store_account_find(r->store, s->username, r->arena, &account, &error);
+	if (found < 0 && found != STORE_ENOTFOUND) {
+		log_error("%s: account lookup %s: %s", r->protocol, r->user, error);
+		return auth_finish(r, AUTH_UNAVAILABLE, 0, NULL);
+	}
+	r->scram_known = found == 0 && scram_keys_decode(account.scram, &keys) == 0;
+	if (r->scram_known) {
+		r->scram_account_id = account.id;
+		r->scram_address = account.address;
+	} else {
+		auth_scram_fake_keys(r, r->user, &keys);
+	}
+	if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
+		explicit_bzero(&keys, sizeof(keys));
+		return auth_finish(r, AUTH_UNAVAILABLE, 0, NULL);
+	}
+	const char *server_first = scram_server_challenge(s, r->arena, &keys,
+			scram_base64_encode(r->arena, nonce, sizeof(nonce)));
+	explicit_bzero(&keys, sizeof(keys));
+	*challenge_r = scram_base64_encode(r->arena, (const unsigned char *)server_first,
+					   strlen(server_first));
+	r->step = 1;
+	return AUTH_CONTINUE;
+}
+
+static enum auth_status auth_scram_final(struct auth_request *r, const char *msg, size_t len,
+					 const char **challenge_r, const char **error_r)
+{
+	const unsigned char *cb;
+	size_t cb_len;
+	const char *final;
+
+	(void)auth_scram_cbind_ok(r, &cb, &cb_len);
+	int rc = scram_server_check_final(&r->scram, r->arena, msg, len, cb, cb_len, &final,
+					  error_r);
+	if (rc == -1) {
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	if (rc < 0 || !r->scram_known)
+		return auth_finish(r, AUTH_FAILED, 0, NULL);
+	/* RFC 5802 §5: the server-final-message proves we knew the keys; the
+	 * protocol sends it as a last challenge and the client answers with
+	 * an empty response (RFC 4422 §5 "additional data"). */
+	*challenge_r = scram_base64_encode(r->arena, (const unsigned char *)final, strlen(final));
+	r->step = 2;
+	return AUTH_CONTINUE;
+}
+
+static enum auth_status auth_scram_step(struct auth_request *r, const char *b64, size_t len,
+					const char **challenge_r, const char **error_r)
+{
+	char *msg;
+	size_t n;
+
+	if (sasl_base64_decode(r->arena, b64, len, &msg, &n) < 0) {
+		*error_r = "Invalid base64";
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	switch (r->step) {
+	case 0:
+		return auth_scram_first(r, msg, n, challenge_r, error_r);
+	case 1:
+		return auth_scram_final(r, msg, n, challenge_r, error_r);
+	default:
+		if (n != 0) {
+			*error_r = "Expected an empty response";
+			auth_request_free(r);
+			return AUTH_BAD;
+		}
+		return auth_finish(r, AUTH_OK, r->scram_account_id, r->scram_address);
+	}
+}
+
+/* ---- the steps ----------------------------------------------------------------------- */
+
+static enum auth_status auth_step(struct auth_request *r, const char *b64, size_t len,
+				  const char **challenge_r, const char **error_r)
+{
+	switch (r->mech->id) {
+	case AUTH_MECH_PLAIN:
+		return auth_plain_step(r, b64, len, error_r);
+	case AUTH_MECH_LOGIN:
+		return auth_login_step(r, b64, len, challenge_r, error_r);
+	case AUTH_MECH_SCRAM:
+	case AUTH_MECH_SCRAM_PLUS:
+		return auth_scram_step(r, b64, len, challenge_r, error_r);
+	}
+	*error_r = "Unknown mechanism";
+	auth_request_free(r);
+	return AUTH_BAD;
+}
+
+enum auth_status auth_request_start(struct auth_request *r, const struct auth_mech *mech,
+				    const char *ir, const char **challenge_r, const char **error_r)
+{
+	r->mech = mech;
+	r->step = 0;
+	if (ir != NULL)
+		return auth_request_continue(r, ir, strlen(ir), challenge_r, error_r);
+	/* No initial response: an empty challenge, except LOGIN's prompt. */
+	*challenge_r = mech->id == AUTH_MECH_LOGIN ? "VXNlcm5hbWU6" /* "Username:" */ : "";
+	return AUTH_CONTINUE;
+}
+
+enum auth_status auth_request_continue(struct auth_request *r, const char *line, size_t len,
+				       const char **challenge_r, const char **error_r)
+{
+	/* RFC 4422 §3.1 (and each protocol's profile): "*" cancels. */
+	if (len == 1 && line[0] == '*') {
+		auth_request_free(r);
+		return AUTH_CANCELLED;
+	}
+	if (memchr(line, '\0', len) != NULL) {
+		*error_r = "Invalid base64";
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	return auth_step(r, line, len, challenge_r, error_r);
+}
