@@ -5,7 +5,9 @@
  * verified on the worker pool (yescrypt costs tens of milliseconds); the
  * answer comes back to the loop. An unknown account still costs one
  * verification against a dummy hash, so timing does not tell which
- * addresses exist. Used by auth.c for every password mechanism.
+ * addresses exist. Used by auth.c for every password mechanism. The
+ * password may also be one of the account's app passwords (store.h); the
+ * last use of one is noted (at most hourly).
  *
  * Threads: login_start and the done callback run on the caller's loop.
  */

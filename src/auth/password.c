@@ -14,6 +14,10 @@
 #include "auth/password.h"
 
 #include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,4 +152,61 @@ int password_import(const char *field, char **hash_r, const char **error_r)
 	}
 	*hash_r = mem_strdup(field);
 	return 0;
+}
+
+/* ---- app passwords ------------------------------------------------------------ */
+
+#define PASSWORD_APP_GROUPS 5
+#define PASSWORD_APP_PREFIX "sha256:"
+
+/* "sha256:" and the hex SHA-256 of secret, malloc'd. */
+static char *password_app_hash(const char *secret)
+{
+	unsigned char digest[SHA256_DIGEST_LENGTH];
+	char *out = mem_alloc(strlen(PASSWORD_APP_PREFIX) + 2 * sizeof(digest) + 1);
+	size_t n = strlen(PASSWORD_APP_PREFIX);
+
+	SHA256((const unsigned char *)secret, strlen(secret), digest);
+	memcpy(out, PASSWORD_APP_PREFIX, n);
+	for (size_t i = 0; i < sizeof(digest); i++)
+		n += (size_t)sprintf(out + n, "%02x", digest[i]);
+	OPENSSL_cleanse(digest, sizeof(digest));
+	return out;
+}
+
+int password_app_new(char **secret_r, char **hash_r, const char **error_r)
+{
+	/* 32 symbols (5 bits each), no 0/o/1/l to misread on a phone. */
+	static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
+	unsigned char random[PASSWORD_APP_GROUPS * 4];
+	char *secret = mem_alloc(PASSWORD_APP_GROUPS * 5);
+	size_t n = 0;
+
+	if (RAND_bytes(random, sizeof(random)) != 1) {
+		free(secret);
+		*error_r = "no randomness for an app password";
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(random); i++) {
+		if (i > 0 && i % 4 == 0)
+			secret[n++] = '-';
+		secret[n++] = alphabet[random[i] & 31];
+	}
+	secret[n] = '\0';
+	OPENSSL_cleanse(random, sizeof(random));
+	*secret_r = secret;
+	*hash_r = password_app_hash(secret);
+	return 0;
+}
+
+bool password_app_verify(const char *password, const char *hash)
+{
+	if (password == NULL || hash == NULL || strlen(password) > PASSWORD_MAX_LENGTH ||
+	    strncmp(hash, PASSWORD_APP_PREFIX, strlen(PASSWORD_APP_PREFIX)) != 0)
+		return false;
+	char *computed = password_app_hash(password);
+	bool match = strlen(computed) == strlen(hash) &&
+		     CRYPTO_memcmp(computed, hash, strlen(hash)) == 0;
+	free(computed);
+	return match;
 }

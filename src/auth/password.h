@@ -22,4 +22,12 @@ bool password_verify(const char *password, const char *hash);
  * Malloc'd into *hash_r; -1 with *error_r for other schemes. */
 int password_import(const char *field, char **hash_r, const char **error_r);
 
+/* App passwords are generated here, never chosen: 20 random letters and
+ * digits (100 bits) in groups of four. So strong a secret needs no slow
+ * hash; it is kept as "sha256:HEX", which makes checking every app password
+ * of an account at each login cheap. Both malloc'd. 0 or -1. */
+int password_app_new(char **secret_r, char **hash_r, const char **error_r);
+/* true when password is the secret of app password hash (constant time). */
+bool password_app_verify(const char *password, const char *hash);
+
 #endif

@@ -21,13 +21,17 @@
 #include "smtp/smtp.h"
 #include "store/store.h"
 
+#include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Password hashing threads: enough to keep login bursts off the loops
@@ -488,6 +492,84 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	return status;
 }
 
+/* ---- dropping root (DESIGN rule 8) ------------------------------------------------ */
+
+/* The data files the server writes must belong to the user it runs as, or
+ * it would fail later, at the first write, with a less clear message. */
+static int serve_check_owner(const char *path, uid_t uid, const char *user, const char *dir,
+			     bool must_exist)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		log_error("serve: %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != uid) {
+		log_error("serve: %s belongs to uid %u, not to %s (uid %u): chown -R %s %s",
+			  path, (unsigned)st.st_uid, user, (unsigned)uid, user, dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Started as root with `user` set: become that user (and `group`, or the
+ * user's own) once the ports are bound and the TLS key is read, before any
+ * thread starts, so that nothing the network reaches runs as root. */
+static int serve_drop_privileges(const struct config *config)
+{
+	if (geteuid() != 0) {
+		if (config->user != NULL)
+			log_info("serve: not started as root; running as uid %u",
+				 (unsigned)geteuid());
+		return 0;
+	}
+	if (config->user == NULL) {
+		log_warn("serve: running as root; set `user` to run unprivileged");
+		return 0;
+	}
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char buf[4096], gbuf[4096];
+	if (getpwnam_r(config->user, &pw, buf, sizeof(buf), &pwp) != 0 || pwp == NULL) {
+		log_error("serve: user %s: no such user", config->user);
+		return -1;
+	}
+	gid_t gid = pw.pw_gid;
+	if (config->group != NULL) {
+		if (getgrnam_r(config->group, &gr, gbuf, sizeof(gbuf), &grp) != 0 || grp == NULL) {
+			log_error("serve: group %s: no such group", config->group);
+			return -1;
+		}
+		gid = gr.gr_gid;
+	}
+	if (pw.pw_uid == 0) {
+		log_error("serve: user %s is root; choose an unprivileged user", config->user);
+		return -1;
+	}
+	static const char *const files[] = { "", "/buzon.db", "/buzon.db-wal", "/buzon.db-shm",
+					     "/queue.db", "/queue.db-wal", "/queue.db-shm" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char path[4096];
+		snprintf(path, sizeof(path), "%s%s", config->data_dir, files[i]);
+		if (serve_check_owner(path, pw.pw_uid, config->user, config->data_dir, i == 0) < 0)
+			return -1;
+	}
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(pw.pw_uid) < 0) {
+		log_error("serve: becoming %s: %s", config->user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0 || geteuid() == 0) {
+		log_error("serve: still root after dropping privileges");
+		return -1;
+	}
+	log_info("serve: running as %s (uid %u, gid %u)", config->user, (unsigned)pw.pw_uid,
+		 (unsigned)gid);
+	return 0;
+}
+
 int cli_serve(const struct config *config)
 {
 	struct serve_listener listeners[SERVE_LISTENER_MAX];
@@ -497,11 +579,19 @@ int cli_serve(const struct config *config)
 
 	serve_block_signals(&stop_signals);
 	serve_raise_fd_limit();
-	if (serve_check_store(config) < 0 || (tls = serve_open_tls(config)) == NULL)
+	if ((tls = serve_open_tls(config)) == NULL)
 		return 1;
 	size_t nlisten = serve_open_listeners(config, listeners);
 	if (nlisten == SIZE_MAX) {
 		tls_server_free(tls);
+		return 1;
+	}
+	/* Ports bound and key read: root is no longer needed (rule 8). The
+	 * store is opened after, as the user that will write it. */
+	if (serve_drop_privileges(config) < 0 || serve_check_store(config) < 0) {
+		tls_server_free(tls);
+		for (size_t i = 0; i < nlisten; i++)
+			close(listeners[i].fd);
 		return 1;
 	}
 	serve_shared_init(&shared, config, tls);

@@ -7,6 +7,7 @@
  *   user list             print every address, one per line
  *   user import FILE      accounts from a Dovecot passwd-file (user-import.c)
  *   user quota ADDRESS [STORAGE_KB MESSAGES]   show or set limits (user-quota.c)
+ *   user app-password add|del ADDRESS NAME, list ADDRESS  (user-app-password.c)
  *
  * Passwords come from stdin so that they never appear in `ps` or in shell
  * history; on a terminal the line is read with echo off. Addresses are
@@ -41,7 +42,11 @@ static const char cli_user_usage_text[] =
 	"       buzon -c FILE user del ADDRESS\n"
 	"       buzon -c FILE user list\n"
 	"       buzon -c FILE user import PASSWD-FILE   (Dovecot passwd-file format)\n"
-	"       buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]   (number|none|default)\n";
+	"       buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]   (number|none|default)\n"
+
+	"       buzon -c FILE user app-password add ADDRESS NAME   (prints the new secret)\n"
+	"       buzon -c FILE user app-password del ADDRESS NAME\n"
+	"       buzon -c FILE user app-password list ADDRESS\n";
 
 static int cli_user_usage(const char *message)
 {
@@ -239,6 +244,9 @@ static bool cli_user_args_ok(int argc, char **argv)
 		return true;
 	if ((argc == 3 || argc == 5) && strcmp(argv[1], "quota") == 0)
 		return true;
+	if (argc >= 4 && strcmp(argv[1], "app-password") == 0)
+		return (argc == 5 && (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "del") == 0)) ||
+		       (argc == 4 && strcmp(argv[2], "list") == 0);
 	return argc == 3 && (strcmp(argv[1], "add") == 0 || strcmp(argv[1], "passwd") == 0 ||
 			     strcmp(argv[1], "del") == 0 || strcmp(argv[1], "import") == 0);
 }
@@ -253,11 +261,12 @@ int cli_user(const struct config *config, int argc, char **argv)
 	if (!cli_user_args_ok(argc, argv))
 		return cli_user_usage(argc < 2 ? "user needs a sub-command" :
 				      "bad user sub-command or arguments");
-	if (argc >= 3 && strcmp(argv[1], "import") != 0) {
-		const char *why;
-		address = cli_user_check_address(config, argv[2], &why);
+	bool app = strcmp(argv[1], "app-password") == 0;
+	if ((argc >= 3 && strcmp(argv[1], "import") != 0) || app) {
+		const char *why, *given = app ? argv[3] : argv[2];
+		address = cli_user_check_address(config, given, &why);
 		if (address == NULL) {
-			fprintf(stderr, "buzon: '%s' %s\n", argv[2], why);
+			fprintf(stderr, "buzon: '%s' %s\n", given, why);
 			return CLI_USER_EXIT_FAILURE;
 		}
 	}
@@ -271,6 +280,9 @@ int cli_user(const struct config *config, int argc, char **argv)
 		status = cli_user_import(config, store, argv[2]);
 	else if (strcmp(argv[1], "quota") == 0)
 		status = cli_user_quota(config, store, address, argc - 3, argv + 3);
+	else if (app)
+		status = cli_user_app_password(config, store, argv[2], address,
+					       argc == 5 ? argv[4] : NULL);
 	else
 		status = cli_user_run(store, argv[1], address);
 	store_close(store);

@@ -445,6 +445,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(quota_storage, config_parse_quota_storage),
 	CONFIG_KEY(quota_messages, config_parse_quota_messages),
 	CONFIG_KEY(log_level, config_parse_log_level),
+	CONFIG_KEY(user, config_parse_string),
+	CONFIG_KEY(group, config_parse_string),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -695,6 +697,8 @@ void config_free(struct config *config)
 	free(config->relay_password_file);
 	free(config->dns_resolver);
 	free(config->log_level);
+	free(config->user);
+	free(config->group);
 	memset(config, 0, sizeof(*config));
 }
 

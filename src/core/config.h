@@ -44,6 +44,8 @@ struct config {
 	uint64_t quota_storage;     /* default per-account storage limit, bytes; 0 = none */
 	uint64_t quota_messages;    /* default per-account message limit; 0 = none */
 	char *log_level;            /* debug|info|warn|error; default info */
+	char *user;                 /* started as root: run as this user; NULL = stay */
+	char *group;                /* ... and this group; NULL = the user's own */
 };
 
 /* Read and validate path into *config_r. On error returns -1 and sets *error_r

@@ -146,6 +146,29 @@ int store_account_set_password(struct store *store, const char *address,
 			       const char *password_hash, const char **error_r);
 int store_account_set_scram(struct store *store, const char *address, const char *scram,
 			    const char **error_r);
+
+/* App passwords: several per account, each named (unique per account) and
+ * revocable; hash is what auth/login.c compares. Times are Unix seconds,
+ * last_used 0 when never used. */
+struct store_app_password {
+	int64_t id;
+	char *name;
+	char *hash;
+	int64_t created;
+	int64_t last_used;
+};
+/* EEXISTS when the account already has one called name. */
+int store_app_password_add(struct store *store, int64_t account_id, const char *name,
+			   const char *hash, const char **error_r);
+/* ENOTFOUND when there is none called name. */
+int store_app_password_delete(struct store *store, int64_t account_id, const char *name,
+			      const char **error_r);
+/* All of an account's, sorted by name. */
+int store_app_password_list(struct store *store, int64_t account_id, struct arena *arena,
+			    struct store_app_password **list_r, size_t *count_r,
+			    const char **error_r);
+int store_app_password_touch(struct store *store, int64_t id, int64_t when,
+			     const char **error_r);
 /* Delete the account and all its mail. */
 int store_account_delete(struct store *store, const char *address, const char **error_r);
 int store_account_list(struct store *store, struct arena *arena, struct store_account **list_r,

@@ -372,6 +372,58 @@ def test_gsasl_real_client_scram_and_plus():
     assert 'imap: login alice@example.test' in s.log()
 
 
+def test_app_passwords_add_use_list_revoke():
+    s = server()
+    s.add_account('frank@example.test', 'main pw')
+    secrets = {}
+    for name in ('phone', 'laptop'):
+        r = s.cli('user', 'app-password', 'add', 'frank@example.test', name)
+        assert r.returncode == 0, r.stderr
+        secrets[name] = r.stdout.strip()
+        assert re.fullmatch(r'[a-z2-9]{4}(-[a-z2-9]{4}){4}', secrets[name]), r.stdout
+    r = s.cli('user', 'app-password', 'add', 'frank@example.test', 'phone')
+    assert r.returncode == 1 and 'already has an app password called phone' in r.stderr
+    listing = s.cli('user', 'app-password', 'list', 'frank@example.test').stdout
+    lines = listing.splitlines()
+    assert [l.split('\t')[0] for l in lines] == ['laptop', 'phone'], listing
+    assert all('last used never' in l for l in lines), listing
+    # The phone's secret works everywhere a password does ...
+    r = s.raw('frank@example.test', secrets['phone'])
+    r.close()
+    p = poplib.POP3(s.host, s.ports['pop3'], timeout=10)
+    p.user('frank@example.test')
+    assert p.pass_(secrets['phone']).startswith(b'+OK')
+    p.quit()
+    c = smtplib.SMTP(s.host, s.ports['submission'], timeout=10)
+    c.ehlo('client.example')
+    c.login('frank@example.test', secrets['phone'])
+    c.quit()
+    # ... but not for SCRAM, whose keys come from the account's password.
+    r = s.raw()
+    assert status(imap_scram(r, 'frank@example.test', secrets['phone'])) == 'NO'
+    r.close()
+    listing = s.cli('user', 'app-password', 'list', 'frank@example.test').stdout
+    phone = [l for l in listing.splitlines() if l.startswith('phone\t')][0]
+    assert 'last used never' not in phone and re.search(r'last used \d{4}-\d\d-\d\d', phone)
+    # Revoked: the phone is out, the laptop and the password still work.
+    r = s.cli('user', 'app-password', 'del', 'frank@example.test', 'phone')
+    assert r.returncode == 0, r.stderr
+    r = s.raw()
+    lines, tagged = r.cmd('LOGIN frank@example.test %s' % secrets['phone'])
+    assert '[AUTHENTICATIONFAILED]' in tagged, tagged
+    r.close()
+    s.raw('frank@example.test', secrets['laptop']).close()
+    s.raw('frank@example.test', 'main pw').close()
+    r = s.cli('user', 'app-password', 'del', 'frank@example.test', 'phone')
+    assert r.returncode == 1 and 'no app password called phone' in r.stderr
+    r = s.cli('user', 'app-password', 'list', 'nobody@example.test')
+    assert r.returncode == 1 and 'no such account' in r.stderr
+    r = s.cli('user', 'app-password', 'add', 'frank@example.test', 'has space')
+    assert r.returncode == 2 or r.returncode == 1, r
+    r = s.cli('user', 'app-password', 'add', 'frank@example.test')
+    assert r.returncode == 2 and 'usage' in r.stderr
+
+
 def connect_from(s, source, listener='imap'):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(60)

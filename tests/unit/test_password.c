@@ -153,6 +153,27 @@ static void dovecot_password_fields_import(void)
 	UNIT_CHECK(password_import("", &hash, &error) < 0);
 }
 
+static void app_password_is_generated_and_verifies(void)
+{
+	char *secret1, *hash1, *secret2, *hash2;
+	const char *error = NULL;
+
+	UNIT_CHECK(password_app_new(&secret1, &hash1, &error) == 0);
+	UNIT_CHECK(password_app_new(&secret2, &hash2, &error) == 0);
+	UNIT_CHECK(strlen(secret1) == 24 && secret1[4] == '-' && secret1[19] == '-');
+	UNIT_CHECK(strncmp(hash1, "sha256:", 7) == 0 && strlen(hash1) == 7 + 64);
+	UNIT_CHECK(strcmp(secret1, secret2) != 0);
+	UNIT_CHECK(password_app_verify(secret1, hash1));
+	UNIT_CHECK(!password_app_verify(secret2, hash1));
+	UNIT_CHECK(!password_app_verify("", hash1));
+	UNIT_CHECK(!password_app_verify(secret1, "$y$j9T$x"));
+	UNIT_CHECK(!password_app_verify(secret1, "sha256:"));
+	free(secret1);
+	free(hash1);
+	free(secret2);
+	free(hash2);
+}
+
 int main(void)
 {
 	UNIT_RUN(sha512_crypt_from_openssl_verifies);
@@ -165,5 +186,6 @@ int main(void)
 	UNIT_RUN(two_hashes_of_one_password_differ);
 	UNIT_RUN(empty_and_huge_passwords_are_refused);
 	UNIT_RUN(dovecot_password_fields_import);
+	UNIT_RUN(app_password_is_generated_and_verifies);
 	return unit_finish();
 }

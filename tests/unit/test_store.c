@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "5");
+	UNIT_CHECK_STR(value, "6");
 	test_close(&t);
 }
 

@@ -23,6 +23,8 @@
  *   account(id, address UNIQUE lower case, password_hash, created,
  *           last_uidvalidity,        -- last UIDVALIDITY given out
  *           scram)                   -- SCRAM keys or NULL (step 5)
+ *   app_password(id, account_id -> account, name, hash, created, last_used,
+ *           UNIQUE(account_id, name)) -- step 6
  *   mailbox(id, account_id -> account, name, uidvalidity, uidnext,
  *           highestmodseq, special_use, UNIQUE(account_id, name))
  *   subscription(account_id -> account, name, PK(account_id, name))
@@ -319,6 +321,14 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	/* 4 -> 5: SCRAM-SHA-256 keys (auth/scram.h), set with the password;
 	 * NULL for accounts whose password was imported as a crypt hash. */
 	{ 5, "ALTER TABLE account ADD COLUMN scram TEXT;" },
+	/* 5 -> 6: app passwords (auth/login.c), several per account, each
+	 * named and revocable; hash is SHA-256 of a generated secret. */
+	{ 6, "CREATE TABLE app_password ("
+	     " id INTEGER PRIMARY KEY,"
+	     " account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	     " name TEXT NOT NULL, hash TEXT NOT NULL, created INTEGER NOT NULL,"
+	     " last_used INTEGER NOT NULL DEFAULT 0,"
+	     " UNIQUE (account_id, name));" },
 };
 
 #define SQLITE_BASE_VERSION 2

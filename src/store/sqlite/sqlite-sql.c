@@ -38,6 +38,15 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"UPDATE account SET password_hash = ?2, scram = NULL WHERE address = ?1",
 	[SQL_ACCOUNT_SET_SCRAM] =
 		"UPDATE account SET scram = ?2 WHERE address = ?1",
+	[SQL_APP_PASSWORD_INSERT] =
+		"INSERT INTO app_password (account_id, name, hash, created) VALUES (?1, ?2, ?3, ?4)",
+	[SQL_APP_PASSWORD_DELETE] =
+		"DELETE FROM app_password WHERE account_id = ?1 AND name = ?2",
+	[SQL_APP_PASSWORD_LIST] =
+		"SELECT id, name, hash, created, last_used FROM app_password WHERE account_id = ?1 "
+		"ORDER BY name",
+	[SQL_APP_PASSWORD_TOUCH] =
+		"UPDATE app_password SET last_used = ?2 WHERE id = ?1",
 	/* A blob delivered to several accounts belongs to the first; before
 	 * that account goes, hand its still-shared blobs to another owner so
 	 * the cascade does not take the others' mail with it. */
