@@ -397,6 +397,10 @@ static enum auth_status auth_finish(struct auth_request *r, enum auth_result res
 		log_warn("%s: authentication refused (too many failures) for %s from %s",
 			 r->protocol, r->user != NULL ? r->user : "-", r->peer);
 		break;
+	case AUTH_DENIED:
+		log_info("%s: %s from %s may not log in as another user", r->protocol,
+			 r->user != NULL ? r->user : "-", r->peer);
+		break;
 	case AUTH_UNAVAILABLE:
 		break;
 	}
@@ -445,7 +449,7 @@ static enum auth_status auth_plain_step(struct auth_request *r, const char *b64,
 	if (*authz != '\0' && !str_eq_nocase(authz, authc)) {
 		/* RFC 4616 §2: we authorize nobody as someone else. */
 		auth_set_user(r, authc);
-		return auth_finish(r, AUTH_FAILED, 0, NULL);
+		return auth_finish(r, AUTH_DENIED, 0, NULL);
 	}
 	status = auth_request_password(r, authc, password);
 	explicit_bzero(password, strlen(password));
@@ -545,8 +549,9 @@ static enum auth_status auth_scram_first(struct auth_request *r, const char *msg
 	auth_set_user(r, s->username);
 	const unsigned char *cb;
 	size_t cb_len;
-	if (!auth_scram_cbind_ok(r, &cb, &cb_len) ||
-	    (s->authzid != NULL && !str_eq_nocase(s->authzid, s->username)))
+	if (s->authzid != NULL && !str_eq_nocase(s->authzid, s->username))
+		return auth_finish(r, AUTH_DENIED, 0, NULL);
+	if (!auth_scram_cbind_ok(r, &cb, &cb_len))
 		return auth_finish(r, AUTH_FAILED, 0, NULL);
 	if (auth_throttle_refused(r->service, r->address_key, auth_user_key(r)))
 		return auth_finish(r, AUTH_REFUSED, 0, NULL);

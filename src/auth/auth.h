@@ -65,6 +65,7 @@ enum auth_result {
 	AUTH_OK,          /* account_id and address set */
 	AUTH_FAILED,      /* wrong name, password or proof (after the throttle delay) */
 	AUTH_REFUSED,     /* too many failures from this address or for this account */
+	AUTH_DENIED,      /* the client asked to act as another user (an authzid) */
 	AUTH_UNAVAILABLE, /* the store failed; try again later */
 };
 

@@ -57,6 +57,9 @@ static void login_done(void *context, enum auth_result result, int64_t account_i
 	case AUTH_REFUSED:
 		imap_cmd_no(s, "[UNAVAILABLE] Too many failed logins; try again later");
 		break;
+	case AUTH_DENIED: /* RFC 5530 §3 */
+		imap_cmd_no(s, "[AUTHORIZATIONFAILED] Cannot log in as another user");
+		break;
 	case AUTH_UNAVAILABLE:
 		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
 		break;

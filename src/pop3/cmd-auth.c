@@ -151,6 +151,9 @@ static void login_done(void *context, enum auth_result result, int64_t account_i
 	case AUTH_FAILED:
 		pop3_err(s, POP3_AUTH_FAILED);
 		break;
+	case AUTH_DENIED:
+		pop3_err(s, "[AUTH] Cannot log in as another user");
+		break;
 	case AUTH_REFUSED:
 		/* RFC 3206 §4: [SYS/TEMP], a temporary condition. */
 		pop3_err(s, "[SYS/TEMP] Too many failed logins; try again later");

@@ -137,6 +137,9 @@ static void auth_done(void *context, enum auth_result result, int64_t account_id
 	case AUTH_REFUSED:
 		smtp_reply(s, "454 4.7.0 Too many failed logins; try again later");
 		break;
+	case AUTH_DENIED:
+		smtp_reply(s, "535 5.7.8 Cannot authorize as another user");
+		break;
 	case AUTH_UNAVAILABLE:
 		smtp_reply(s, "454 4.7.0 Temporary authentication failure");
 		break;

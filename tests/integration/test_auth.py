@@ -228,6 +228,21 @@ def test_imap_scram_cancel_and_empty_final():
     r.close()
 
 
+def test_plain_with_another_authzid_is_authorizationfailed():
+    r = server().raw()
+    ir = b64(b'bob@example.test\0' + ALICE.encode() + b'\0pencil')
+    r.send(('a1 AUTHENTICATE PLAIN %s\r\n' % ir).encode())
+    tagged = r.line()
+    assert tagged.split()[1:3] == ['NO', '[AUTHORIZATIONFAILED]'], tagged
+    # SCRAM's authzid too.
+    c = ScramClient(ALICE, 'pencil')
+    c.gs2 = 'n,a=bob@example.test,'
+    r.send(('a2 AUTHENTICATE SCRAM-SHA-256 %s\r\n' % b64(c.first())).encode())
+    tagged = r.line()
+    assert tagged.split()[1:3] == ['NO', '[AUTHORIZATIONFAILED]'], tagged
+    r.close()
+
+
 def test_imap_authenticate_login_and_plain():
     r = server().raw()
     r.send(b'a1 AUTHENTICATE LOGIN\r\n')
