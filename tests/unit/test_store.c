@@ -479,6 +479,10 @@ static void quota_migration_counts_existing_mail(void)
 				"ALTER TABLE account DROP COLUMN quota_messages;"
 				"ALTER TABLE account DROP COLUMN used_bytes;"
 				"ALTER TABLE account DROP COLUMN used_messages;"
+				/* and what later steps added: a real version 3 file
+				 * has none of it */
+				"ALTER TABLE account DROP COLUMN scram;"
+				"DROP TABLE app_password;"
 				"PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
