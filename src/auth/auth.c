@@ -10,14 +10,18 @@
  * its proof never matches.
  */
 #include "auth/auth.h"
+#include "auth/introspect.h"
+#include "auth/jwt.h"
 #include "auth/login.h"
 #include "auth/sasl.h"
 #include "auth/scram.h"
 
+#include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +65,11 @@ struct auth_service {
 	const struct config *config;
 	struct worker_pool *workers;
 	unsigned char secret[32];
+	/* OAuth 2.0: on when oauth_issuer is set. Read-only after start. */
+	bool oauth;
+	struct jwt_keys *jwt;
+	struct introspect_config introspect; /* url NULL: no introspection */
+	char *client_secret;
 	/* The throttle, shared by every loop: the lock guards the table. */
 	pthread_mutex_t lock;
 	struct auth_throttle_entry *buckets[AUTH_THROTTLE_BUCKETS];
@@ -69,7 +78,14 @@ struct auth_service {
 
 /* ---- the mechanism table ----------------------------------------------------- */
 
-enum auth_mech_id { AUTH_MECH_SCRAM_PLUS, AUTH_MECH_SCRAM, AUTH_MECH_PLAIN, AUTH_MECH_LOGIN };
+enum auth_mech_id {
+	AUTH_MECH_SCRAM_PLUS,
+	AUTH_MECH_SCRAM,
+	AUTH_MECH_OAUTHBEARER,
+	AUTH_MECH_XOAUTH2,
+	AUTH_MECH_PLAIN,
+	AUTH_MECH_LOGIN,
+};
 
 struct auth_mech {
 	const char *name;
@@ -82,13 +98,18 @@ struct auth_mech {
 static const struct auth_mech auth_mechs[] = {
 	{ "SCRAM-SHA-256-PLUS", AUTH_MECH_SCRAM_PLUS, true, "RFC 7677, RFC 5802 §6, RFC 9266" },
 	{ "SCRAM-SHA-256", AUTH_MECH_SCRAM, false, "RFC 7677, RFC 5802" },
+	{ "OAUTHBEARER", AUTH_MECH_OAUTHBEARER, false, "RFC 7628" },
+	{ "XOAUTH2", AUTH_MECH_XOAUTH2, false, "Google's XOAUTH2, RFC 6750 tokens" },
 	{ "PLAIN", AUTH_MECH_PLAIN, false, "RFC 4616" },
 	{ "LOGIN", AUTH_MECH_LOGIN, false, "draft-murchison-sasl-login" },
 };
 #define AUTH_MECH_COUNT (sizeof(auth_mechs) / sizeof(auth_mechs[0]))
 
-static bool auth_mech_offered(const struct auth_mech *mech, const struct conn *conn)
+static bool auth_mech_offered(const struct auth_service *service, const struct auth_mech *mech,
+			      const struct conn *conn)
 {
+	if ((mech->id == AUTH_MECH_OAUTHBEARER || mech->id == AUTH_MECH_XOAUTH2) && !service->oauth)
+		return false;
 	return !mech->tls_only || (conn != NULL && conn_is_tls(conn));
 }
 
@@ -97,7 +118,7 @@ const struct auth_mech *auth_mech_find(const struct auth_service *service,
 {
 	for (size_t i = 0; i < AUTH_MECH_COUNT; i++) {
 		if (str_eq_nocase(name, auth_mechs[i].name) &&
-		    auth_mech_offered(&auth_mechs[i], conn))
+		    auth_mech_offered(service, &auth_mechs[i], conn))
 			return &auth_mechs[i];
 	}
 	return NULL;
@@ -109,7 +130,7 @@ size_t auth_mech_list(const struct auth_service *service, const struct conn *con
 	size_t n = 0;
 
 	for (size_t i = 0; i < AUTH_MECH_COUNT && n < max; i++) {
-		if (auth_mech_offered(&auth_mechs[i], conn))
+		if (auth_mech_offered(service, &auth_mechs[i], conn))
 			names_r[n++] = auth_mechs[i].name;
 	}
 	return n;
@@ -117,18 +138,113 @@ size_t auth_mech_list(const struct auth_service *service, const struct conn *con
 
 /* ---- the service ---------------------------------------------------------------- */
 
+/* The first line of path, malloc'd, or NULL. */
+static char *auth_read_first_line(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (f == NULL)
+		return NULL;
+	ssize_t n = getline(&line, &cap, f);
+	fclose(f);
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	line[strcspn(line, "\r\n")] = '\0';
+	return line;
+}
+
+/* The oauth_* keys: keys loaded, introspection set up. 0 or -1 (logged). */
+static int auth_oauth_setup(struct auth_service *service, const struct config *config)
+{
+	const char *error;
+
+	if (config->oauth_issuer == NULL && config->oauth_audience == NULL &&
+	    config->oauth_jwks_file == NULL && config->oauth_pem_keys == NULL &&
+	    config->oauth_introspection_url == NULL)
+		return 0;
+	if (config->oauth_issuer == NULL || config->oauth_audience == NULL) {
+		log_error("auth: oauth needs oauth_issuer and oauth_audience");
+		return -1;
+	}
+	service->jwt = jwt_keys_new();
+	if (config->oauth_jwks_file != NULL) {
+		FILE *f = fopen(config->oauth_jwks_file, "r");
+		char buf[65536];
+		size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+		bool whole = f != NULL && feof(f) && !ferror(f);
+		if (f != NULL)
+			fclose(f);
+		if (!whole || jwt_keys_add_jwks(service->jwt, buf, n, &error) < 0) {
+			log_error("auth: oauth_jwks_file %s: %s", config->oauth_jwks_file,
+				  !whole ? "cannot read it (or larger than 64 KB)" : error);
+			return -1;
+		}
+	}
+	if (config->oauth_pem_keys != NULL) {
+		char *list = mem_strdup(config->oauth_pem_keys), *save = NULL;
+		for (char *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+			p = str_trim(p);
+			if (*p != '\0' && jwt_keys_add_pem(service->jwt, p, &error) < 0) {
+				log_error("auth: oauth_pem_keys %s: %s", p, error);
+				free(list);
+				return -1;
+			}
+		}
+		free(list);
+	}
+	if (config->oauth_introspection_url != NULL) {
+		if (strncmp(config->oauth_introspection_url, "https://", 8) != 0) {
+			log_error("auth: oauth_introspection_url must be an https:// URL");
+			return -1;
+		}
+		if (config->oauth_client_secret_file != NULL &&
+		    (service->client_secret = auth_read_first_line(
+			     config->oauth_client_secret_file)) == NULL) {
+			log_error("auth: oauth_client_secret_file %s: cannot read it",
+				  config->oauth_client_secret_file);
+			return -1;
+		}
+		service->introspect.url = config->oauth_introspection_url;
+		service->introspect.client_id = config->oauth_client_id;
+		service->introspect.client_secret = service->client_secret;
+		service->introspect.ca_file = config->oauth_ca_file;
+	}
+	if (jwt_keys_count(service->jwt) == 0 && service->introspect.url == NULL) {
+		log_error("auth: oauth needs keys (oauth_jwks_file, oauth_pem_keys) or "
+			  "oauth_introspection_url");
+		return -1;
+	}
+	service->introspect.issuer = config->oauth_issuer;
+	service->introspect.audience = config->oauth_audience;
+	service->introspect.account_claim =
+		config->oauth_account_claim != NULL ? config->oauth_account_claim : "email";
+	service->oauth = true;
+	log_info("auth: OAuth bearer tokens from %s (%zu keys%s)", config->oauth_issuer,
+		 jwt_keys_count(service->jwt),
+		 service->introspect.url != NULL ? ", introspection" : "");
+	return 0;
+}
+
 struct auth_service *auth_service_new(const struct config *config, struct worker_pool *workers)
 {
 	struct auth_service *service = mem_zalloc(sizeof(*service));
 
 	service->config = config;
 	service->workers = workers;
+	pthread_mutex_init(&service->lock, NULL);
+	if (auth_oauth_setup(service, config) < 0) {
+		auth_service_free(service);
+		return NULL;
+	}
 	if (RAND_bytes(service->secret, sizeof(service->secret)) != 1)
 		log_warn("auth: no randomness for the SCRAM secret; using the clock");
 	uint64_t now = (uint64_t)time(NULL);
 	if (service->secret[0] == 0 && service->secret[1] == 0)
 		memcpy(service->secret, &now, sizeof(now));
-	pthread_mutex_init(&service->lock, NULL);
 	return service;
 }
 
@@ -144,6 +260,11 @@ void auth_service_free(struct auth_service *service)
 		}
 	}
 	pthread_mutex_destroy(&service->lock);
+	jwt_keys_free(service->jwt);
+	if (service->client_secret != NULL) {
+		explicit_bzero(service->client_secret, strlen(service->client_secret));
+		free(service->client_secret);
+	}
 	OPENSSL_cleanse(service->secret, sizeof(service->secret));
 	free(service);
 }
@@ -367,7 +488,7 @@ static void auth_deliver(struct loop *loop, void *context)
 {
 	struct auth_request *r = context;
 
-	r->done(r->context, r->result, r->account_id, r->account_address);
+	r->done(r->context, r->result, r->account_id, r->account_address, NULL);
 	auth_request_free(r);
 }
 
@@ -402,6 +523,7 @@ static enum auth_status auth_finish(struct auth_request *r, enum auth_result res
 			 r->user != NULL ? r->user : "-", r->peer);
 		break;
 	case AUTH_UNAVAILABLE:
+	case AUTH_CHALLENGE:
 		break;
 	}
 	loop_timer_add(r->loop, delay, auth_deliver, r);
@@ -630,6 +752,128 @@ static enum auth_status auth_scram_step(struct auth_request *r, const char *b64,
 	}
 }
 
+/* ---- OAUTHBEARER and XOAUTH2 ------------------------------------------------------ */
+
+/* The token check, on a worker: JWTs locally, others by introspection. */
+struct auth_oauth_job {
+	struct auth_request *request;
+	char *token;              /* heap; wiped */
+	struct arena *arena;
+	enum introspect_result result;
+	const char *account;      /* arena */
+	const char *why;
+};
+
+static void auth_oauth_work(void *context)
+{
+	struct auth_oauth_job *job = context;
+	struct auth_service *service = job->request->service;
+	int64_t now = (int64_t)time(NULL);
+
+	if (jwt_looks_like(job->token) && jwt_keys_count(service->jwt) > 0) {
+		struct jwt_expect expect = { service->config->oauth_issuer,
+					     service->config->oauth_audience,
+					     service->introspect.account_claim, now };
+		enum jwt_result r = jwt_verify(service->jwt, job->arena, job->token, &expect,
+					       &job->account);
+		job->result = r == JWT_OK ? INTROSPECT_ACTIVE : INTROSPECT_INACTIVE;
+		job->why = jwt_result_text(r);
+	} else if (service->introspect.url != NULL) {
+		job->result = introspect_token(&service->introspect, job->arena, job->token, now,
+					       &job->account, &job->why);
+	} else {
+		job->result = INTROSPECT_INACTIVE;
+		job->why = "not a JWT, and no oauth_introspection_url";
+	}
+}
+
+/* RFC 7628 §3.2.2: a failure is a JSON status sent as a challenge; the
+ * client answers with a lone kvsep, then the exchange fails. XOAUTH2
+ * clients expect Google's form of the same. */
+static void auth_oauth_refuse(struct auth_request *r, const char *why)
+{
+	const char *json = r->mech->id == AUTH_MECH_XOAUTH2 ?
+				   "{\"status\":\"401\",\"schemes\":\"bearer\"}" :
+				   "{\"status\":\"invalid_token\"}";
+
+	log_info("%s: bearer token refused for %s from %s: %s", r->protocol,
+		 r->user != NULL ? r->user : "-", r->peer, why);
+	r->step = 2;
+	r->done(r->context, AUTH_CHALLENGE, 0, NULL,
+		scram_base64_encode(r->arena, (const unsigned char *)json, strlen(json)));
+}
+
+/* Back on the loop: the token's account must exist and be the one the
+ * client named, if it named one. */
+static void auth_oauth_done(struct loop *loop, void *context)
+{
+	struct auth_oauth_job *job = context;
+	struct auth_request *r = job->request;
+	struct store_account account;
+	const char *error;
+
+	if (job->result == INTROSPECT_UNAVAILABLE) {
+		log_error("%s: bearer token check for %s from %s: %s", r->protocol,
+			  r->user != NULL ? r->user : "-", r->peer, job->why);
+		(void)auth_finish(r, AUTH_UNAVAILABLE, 0, NULL);
+	} else if (job->result == INTROSPECT_INACTIVE) {
+		auth_oauth_refuse(r, job->why);
+	} else if (r->user != NULL && !str_eq_nocase(r->user, auth_log_user(job->arena,
+									     job->account))) {
+		auth_oauth_refuse(r, "the token names another account");
+	} else {
+		if (r->user == NULL)
+			auth_set_user(r, job->account);
+		int found = store_account_find(r->store, job->account, r->arena, &account, &error);
+		if (found == 0)
+			(void)auth_finish(r, AUTH_OK, account.id, account.address);
+		else if (found == STORE_ENOTFOUND)
+			auth_oauth_refuse(r, "no such account");
+		else
+			(void)auth_finish(r, AUTH_UNAVAILABLE, 0, NULL);
+	}
+	explicit_bzero(job->token, strlen(job->token));
+	free(job->token);
+	arena_free(job->arena);
+	free(job);
+}
+
+static enum auth_status auth_oauth_step(struct auth_request *r, const char *b64, size_t len,
+					const char **error_r)
+{
+	char *msg, *user, *token;
+	size_t n;
+
+	if (sasl_base64_decode(r->arena, b64, len, &msg, &n) < 0) {
+		*error_r = "Invalid base64";
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	if (r->step == 2) {
+		/* The client's answer to our error status (RFC 7628 §3.2.3). */
+		return auth_finish(r, AUTH_FAILED, 0, NULL);
+	}
+	int rc = r->mech->id == AUTH_MECH_XOAUTH2 ?
+			 sasl_xoauth2_decode(r->arena, msg, n, &user, &token, error_r) :
+			 sasl_oauthbearer_decode(r->arena, msg, n, &user, &token, error_r);
+	if (rc < 0) {
+		auth_request_free(r);
+		return AUTH_BAD;
+	}
+	if (user != NULL)
+		auth_set_user(r, user);
+	if (auth_throttle_refused(r->service, r->address_key, auth_user_key(r)))
+		return auth_finish(r, AUTH_REFUSED, 0, NULL);
+	struct auth_oauth_job *job = mem_zalloc(sizeof(*job));
+	job->request = r;
+	job->token = mem_strdup(token);
+	job->arena = arena_new();
+	explicit_bzero(token, strlen(token));
+	r->step = 1;
+	worker_pool_submit(r->service->workers, r->loop, auth_oauth_work, auth_oauth_done, job);
+	return AUTH_ASYNC;
+}
+
 /* ---- the steps ----------------------------------------------------------------------- */
 
 static enum auth_status auth_step(struct auth_request *r, const char *b64, size_t len,
@@ -643,6 +887,9 @@ static enum auth_status auth_step(struct auth_request *r, const char *b64, size_
 	case AUTH_MECH_SCRAM:
 	case AUTH_MECH_SCRAM_PLUS:
 		return auth_scram_step(r, b64, len, challenge_r, error_r);
+	case AUTH_MECH_OAUTHBEARER:
+	case AUTH_MECH_XOAUTH2:
+		return auth_oauth_step(r, b64, len, error_r);
 	}
 	*error_r = "Unknown mechanism";
 	auth_request_free(r);

@@ -1,7 +1,8 @@
 /*
  * auth: the one SASL implementation IMAP, POP3 and submission share.
  *
- * A table of mechanisms (PLAIN, LOGIN, SCRAM-SHA-256, SCRAM-SHA-256-PLUS)
+ * A table of mechanisms (SCRAM-SHA-256-PLUS, SCRAM-SHA-256, OAUTHBEARER and
+ * XOAUTH2 when OAuth is configured, PLAIN, LOGIN)
  * drives one state machine per login attempt (struct auth_request). The
  * protocols keep only their framing: they hand in the client's base64
  * lines (an initial response too, SASL-IR) and send the base64 challenges
@@ -40,8 +41,10 @@ struct auth_service;
 struct auth_request;
 struct auth_mech;
 
-/* What the process shares: the worker pool (password hashes), a random
- * secret (fake SCRAM salts for unknown names) and the throttle. */
+/* What the process shares: the worker pool (password hashes, token
+ * introspection), a random secret (fake SCRAM salts for unknown names), the
+ * OAuth keys and the throttle. NULL (logged) when the oauth_* keys are
+ * inconsistent or their files unreadable. */
 struct auth_service *auth_service_new(const struct config *config, struct worker_pool *workers);
 void auth_service_free(struct auth_service *service);
 
@@ -67,13 +70,16 @@ enum auth_result {
 	AUTH_REFUSED,     /* too many failures from this address or for this account */
 	AUTH_DENIED,      /* the client asked to act as another user (an authzid) */
 	AUTH_UNAVAILABLE, /* the store failed; try again later */
+	AUTH_CHALLENGE,   /* not the end: send challenge, wait for a line, hand it to
+			   * auth_request_continue (OAuth's error status, RFC 7628 §3.2.2) */
 };
 
-/* The end of a request, on the loop's thread; address (lower case) only
- * for AUTH_OK and only valid during the call. The request is freed after
- * the call returns. */
+/* The answer to an AUTH_ASYNC step, on the loop's thread; address (lower
+ * case) only for AUTH_OK, challenge (base64) only for AUTH_CHALLENGE, both
+ * valid only during the call. The request is freed after the call returns,
+ * except after AUTH_CHALLENGE. */
 typedef void auth_done_fn(void *context, enum auth_result result, int64_t account_id,
-			  const char *address);
+			  const char *address, const char *challenge);
 
 /* A new login attempt on conn (read now: peer address, TLS channel
  * bindings), by protocol ("imap", "pop3", "smtp": the log prefix). done is

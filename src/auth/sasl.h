@@ -16,6 +16,16 @@
 int sasl_plain_decode(struct arena *arena, const char *b64, size_t len, char **authzid_r,
 		      char **authcid_r, char **password_r, const char **error_r);
 
+/* OAUTHBEARER (RFC 7628 §3.1) client message, already base64-decoded:
+ * gs2-header ("n" or "y", optional "a=" authzid) then kvsep-separated
+ * key=value pairs, one of them "auth=Bearer TOKEN", ending in two kvseps.
+ * *authzid_r is NULL when absent. 0, or -1 with *error_r. */
+int sasl_oauthbearer_decode(struct arena *arena, const char *msg, size_t len, char **authzid_r,
+			    char **token_r, const char **error_r);
+/* XOAUTH2 (Google's): "user=" USER ^A "auth=Bearer " TOKEN ^A ^A. */
+int sasl_xoauth2_decode(struct arena *arena, const char *msg, size_t len, char **user_r,
+			char **token_r, const char **error_r);
+
 /* Base64 (RFC 4648 §4) decode into the arena; NUL-terminated. Whitespace
  * is not allowed. Returns 0 or -1. */
 int sasl_base64_decode(struct arena *arena, const char *in, size_t len, char **out_r,

@@ -595,6 +595,12 @@ int cli_serve(const struct config *config)
 		return 1;
 	}
 	serve_shared_init(&shared, config, tls);
+	if (shared.auth == NULL) { /* oauth_* keys: logged by auth.c */
+		serve_shared_free(&shared);
+		for (size_t i = 0; i < nlisten; i++)
+			close(listeners[i].fd);
+		return 1;
+	}
 	int status = serve_run(&shared, listeners, nlisten, &stop_signals);
 	serve_shared_free(&shared);
 	for (size_t i = 0; i < nlisten; i++)

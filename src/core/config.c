@@ -447,6 +447,15 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(log_level, config_parse_log_level),
 	CONFIG_KEY(user, config_parse_string),
 	CONFIG_KEY(group, config_parse_string),
+	CONFIG_KEY(oauth_issuer, config_parse_string),
+	CONFIG_KEY(oauth_audience, config_parse_string),
+	CONFIG_KEY(oauth_jwks_file, config_parse_path),
+	CONFIG_KEY(oauth_pem_keys, config_parse_string),
+	CONFIG_KEY(oauth_account_claim, config_parse_string),
+	CONFIG_KEY(oauth_introspection_url, config_parse_string),
+	CONFIG_KEY(oauth_client_id, config_parse_string),
+	CONFIG_KEY(oauth_client_secret_file, config_parse_path),
+	CONFIG_KEY(oauth_ca_file, config_parse_path),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -699,6 +708,15 @@ void config_free(struct config *config)
 	free(config->log_level);
 	free(config->user);
 	free(config->group);
+	free(config->oauth_issuer);
+	free(config->oauth_audience);
+	free(config->oauth_jwks_file);
+	free(config->oauth_pem_keys);
+	free(config->oauth_account_claim);
+	free(config->oauth_introspection_url);
+	free(config->oauth_client_id);
+	free(config->oauth_client_secret_file);
+	free(config->oauth_ca_file);
 	memset(config, 0, sizeof(*config));
 }
 

@@ -46,6 +46,16 @@ struct config {
 	char *log_level;            /* debug|info|warn|error; default info */
 	char *user;                 /* started as root: run as this user; NULL = stay */
 	char *group;                /* ... and this group; NULL = the user's own */
+	/* OAuth 2.0 bearer tokens (auth/auth.c); all NULL = no OAUTHBEARER */
+	char *oauth_issuer;             /* expected iss */
+	char *oauth_audience;           /* expected aud */
+	char *oauth_jwks_file;          /* JWKS with the issuer's public keys */
+	char *oauth_pem_keys;           /* comma-separated PEM public key files */
+	char *oauth_account_claim;      /* claim naming the account; default "email" */
+	char *oauth_introspection_url;  /* RFC 7662 endpoint for opaque tokens */
+	char *oauth_client_id;          /* its HTTP Basic user */
+	char *oauth_client_secret_file; /* ... and password, first line of this file */
+	char *oauth_ca_file;            /* CA to verify it; default: the system's */
 };
 
 /* Read and validate path into *config_r. On error returns -1 and sets *error_r

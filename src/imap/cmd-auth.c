@@ -38,16 +38,24 @@ static void login_succeed(struct imap_session *s, int64_t account_id, const char
 	buf_clear(&s->scratch);
 }
 
-/* The end of the exchange (auth/auth.c), on this loop. */
+static enum imap_cmd_status auth_next(struct imap_session *s, enum auth_status status,
+				      const char *challenge, const char *error);
+
+/* The answer to an asynchronous step (auth/auth.c), on this loop. */
 static void login_done(void *context, enum auth_result result, int64_t account_id,
-		       const char *address)
+		       const char *address, const char *challenge)
 {
 	struct imap_session *s = context;
 
-	s->auth = NULL;
+	if (result != AUTH_CHALLENGE)
+		s->auth = NULL;
 	if (imap_session_work_done(s))
 		return;
 	switch (result) {
+	case AUTH_CHALLENGE:
+		if (auth_next(s, AUTH_CONTINUE, challenge, NULL) == IMAP_CMD_DONE)
+			break;
+		return;
 	case AUTH_OK:
 		login_succeed(s, account_id, address);
 		break;
@@ -60,8 +68,8 @@ static void login_done(void *context, enum auth_result result, int64_t account_i
 	case AUTH_DENIED: /* RFC 5530 §3 */
 		imap_cmd_no(s, "[AUTHORIZATIONFAILED] Cannot log in as another user");
 		break;
-	case AUTH_UNAVAILABLE:
-		imap_cmd_no(s, "[UNAVAILABLE] Mail store unavailable");
+	case AUTH_UNAVAILABLE: /* the store, or an OAuth introspection endpoint */
+		imap_cmd_no(s, "[UNAVAILABLE] Authentication temporarily unavailable");
 		break;
 	}
 	imap_cmd_complete(s);

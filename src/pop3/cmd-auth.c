@@ -136,15 +136,24 @@ static void login_succeed(struct pop3_session *s, int64_t account_id, const char
 	pop3_ok(s, "Logged in, %zu message%s", s->msg_count, s->msg_count == 1 ? "" : "s");
 }
 
+static enum pop3_cmd_status auth_next(struct pop3_session *s, enum auth_status status,
+				      const char *challenge, const char *error);
+
+/* The answer to an asynchronous step (auth/auth.c), on this loop. */
 static void login_done(void *context, enum auth_result result, int64_t account_id,
-		       const char *address)
+		       const char *address, const char *challenge)
 {
 	struct pop3_session *s = context;
 
-	s->auth = NULL;
+	if (result != AUTH_CHALLENGE)
+		s->auth = NULL;
 	if (pop3_session_work_done(s))
 		return;
 	switch (result) {
+	case AUTH_CHALLENGE:
+		if (auth_next(s, AUTH_CONTINUE, challenge, NULL) == POP3_CMD_DONE)
+			break;
+		return;
 	case AUTH_OK:
 		login_succeed(s, account_id, address);
 		break;
@@ -159,7 +168,7 @@ static void login_done(void *context, enum auth_result result, int64_t account_i
 		pop3_err(s, "[SYS/TEMP] Too many failed logins; try again later");
 		break;
 	case AUTH_UNAVAILABLE:
-		pop3_err(s, "[SYS/TEMP] Mail store unavailable");
+		pop3_err(s, "[SYS/TEMP] Authentication temporarily unavailable");
 		break;
 	}
 	pop3_cmd_complete(s);

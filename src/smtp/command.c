@@ -115,16 +115,23 @@ static void cmd_starttls(struct smtp_session *s, const char *args)
 
 /* ---- AUTH (RFC 4954) ------------------------------------------------------------ */
 
-/* The end of the exchange (auth/auth.c), on this loop. */
+static void auth_next(struct smtp_session *s, enum auth_status status, const char *challenge,
+		      const char *error);
+
+/* The answer to an asynchronous step (auth/auth.c), on this loop. */
 static void auth_done(void *context, enum auth_result result, int64_t account_id,
-		      const char *address)
+		      const char *address, const char *challenge)
 {
 	struct smtp_session *s = context;
 
-	s->auth = NULL;
+	if (result != AUTH_CHALLENGE)
+		s->auth = NULL;
 	if (smtp_session_work_done(s))
 		return;
 	switch (result) {
+	case AUTH_CHALLENGE:
+		auth_next(s, AUTH_CONTINUE, challenge, NULL);
+		return;
 	case AUTH_OK:
 		s->account_id = account_id;
 		s->account = arena_strdup(s->arena, address);
@@ -153,12 +160,17 @@ static void auth_next(struct smtp_session *s, enum auth_status status, const cha
 		      const char *error)
 {
 	switch (status) {
-	case AUTH_CONTINUE:
+	case AUTH_CONTINUE: {
+		/* Busy when the challenge came from an asynchronous step. */
+		bool was_busy = s->input == SMTP_INPUT_BUSY;
 		s->input = SMTP_INPUT_AUTH;
 		smtp_write(s, "334 ");
 		smtp_write(s, challenge);
 		smtp_write(s, "\r\n");
+		if (was_busy && s->conn != NULL)
+			conn_resume_input(s->conn);
 		return;
+	}
 	case AUTH_ASYNC:
 		s->input = SMTP_INPUT_BUSY;
 		conn_pause_input(s->conn);
