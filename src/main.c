@@ -38,6 +38,9 @@ static const char main_usage_text[] =
 	"  queue list             the outbound queue: entries, recipients, states\n"
 	"  queue flush            retry every queued recipient now\n"
 	"  queue delete ID        drop a queue entry without delivering it\n"
+	"  shared create|delete NAME   a public folder (IMAP \"Shared/NAME\")\n"
+	"  shared list            public folders and their ACLs\n"
+	"  shared acl NAME ID RIGHTS   who may do what there (RFC 4314; none removes)\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE      the config file (see docs/config.md)\n"
@@ -83,7 +86,7 @@ static bool main_known_command(const char *command)
 {
 	return strcmp(command, "serve") == 0 || strcmp(command, "user") == 0 ||
 	       strcmp(command, "deliver") == 0 ||
-	       strcmp(command, "queue") == 0;
+	       strcmp(command, "queue") == 0 || strcmp(command, "shared") == 0;
 }
 
 /* Run the verb with the loaded config. */
@@ -98,6 +101,8 @@ static int main_dispatch(const struct config *config, int argc, char **argv)
 		return cli_deliver(config, argc, argv);
 	if (strcmp(argv[0], "queue") == 0)
 		return cli_queue(config, argc, argv);
+	if (strcmp(argv[0], "shared") == 0)
+		return cli_shared(config, argc, argv);
 	return cli_user(config, argc, argv);
 }
 

@@ -7,6 +7,7 @@
  *   buzon -c FILE user list
  *   buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]
  *   buzon -c FILE queue list|flush|delete ID
+ *   buzon -c FILE shared create|delete NAME, shared list, shared acl NAME ID RIGHTS
  *
  * Each returns the process exit status (0 success, 1 failure after printing
  * the reason to stderr, 2 usage error).
@@ -23,6 +24,8 @@ int cli_user(const struct config *config, int argc, char **argv);
 /* argv[0] is "deliver": [-f SENDER] RCPT...; message on stdin. Returns a
  * sendmail exit code (<sysexits.h>). */
 int cli_deliver(const struct config *config, int argc, char **argv);
+/* argv[0] is "shared": the public folders (shared.c). */
+int cli_shared(const struct config *config, int argc, char **argv);
 /* argv[0] is "queue"; argv[1] list, flush or delete (argv[2] the ID). */
 int cli_queue(const struct config *config, int argc, char **argv);
 

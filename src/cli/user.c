@@ -219,8 +219,10 @@ static int cli_user_list(struct store *store)
 		arena_free(arena);
 		return CLI_USER_EXIT_FAILURE;
 	}
-	for (size_t i = 0; i < count; i++)
-		printf("%s\n", list[i].address);
+	for (size_t i = 0; i < count; i++) {
+		if (list[i].address[0] != '#') /* system accounts (store.h), not users */
+			printf("%s\n", list[i].address);
+	}
 	arena_free(arena);
 	return fflush(stdout) == 0 ? 0 : CLI_USER_EXIT_FAILURE;
 }

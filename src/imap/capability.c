@@ -22,6 +22,7 @@ static const struct {
 } imap_capabilities[] = {
 	{ "IMAP4rev1", CAP_ALWAYS, "RFC 3501" },
 	{ "IMAP4rev2", CAP_ALWAYS, "RFC 9051" },
+	{ "ACL", CAP_ALWAYS, "RFC 4314" },
 	{ "APPENDLIMIT", CAP_APPENDLIMIT, "RFC 7889" },
 	{ "AUTH=", CAP_AUTH_MECHS, "RFC 9051 §6.2.2; the mechanisms of auth/auth.c" },
 	{ "BINARY", CAP_ALWAYS, "RFC 3516" },
@@ -54,6 +55,7 @@ static const struct {
 	{ "QUOTA=RES-MESSAGE", CAP_ALWAYS, "RFC 9208 §5.2" },
 	{ "QUOTA=RES-STORAGE", CAP_ALWAYS, "RFC 9208 §5.1" },
 	{ "REPLACE", CAP_ALWAYS, "RFC 8508" },
+	{ "RIGHTS=texk", CAP_ALWAYS, "RFC 4314 §5.1.1" },
 	{ "SASL-IR", CAP_ALWAYS, "RFC 4959" },
 	{ "SAVEDATE", CAP_ALWAYS, "RFC 8514" },
 	{ "SEARCHRES", CAP_ALWAYS, "RFC 5182" },

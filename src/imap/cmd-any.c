@@ -96,7 +96,10 @@ static enum imap_cmd_status cmd_namespace(struct imap_session *s, struct imap_pa
 {
 	if (!imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) NIL NIL");
+	/* Personal, other users' (shared with this user, RFC 4314) and
+	 * public folders; shared.c resolves the names. */
+	imap_untagged(s, "NAMESPACE ((\"\" \"/\")) ((\"" IMAP_NS_OTHER "\" \"/\")) "
+		      "((\"" IMAP_NS_SHARED "\" \"/\"))");
 	imap_cmd_ok(s, "NAMESPACE completed");
 	return IMAP_CMD_DONE;
 }

@@ -16,6 +16,7 @@
 #include "imap/url.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <string.h>
 #include <time.h>
@@ -374,10 +375,50 @@ static void append_build_refuse(struct imap_session *s, enum append_build_error 
 
 /* All messages in one store transaction: RFC 3502 §6.3.11 wants all or
  * none; APPENDUID then names every new UID (RFC 4315 §3). */
+/* RFC 4314 §4: flags of an APPEND into another account's mailbox are kept
+ * only where the user has the right to set them ("t" for \Deleted, "w"
+ * for the others; \Seen, with "s", is the user's own: seen[i] says the
+ * caller must record it apart). */
+static void append_filter_flags(struct store_new_message *msgs, size_t count, unsigned rights,
+				bool *seen)
+{
+	unsigned allowed = 0;
+
+	if (rights & ACL_WRITE)
+		allowed |= STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT;
+	if (rights & ACL_DELETE_MSG)
+		allowed |= STORE_FLAG_DELETED;
+	for (size_t i = 0; i < count; i++) {
+		seen[i] = (msgs[i].flags & STORE_FLAG_SEEN) && (rights & ACL_SEEN);
+		msgs[i].flags &= allowed;
+		if (!(rights & ACL_WRITE))
+			msgs[i].keywords = NULL;
+	}
+}
+
+/* \Seen given by a reader who does not own the mailbox is their own (RFC
+ * 4314 "s", shared.c); the messages are already safe, so a failure here
+ * only loses that flag. */
+static void append_keep_seen(struct imap_session *s, int64_t mailbox_id, const uint32_t *uids,
+			     const bool *seen, size_t count)
+{
+	uint32_t *seen_uids = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t));
+	struct store_message_state *res;
+	size_t nseen = 0, nres;
+	const char *error;
+
+	for (size_t i = 0; i < count; i++) {
+		if (seen[i])
+			seen_uids[nseen++] = uids[i];
+	}
+	if (nseen > 0 && store_seen_set(s->store, s->account_id, mailbox_id, seen_uids, nseen,
+					true, s->cmd_arena, &res, &nres, &error) < 0)
+		log_warn("imap: append: keeping \\Seen of %s: %s", s->account_name, error);
+}
+
 static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct append_message *msgs = NULL;
-	struct store_mailbox mb;
 	const char *error, *bad_url = "";
 	char *name;
 	size_t count = 0;
@@ -385,11 +426,14 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 
 	if (!append_parse(s, p, &name, &msgs, &count))
 		return imap_cmd_syntax(s, p);
-	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
-	if (r == STORE_ENOTFOUND) {
+	struct imap_mailbox_ref ref;
+	int r = imap_mailbox_resolve(s, name, &ref);
+	if (r == 0 && !ref.exists && !ref.foreign) {
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
+	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_INSERT)) /* RFC 4314 §4 */
+		return IMAP_CMD_DONE;
 	struct store_new_message *news = arena_alloc(s->cmd_arena, count * sizeof(*news));
 	for (size_t i = 0; r == 0 && i < count; i++) {
 		enum append_build_error built = append_build(s, &msgs[i], &bad_url);
@@ -399,9 +443,16 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 		}
 		news[i] = msgs[i].msg;
 	}
-	uint32_t *uids = arena_alloc(s->cmd_arena, count * sizeof(uint32_t));
+	bool *seen = arena_zalloc(s->cmd_arena, (count + 1) * sizeof(bool));
+	if (ref.foreign)
+		append_filter_flags(news, count, ref.rights, seen);
+	uint32_t *uids = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t));
+	error = "store error";
 	if (r == 0)
-		r = store_message_append(s->store, mb.id, news, count, uids, &uidvalidity, &error);
+		r = store_message_append(s->store, ref.mailbox.id, news, count, uids, &uidvalidity,
+					 &error);
+	if (r == 0)
+		append_keep_seen(s, ref.mailbox.id, uids, seen, count);
 	if (r == STORE_EOVERQUOTA) {
 		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, message not saved"); /* RFC 9208 §4.3.1 */
 		return IMAP_CMD_DONE;

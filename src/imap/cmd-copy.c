@@ -6,6 +6,7 @@
  */
 #include "imap/session.h"
 #include "core/log.h"
+#include "store/acl.h"
 
 #include <string.h>
 
@@ -86,11 +87,22 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 		imap_cmd_no(s, "[READ-ONLY] Mailbox is read-only");
 		return IMAP_CMD_DONE;
 	}
-	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &dest, &error);
-	if (r == STORE_ENOTFOUND) {
+	/* RFC 6851 §3.3 with RFC 4314: a move deletes and expunges here. */
+	if (move && (s->view->rights & (ACL_DELETE_MSG | ACL_EXPUNGE)) !=
+			    (ACL_DELETE_MSG | ACL_EXPUNGE)) {
+		imap_cmd_no(s, "[NOPERM] Permission denied (needs \"te\" here)");
+		return IMAP_CMD_DONE;
+	}
+	struct imap_mailbox_ref ref;
+	int r = imap_mailbox_resolve(s, name, &ref);
+	if (r == 0 && !ref.exists && !ref.foreign) {
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
+	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_INSERT))
+		return IMAP_CMD_DONE;
+	dest = ref.mailbox;
+	error = "store error";
 	uint32_t *uids = copy_source_uids(s, &set, uid, &n, &requested);
 	if (r == 0 && n > 0)
 		r = store_message_copy(s->store, s->view->mailbox_id, uids, n, dest.id, move,

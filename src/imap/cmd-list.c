@@ -9,6 +9,7 @@
 #include "imap/utf7.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,18 @@ static const struct store_mailbox *list_find(const struct list_sets *sets, const
 	return hit != NULL ? sets->mbs[hit - sets->names] : NULL;
 }
 
+/* RFC 5819 §2 with RFC 4314: STATUS data only for a mailbox the user may
+ * read (LIST shows other users' mailboxes with just "l"). */
+static bool list_may_read(struct imap_session *s, const char *name)
+{
+	struct imap_mailbox_ref ref;
+
+	if (!imap_name_is_foreign(name))
+		return true;
+	return imap_mailbox_resolve(s, name, &ref) == 0 && ref.exists &&
+	       (ref.rights & ACL_READ) != 0;
+}
+
 /* One LIST line, its attributes worked out from the sets, and the STATUS
  * line after it when asked (RFC 5819 §2: after the LIST it belongs to). */
 static void list_write_one_ex(struct imap_session *s, const struct list_request *req,
@@ -193,7 +206,7 @@ static void list_write_one_ex(struct imap_session *s, const struct list_request 
 		buf_append_str(&attrs, " \\Subscribed");
 	list_write(s, "LIST", name, attrs.data, mb != NULL ? mb->special_use : 0, extra);
 	buf_free(&attrs);
-	if (req->status_items != NULL && mb != NULL)
+	if (req->status_items != NULL && mb != NULL && list_may_read(s, name))
 		(void)imap_write_status(s, name, mb->id, req->status_items, req->status_count);
 }
 
@@ -253,19 +266,28 @@ static int list_load(struct imap_session *s, struct list_sets *sets)
 	struct store_mailbox *mbs;
 	const char *error;
 
+	struct store_mailbox *shared;
+	size_t own, shared_count;
+
 	memset(sets, 0, sizeof(*sets));
-	if (store_mailbox_list(s->store, s->account_id, s->cmd_arena, &mbs, &sets->count,
-			       &error) < 0 ||
+	if (store_mailbox_list(s->store, s->account_id, s->cmd_arena, &mbs, &own, &error) < 0 ||
 	    store_subscription_list(s->store, s->account_id, s->cmd_arena, &sets->subs,
 				    &sets->sub_count, &error) < 0) {
 		log_error("imap: list %s: %s", s->account_name, error);
 		return -1;
 	}
+	/* Other users' and public mailboxes under their namespaces (RFC
+	 * 2342); their prefixes become \NoSelect parents like any other. */
+	if (imap_shared_list(s, &shared, &shared_count) < 0)
+		return -1;
+	sets->count = own + shared_count;
 	size_t n = sets->count ? sets->count : 1;
 	sets->mbs = arena_alloc(s->cmd_arena, n * sizeof(*sets->mbs));
 	sets->names = arena_alloc(s->cmd_arena, n * sizeof(char *));
-	for (size_t i = 0; i < sets->count; i++)
+	for (size_t i = 0; i < own; i++)
 		sets->mbs[i] = &mbs[i];
+	for (size_t i = 0; i < shared_count; i++)
+		sets->mbs[own + i] = &shared[i];
 	if (sets->count > 1)
 		qsort(sets->mbs, sets->count, sizeof(*sets->mbs), list_cmp_mailbox);
 	for (size_t i = 0; i < sets->count; i++)

@@ -6,6 +6,7 @@
 #include "imap/session.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <string.h>
 
@@ -119,6 +120,12 @@ static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parse
 		return imap_cmd_syntax(s, p);
 	if (strcmp(name, "INBOX") == 0)
 		return mailbox_store_error(s, STORE_EEXISTS, NULL);
+	if (imap_name_is_foreign(name) || strcmp(name, "Other Users") == 0 ||
+	    strcmp(name, "Shared") == 0) {
+		/* The other namespaces are the owners' (and `buzon shared`'s). */
+		imap_cmd_no(s, "[NOPERM] Cannot create mailboxes in that namespace");
+		return IMAP_CMD_DONE;
+	}
 	int r = mailbox_create_parents(s, name, &error);
 	if (r == 0)
 		r = store_mailbox_create(s->store, s->account_id, name, use, &error);
@@ -147,9 +154,14 @@ static enum imap_cmd_status cmd_delete(struct imap_session *s, struct imap_parse
 		imap_cmd_no(s, "[CANNOT] INBOX cannot be deleted");
 		return IMAP_CMD_DONE;
 	}
+	struct imap_mailbox_ref ref;
+	int r = imap_mailbox_resolve(s, name, &ref);
+	if (r == 0 && ref.foreign && imap_mailbox_denied(s, &ref, ACL_DELETE_MBOX))
+		return IMAP_CMD_DONE; /* RFC 4314 §4: "x" */
 	if (s->view != NULL && strcmp(s->view->name, name) == 0)
 		imap_view_close(s);
-	int r = store_mailbox_delete(s->store, s->account_id, name, &error);
+	if (r == 0)
+		r = store_mailbox_delete(s->store, ref.owner_id, ref.name, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
 	imap_cmd_ok(s, "DELETE completed");
@@ -166,6 +178,10 @@ static enum imap_cmd_status cmd_rename(struct imap_session *s, struct imap_parse
 		return imap_cmd_syntax(s, p);
 	if (strcmp(to, "INBOX") == 0)
 		return mailbox_store_error(s, STORE_EEXISTS, NULL);
+	if (imap_name_is_foreign(from) || imap_name_is_foreign(to)) {
+		imap_cmd_no(s, "[NOPERM] Cannot rename across namespaces");
+		return IMAP_CMD_DONE;
+	}
 	size_t flen = strlen(from);
 	if (strncmp(to, from, flen) == 0 && to[flen] == '/') {
 		imap_cmd_no(s, "[CANNOT] Cannot move a mailbox into itself");
@@ -263,6 +279,17 @@ int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_
 		log_error("imap: status %s: %s", name, error);
 		return -1;
 	}
+	if (imap_name_is_foreign(name)) {
+		/* UNSEEN as this reader has it (RFC 4314 "s", shared.c). */
+		uint32_t *seen;
+		size_t nseen;
+		if (store_seen_list(s->store, s->account_id, mailbox_id, s->cmd_arena, &seen, &nseen,
+				    &error) < 0) {
+			log_error("imap: status %s: %s", name, error);
+			return -1;
+		}
+		st.unseen = st.messages > nseen ? st.messages - (uint32_t)nseen : 0;
+	}
 	buf_append_str(out, "* STATUS ");
 	imap_write_mailbox(s, out, name);
 	buf_append_str(out, " (");
@@ -283,7 +310,6 @@ int imap_write_status(struct imap_session *s, const char *name, int64_t mailbox_
 static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	ARRAY(char *) items = ARRAY_INIT;
-	struct store_mailbox mb;
 	const char *error = NULL;
 	char *name, *item;
 	bool ok;
@@ -301,8 +327,13 @@ static enum imap_cmd_status cmd_status(struct imap_session *s, struct imap_parse
 		array_free(&items);
 		return imap_cmd_syntax(s, p);
 	}
-	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
-	if (r == 0 && imap_write_status(s, name, mb.id, items.items, items.count) < 0)
+	struct imap_mailbox_ref ref;
+	int r = imap_mailbox_resolve(s, name, &ref);
+	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_READ)) { /* RFC 4314 §4 */
+		array_free(&items);
+		return IMAP_CMD_DONE;
+	}
+	if (r == 0 && imap_write_status(s, name, ref.mailbox.id, items.items, items.count) < 0)
 		r = STORE_EFAIL;
 	array_free(&items);
 	if (r < 0)

@@ -74,6 +74,14 @@ static enum imap_cmd_status cmd_getquotaroot(struct imap_session *s, struct imap
 		return imap_cmd_syntax(s, p);
 	buf_append_str(&s->scratch, "* QUOTAROOT ");
 	imap_write_mailbox(s, &s->scratch, name);
+	if (imap_name_is_foreign(name)) {
+		/* Another account's quota is not this user's to read (RFC 9208
+		 * §6): such a mailbox is listed with no root. */
+		buf_append_str(&s->scratch, "\r\n");
+		imap_flush_scratch(s);
+		imap_cmd_ok(s, "GETQUOTAROOT completed");
+		return IMAP_CMD_DONE;
+	}
 	buf_append_str(&s->scratch, " \"\"\r\n");
 	imap_flush_scratch(s);
 	if (quota_write(s, "", s->account_id) < 0)

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ void imap_view_close(struct imap_session *s)
 	if (view == NULL)
 		return;
 	atomic_store(&s->watched_mailbox, 0);
+	store_bus_unwatch(s->server->bus, view->owner_watch);
+	free(view->seen);
 	imap_saved_set(s, NULL, 0); /* RFC 5182 §2.1: "$" belongs to the mailbox */
 	imap_context_free_all(s);   /* RFC 5267 §4.3: updates end with the selection */
 	for (size_t i = 0; i < view->msgs.count; i++)
@@ -31,33 +34,50 @@ void imap_view_close(struct imap_session *s)
 }
 
 /* Load every message's UID and flags: the sequence-number map. The watch
- * is switched first so that no change between the two is missed. */
-static int view_open(struct imap_session *s, const struct store_mailbox *mb, bool readonly)
+ * is switched first so that no change between the two is missed; a
+ * foreign mailbox's owner is watched too (its changes are published under
+ * the owner's account), and this user's own \Seen loaded. */
+static int view_open(struct imap_session *s, const char *name,
+		     const struct imap_mailbox_ref *ref, bool readonly)
 {
+	const struct store_mailbox *mb = &ref->mailbox;
 	struct imap_view *view = mem_zalloc(sizeof(*view));
 	struct store_message_state *list;
 	size_t count;
 	uint64_t modseq;
-	const char *error;
+	const char *error = "cannot read this user's \\Seen";
 
 	atomic_store(&s->watched_mailbox, mb->id);
 	atomic_store(&s->notified, false);
+	if (ref->foreign)
+		view->owner_watch = imap_session_watch_account(s, ref->owner_id);
+	view->mailbox_id = mb->id;
+	view->foreign = ref->foreign;
+	view->rights = ref->rights;
+	view->name = mem_strdup(name);
+	s->view = view;
 	if (store_message_list(s->store, mb->id, 1, s->cmd_arena, &list, &count, &modseq,
-			       &error) < 0) {
-		log_error("imap: select %s: %s", mb->name, error);
+			       &error) < 0 || imap_view_load_seen(s) < 0) {
+		log_error("imap: select %s: %s", name, error);
+		s->view = NULL;
 		atomic_store(&s->watched_mailbox, 0);
+		store_bus_unwatch(s->server->bus, view->owner_watch);
+		free(view->seen);
+		free(view->name);
 		free(view);
 		return -1;
 	}
-	view->mailbox_id = mb->id;
-	view->name = mem_strdup(mb->name);
-	view->readonly = readonly;
+	/* RFC 4314 §4: without any right to change the mailbox, it is read-only. */
+	view->readonly = readonly || !(ref->rights & (ACL_SEEN | ACL_WRITE | ACL_DELETE_MSG |
+							ACL_EXPUNGE));
 	view->uidvalidity = mb->uidvalidity;
 	view->uidnext = mb->uidnext;
 	view->modseq = modseq;
 	array_reserve(&view->msgs, count);
 	for (size_t i = 0; i < count; i++) {
-		struct imap_msg m = { .uid = list[i].uid, .flags = list[i].flags,
+		struct imap_msg m = { .uid = list[i].uid,
+				      .flags = imap_view_user_flags(view, list[i].uid,
+								    list[i].flags),
 				      .modseq = list[i].modseq };
 		if (list[i].keywords != NULL && *list[i].keywords != '\0')
 			m.keywords = mem_strdup(list[i].keywords);
@@ -66,7 +86,6 @@ static int view_open(struct imap_session *s, const struct store_mailbox *mb, boo
 			view->uidnext = m.uid + 1;
 	}
 	view->exists_told = (uint32_t)count;
-	s->view = view;
 	s->state = IMAP_STATE_SELECTED;
 	return 0;
 }
@@ -77,9 +96,14 @@ static void select_send_info(struct imap_session *s)
 	struct imap_view *view = s->view;
 	uint32_t first_unseen = 0;
 
+	unsigned rights = view->readonly ? 0 : view->rights;
+
 	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s)] Flags permitted",
-		      view->readonly ? "" : "\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*");
+	/* RFC 4314 §5.1.1: PERMANENTFLAGS says what this user may change. */
+	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s%s%s)] Flags permitted",
+		      rights & ACL_WRITE ? "\\Answered \\Flagged \\Draft " : "",
+		      rights & ACL_DELETE_MSG ? "\\Deleted " : "",
+		      rights & ACL_SEEN ? "\\Seen " : "", rights & ACL_WRITE ? "\\*" : "");
 	imap_untagged(s, "%zu EXISTS", view->msgs.count);
 	if (s->rev2) {
 		/* RFC 9051 §6.3.2: a LIST with the name; no RECENT, no UNSEEN */
@@ -218,8 +242,6 @@ static enum imap_cmd_status select_mailbox(struct imap_session *s, struct imap_p
 					   bool readonly)
 {
 	struct select_params sp;
-	struct store_mailbox mb;
-	const char *error;
 	char *name;
 
 	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL ||
@@ -237,12 +259,11 @@ static enum imap_cmd_status select_mailbox(struct imap_session *s, struct imap_p
 	}
 	if (sp.condstore)
 		s->condstore = true;
-	int r = store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error);
-	if (r == STORE_ENOTFOUND) {
-		imap_cmd_no(s, "[NONEXISTENT] No such mailbox");
+	struct imap_mailbox_ref ref;
+	int r = imap_mailbox_resolve(s, name, &ref);
+	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_READ))
 		return IMAP_CMD_DONE;
-	}
-	if (r < 0 || view_open(s, &mb, readonly) < 0) {
+	if (r < 0 || view_open(s, name, &ref, readonly) < 0) {
 		imap_cmd_no(s, "[SERVERBUG] Cannot open mailbox");
 		return IMAP_CMD_DONE;
 	}
@@ -251,7 +272,7 @@ static enum imap_cmd_status select_mailbox(struct imap_session *s, struct imap_p
 		imap_cmd_no(s, "[SERVERBUG] Cannot resynchronise");
 		return IMAP_CMD_DONE;
 	}
-	imap_cmd_ok(s, "[%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
+	imap_cmd_ok(s, "[%s] %s completed", s->view->readonly ? "READ-ONLY" : "READ-WRITE",
 		    readonly ? "EXAMINE" : "SELECT");
 	return IMAP_CMD_DONE;
 }
@@ -317,6 +338,10 @@ static enum imap_cmd_status cmd_expunge(struct imap_session *s, struct imap_pars
 		imap_cmd_no(s, "[READ-ONLY] Mailbox is read-only");
 		return IMAP_CMD_DONE;
 	}
+	if (!(s->view->rights & ACL_EXPUNGE)) { /* RFC 4314 §4 */
+		imap_cmd_no(s, "[NOPERM] Permission denied (needs \"e\")");
+		return IMAP_CMD_DONE;
+	}
 	if (uid) {
 		uint32_t *idx = imap_view_resolve(s, &set, true, &count);
 		uids = arena_alloc(s->cmd_arena, (count ? count : 1) * sizeof(uint32_t));
@@ -343,7 +368,8 @@ static enum imap_cmd_status cmd_close(struct imap_session *s, struct imap_parser
 
 	if (!imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	if (!s->view->readonly &&
+	/* RFC 4314 §4: without "e", CLOSE only closes. */
+	if (!s->view->readonly && (s->view->rights & ACL_EXPUNGE) &&
 	    store_message_expunge(s->store, s->view->mailbox_id, NULL, 0, s->cmd_arena, &gone,
 				  &gone_count, &error) < 0)
 		log_error("imap: close %s: %s", s->view->name, error);

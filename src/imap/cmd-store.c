@@ -5,6 +5,7 @@
 #include "imap/session.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <string.h>
 
@@ -104,6 +105,112 @@ static void store_finish(struct imap_session *s, bool uid, const uint32_t *faile
 	}
 }
 
+/* Keep in best the latest state of each uid among results (the highest
+ * modseq wins: several store calls may have touched one message). */
+static void store_merge(struct store_message_state *best, size_t *best_count,
+			const struct store_message_state *results, size_t count)
+{
+	for (size_t i = 0; i < count; i++) {
+		size_t k = 0;
+		while (k < *best_count && best[k].uid != results[i].uid)
+			k++;
+		if (k == *best_count)
+			best[(*best_count)++] = results[i];
+		else if (results[i].modseq >= best[k].modseq)
+			best[k] = results[i];
+	}
+}
+
+/* STORE on another account's mailbox (RFC 4314 §4): \Seen is this user's
+ * own (needs "s"), \Deleted needs "t", other flags and keywords "w"; what
+ * the user may not change is left alone, and the rest still happens (a NO
+ * to STORE is badly handled by clients). REPLACE keeps the owner's \Seen:
+ * it removes the other flags first, then adds the given ones. */
+static int store_foreign(struct imap_session *s, const struct store_request *req,
+			 const uint32_t *uids, size_t n, struct store_message_state **result_r,
+			 size_t *result_count_r, uint32_t **failed_r, size_t *failed_count_r)
+{
+	struct imap_view *view = s->view;
+	unsigned rights = view->rights, allowed = 0;
+	struct store_message_state *best = arena_alloc(s->cmd_arena, (n + 1) * sizeof(*best));
+	struct store_message_state *res;
+	size_t best_count = 0, res_count;
+	const char *error = NULL, *keywords = rights & ACL_WRITE ? req->keywords : NULL;
+	uint64_t since = req->unchanged_since;
+	int rc = 0;
+
+	if (rights & ACL_WRITE)
+		allowed |= STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT;
+	if (rights & ACL_DELETE_MSG)
+		allowed |= STORE_FLAG_DELETED;
+	unsigned flags = req->flags & allowed;
+	*failed_count_r = 0;
+	if (req->op == STORE_FLAGS_REPLACE && (allowed != 0 || keywords != NULL)) {
+		/* every keyword these messages have, to drop the unlisted */
+		struct buf all = BUF_INIT;
+		for (size_t i = 0; (rights & ACL_WRITE) && i < n; i++) {
+			long k = imap_view_find_uid(view, uids[i]);
+			if (k >= 0 && view->msgs.items[k].keywords != NULL)
+				buf_printf(&all, "%s%s", all.len ? " " : "",
+					   view->msgs.items[k].keywords);
+		}
+		rc = store_message_set_flags(s->store, view->mailbox_id, uids, n,
+					     STORE_FLAGS_REMOVE, allowed & ~flags,
+					     all.len ? all.data : NULL, since, s->cmd_arena, &res,
+					     &res_count, failed_r, failed_count_r, &error);
+		buf_free(&all);
+		since = 0;
+		if (rc == 0)
+			store_merge(best, &best_count, res, res_count);
+	}
+	if (rc == 0 && (flags != 0 || (keywords != NULL && *keywords != '\0'))) {
+		enum store_flags_op op = req->op == STORE_FLAGS_REPLACE ? STORE_FLAGS_ADD : req->op;
+		size_t nfailed = 0;
+		uint32_t *failed = NULL;
+		rc = store_message_set_flags(s->store, view->mailbox_id, uids, n, op, flags,
+					     keywords, since, s->cmd_arena, &res, &res_count,
+					     &failed, &nfailed, &error);
+		if (rc == 0) {
+			store_merge(best, &best_count, res, res_count);
+			if (*failed_count_r == 0) {
+				*failed_r = failed;
+				*failed_count_r = nfailed;
+			}
+		}
+	}
+	if (rc == 0 && (rights & ACL_SEEN) &&
+	    (req->op == STORE_FLAGS_REPLACE || (req->flags & STORE_FLAG_SEEN))) {
+		bool seen = req->op == STORE_FLAGS_REPLACE ? (req->flags & STORE_FLAG_SEEN) != 0
+							   : req->op == STORE_FLAGS_ADD;
+		rc = store_seen_set(s->store, s->account_id, view->mailbox_id, uids, n, seen,
+				    s->cmd_arena, &res, &res_count, &error);
+		if (rc == 0)
+			store_merge(best, &best_count, res, res_count);
+	}
+	if (rc == 0)
+		rc = imap_view_load_seen(s);
+	if (rc < 0) {
+		log_error("imap: store in %s: %s", view->name, error ? error : "seen");
+		return -1;
+	}
+	/* Messages no call named still get their FETCH (what they are now). */
+	for (size_t i = 0; i < n; i++) {
+		long k = imap_view_find_uid(view, uids[i]);
+		struct store_message_state st = { .uid = uids[i] };
+		if (k < 0)
+			continue;
+		st.flags = view->msgs.items[k].flags;
+		st.modseq = view->msgs.items[k].modseq;
+		st.keywords = view->msgs.items[k].keywords;
+		store_merge(best, &best_count, &st, 1);
+	}
+	for (size_t i = 0; i < best_count; i++)
+		best[i].flags = imap_view_user_flags(view, best[i].uid, best[i].flags);
+	*result_r = best;
+	*result_count_r = best_count;
+	return 0;
+}
+
 static enum imap_cmd_status cmd_store(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct store_request req;
@@ -132,7 +239,13 @@ static enum imap_cmd_status cmd_store(struct imap_session *s, struct imap_parser
 		store_finish(s, uid, uids, n, false);
 		return IMAP_CMD_DONE;
 	}
-	if (n > 0 && store_message_set_flags(s->store, s->view->mailbox_id, uids, n, req.op,
+	if (n > 0 && s->view->foreign) {
+		if (store_foreign(s, &req, uids, n, &result, &result_count, &failed,
+				  &failed_count) < 0) {
+			imap_cmd_no(s, "[SERVERBUG] Flags not changed");
+			return IMAP_CMD_DONE;
+		}
+	} else if (n > 0 && store_message_set_flags(s->store, s->view->mailbox_id, uids, n, req.op,
 					     req.flags, req.keywords, req.unchanged_since,
 					     s->cmd_arena, &result, &result_count, &failed,
 					     &failed_count, &error) < 0) {

@@ -23,6 +23,9 @@ extern const struct imap_command imap_cmd_def_append, imap_cmd_def_authenticate,
 /* RFC 9208 QUOTA (cmd-quota.c) */
 extern const struct imap_command imap_cmd_def_getquota, imap_cmd_def_getquotaroot,
 	imap_cmd_def_setquota;
+/* RFC 4314 ACL (cmd-acl.c) */
+extern const struct imap_command imap_cmd_def_deleteacl, imap_cmd_def_getacl,
+	imap_cmd_def_listrights, imap_cmd_def_myrights, imap_cmd_def_setacl;
 
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
@@ -44,20 +47,24 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_copy,      /* §6.4.7 */
 	&imap_cmd_def_create,    /* §6.3.4 */
 	&imap_cmd_def_delete,    /* §6.3.5 */
+	&imap_cmd_def_deleteacl, /* RFC 4314 §3.2 */
 	&imap_cmd_def_enable,    /* §6.3.1, RFC 5161 */
 	&imap_cmd_def_esearch,   /* RFC 7377 (MULTISEARCH) */
 	&imap_cmd_def_examine,   /* §6.3.3 */
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */
+	&imap_cmd_def_getacl,    /* RFC 4314 §3.3 */
 	&imap_cmd_def_getquota,  /* RFC 9208 §4.1.1 */
 	&imap_cmd_def_getquotaroot, /* RFC 9208 §4.1.2 */
 	&imap_cmd_def_id,        /* RFC 2971 */
 	&imap_cmd_def_idle,      /* §6.3.13, RFC 2177 */
 	&imap_cmd_def_list,      /* §6.3.9 */
+	&imap_cmd_def_listrights, /* RFC 4314 §3.4 */
 	&imap_cmd_def_login,     /* §6.2.3 */
 	&imap_cmd_def_logout,    /* §6.1.3 */
 	&imap_cmd_def_lsub,      /* RFC 3501 §6.3.9 */
 	&imap_cmd_def_move,      /* §6.4.8, RFC 6851 */
+	&imap_cmd_def_myrights,  /* RFC 4314 §3.5 */
 	&imap_cmd_def_namespace, /* §6.3.10, RFC 2342 */
 	&imap_cmd_def_noop,      /* §6.1.2 */
 	&imap_cmd_def_notify,    /* RFC 5465 */
@@ -65,6 +72,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_replace,   /* RFC 8508 */
 	&imap_cmd_def_search,    /* §6.4.4 */
 	&imap_cmd_def_select,    /* §6.3.2 */
+	&imap_cmd_def_setacl,    /* RFC 4314 §3.1 */
 	&imap_cmd_def_setquota,  /* RFC 9208 §4.1.3 */
 	&imap_cmd_def_sort,      /* RFC 5256, RFC 5267 (ESORT) */
 	&imap_cmd_def_starttls,  /* §6.2.1 */

@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "store/acl.h"
 
 /* \Seen is set for this many messages per store transaction: one commit
  * per message would make FETCH 1:* BODY[] of a big mailbox crawl, one for
@@ -95,8 +96,19 @@ static void fetch_mark_seen(struct imap_session *s, struct fetch_state *st, stru
 			uids[n++] = m->uid;
 	}
 	st->seen_until = end;
-	if (n == 0)
+	if (n == 0 || !(view->rights & ACL_SEEN)) /* RFC 4314 §4: not without "s" */
 		return;
+	if (view->foreign) {
+		/* This reader's own \Seen (shared.c); the set is reloaded so
+		 * the store_message_get that follows shows it. */
+		if (store_seen_set(s->store, s->account_id, view->mailbox_id, uids, n, true, arena,
+				   &result, &result_count, &error) < 0 ||
+		    imap_view_load_seen(s) < 0) {
+			log_warn("imap: fetch: setting \\Seen in %s: %s", view->name, error);
+			st->failed = true;
+		}
+		return;
+	}
 	if (store_message_set_flags(s->store, view->mailbox_id, uids, n, STORE_FLAGS_ADD,
 				    STORE_FLAG_SEEN, NULL, 0, arena, &result, &result_count, &failed,
 				    &failed_count, &error) < 0) {
@@ -459,6 +471,8 @@ static int fetch_load_message(struct imap_session *s, struct fetch_state *st,
 		what |= STORE_INFO_SEARCH;
 	ret = store_message_get(s->store, s->view->mailbox_id, m->uid, what, fm->arena, &fm->info,
 				&error);
+	if (ret == STORE_OK)
+		fm->info.flags = imap_view_user_flags(s->view, m->uid, fm->info.flags);
 	if (ret < 0 && ret != STORE_ENOTFOUND)
 		log_warn("imap: fetch: message %u of %s: %s", m->uid, s->view->name, error);
 	return ret;

@@ -406,7 +406,7 @@ static void search_fill_message(const struct imap_view *view, size_t idx,
 	m->uid = info->uid;
 	m->max_seq = (uint32_t)view->msgs.count;
 	m->max_uid = view->msgs.count ? view->msgs.items[view->msgs.count - 1].uid : 0;
-	m->flags = info->flags;
+	m->flags = imap_view_user_flags(view, info->uid, info->flags);
 	m->keywords = info->keywords;
 	m->internal_date = info->internal_date;
 	m->internal_date_tz = info->internal_date_tz;

@@ -535,6 +535,11 @@ static void session_on_bus_event(void *context, const struct store_event *event)
 		loop_post(s->loop, session_on_notify, s);
 }
 
+struct store_watch *imap_session_watch_account(struct imap_session *s, int64_t account_id)
+{
+	return store_bus_watch(s->server->bus, account_id, session_on_bus_event, s);
+}
+
 void imap_session_watch(struct imap_session *s)
 {
 	if (s->watch == NULL)

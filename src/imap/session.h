@@ -65,6 +65,15 @@ struct imap_view {
 	uint32_t exists_told; /* the message count the client knows */
 	bool has_expunged;   /* some msgs[].expunged are pending */
 	size_t flags_untold; /* how many msgs[].flags_untold are set */
+	/* Sharing (RFC 4314, shared.c): another account's mailbox, with the
+	 * rights taken at SELECT (§5.1.1 allows caching them), this user's
+	 * own \Seen (ascending UIDs, heap) and a watch on the owner's
+	 * account so changes by others arrive as they do for one's own. */
+	bool foreign;
+	unsigned rights;     /* store/acl.h bits; ACL_ALL for one's own */
+	uint32_t *seen;
+	size_t seen_count;
+	struct store_watch *owner_watch;
 };
 
 struct imap_session;
@@ -218,6 +227,45 @@ void imap_enable_condstore(struct imap_session *s);
 void imap_write_uidset(struct buf *out, const uint32_t *uids, size_t count);
 /* Subscribe to the change bus for the logged-in account (at login). */
 void imap_session_watch(struct imap_session *s);
+/* Another watch with the session's callback, on account_id (the owner of a
+ * selected shared mailbox); the caller unwatches it. */
+struct store_watch *imap_session_watch_account(struct imap_session *s, int64_t account_id);
+
+/* ---- sharing: namespaces and rights (shared.c) ---------------------------- */
+
+/* RFC 2342 namespaces: personal "", other users' mailboxes under
+ * "Other Users/ADDRESS/", public folders under "Shared/". */
+#define IMAP_NS_OTHER "Other Users/"
+#define IMAP_NS_SHARED "Shared/"
+
+/* A mailbox name resolved across the namespaces. */
+struct imap_mailbox_ref {
+	bool foreign;          /* not the session's own account */
+	bool exists;           /* mailbox is valid */
+	int64_t owner_id;      /* 0 when the owner is unknown */
+	const char *owner;     /* the owner's address (cmd arena) */
+	const char *name;      /* the owner's own name for it */
+	unsigned rights;       /* store/acl.h bits for the session's user */
+	struct store_mailbox mailbox;
+};
+/* Resolve name; 0 (see ref->exists) or a STORE_E* code for a store
+ * failure. Rights of one's own mailboxes are ACL_ALL. */
+int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_mailbox_ref *ref);
+/* Answer NO when ref does not exist or lacks any of needed: NONEXISTENT
+ * when the user may not even see it (no "l", RFC 4314 §6: do not reveal
+ * it), else NOPERM. Returns true when it answered. */
+bool imap_mailbox_denied(struct imap_session *s, const struct imap_mailbox_ref *ref,
+			 unsigned needed);
+/* The other accounts' mailboxes this user may see (RFC 4314 "l"), named
+ * as the client sees them ("Other Users/ADDRESS/NAME", "Shared/NAME"). */
+int imap_shared_list(struct imap_session *s, struct store_mailbox **list_r, size_t *count_r);
+/* Is name in another account's namespace (by its prefix)? */
+bool imap_name_is_foreign(const char *name);
+/* Reload the view's per-user \Seen set (foreign views only). */
+int imap_view_load_seen(struct imap_session *s);
+/* flags with \Seen as this user has it (foreign views: from the seen
+ * set; own: unchanged). */
+unsigned imap_view_user_flags(const struct imap_view *view, uint32_t uid, unsigned flags);
 
 /* ---- the selected mailbox ----------------------------------------------- */
 

@@ -285,8 +285,14 @@ static int view_fetch_changes(struct imap_session *s, view_u32_array *flag_uids)
 			view->has_expunged = true;
 		}
 	}
-	for (size_t i = 0; i < ch.changed_count; i++)
+	/* A foreign mailbox: flags as this user has them (shared.c). */
+	if (view->foreign && ch.changed_count > 0 && imap_view_load_seen(s) < 0)
+		return -1;
+	for (size_t i = 0; i < ch.changed_count; i++) {
+		ch.changed[i].flags = imap_view_user_flags(view, ch.changed[i].uid,
+							   ch.changed[i].flags);
 		view_apply_changed(view, &ch.changed[i], flag_uids);
+	}
 	if (ch.highestmodseq > view->modseq)
 		view->modseq = ch.highestmodseq;
 	if (ch.uidnext > view->uidnext)

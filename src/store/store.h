@@ -445,4 +445,58 @@ int store_search_text(struct store *store, int64_t mailbox_id, const char *needl
 		      bool include_headers, struct arena *arena, uint32_t **uids_r,
 		      size_t *count_r, const char **error_r);
 
+/* ---- sharing: ACL (RFC 4314) and per-user \Seen -------------------------- */
+
+/* The account that owns the public folders (IMAP's "Shared/" namespace):
+ * no password, no default folders; `buzon shared` manages it. */
+#define STORE_SHARED_ACCOUNT "#shared"
+
+/* One ACL entry. rights is canonical text (store/acl.h), never empty. */
+struct store_acl_entry {
+	char *identifier; /* address, "anyone", "authenticated", or "-" + one */
+	char *rights;
+};
+
+/* A mailbox's ACL, sorted by identifier. The owner's rights are implicit
+ * (always all) and not listed. */
+int store_acl_list(struct store *store, int64_t mailbox_id, struct arena *arena,
+		   struct store_acl_entry **entries_r, size_t *count_r, const char **error_r);
+/* Set identifier's entry to rights; NULL or "" removes it. */
+int store_acl_set(struct store *store, int64_t mailbox_id, const char *identifier,
+		  const char *rights, const char **error_r);
+
+/* A mailbox of another account that an ACL entry shares with someone. */
+struct store_shared_mailbox {
+	int64_t account_id;
+	char *owner;                 /* the owning account's address */
+	struct store_mailbox mailbox;
+	unsigned rights;             /* store/acl.h bits for the asking address */
+};
+/* Every mailbox not of account_id with an entry for address, "anyone" or
+ * "authenticated" (negative ones included: rights may be 0), with the
+ * rights they give address; sorted by owner, then name. */
+int store_acl_shared_with(struct store *store, int64_t account_id, const char *address,
+			  struct arena *arena, struct store_shared_mailbox **list_r,
+			  size_t *count_r, const char **error_r);
+
+/* \Seen of an account in a mailbox it does not own (RFC 4314 "s": each
+ * user keeps their own). The UIDs it has seen, ascending. */
+int store_seen_list(struct store *store, int64_t account_id, int64_t mailbox_id,
+		    struct arena *arena, uint32_t **uids_r, size_t *count_r,
+		    const char **error_r);
+/* Set (seen) or clear account_id's \Seen on uids (missing ones are
+ * skipped) in one transaction. A message whose state changes gets a new
+ * MODSEQ, so CONDSTORE clients and the bus see it (rule 3). *result_r: the
+ * stored state (the owner's flags) of every existing message named, with
+ * its modseq, ascending uid. */
+int store_seen_set(struct store *store, int64_t account_id, int64_t mailbox_id,
+		   const uint32_t *uids, size_t count, bool seen, struct arena *arena,
+		   struct store_message_state **result_r, size_t *result_count_r,
+		   const char **error_r);
+/* An account with no password and no folders, found by address, or made
+ * when create is true (ENOTFOUND otherwise): the owner of the public
+ * folders. */
+int store_account_system(struct store *store, const char *address, bool create, int64_t *id_r,
+			 const char **error_r);
+
 #endif

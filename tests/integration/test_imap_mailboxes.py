@@ -140,9 +140,9 @@ def test_list_empty_pattern_gives_the_separator():
 def test_namespace():
     r = login('namespace')
     lines, _ = r.ok('NAMESPACE')
-    # RFC 2342 §5: one personal namespace, prefix "" and separator "/",
-    # no other users' or shared namespaces.
-    assert lines == ['* NAMESPACE (("" "/")) NIL NIL'], lines
+    # RFC 2342 §5: the personal namespace, prefix "" and separator "/";
+    # other users' mailboxes (RFC 4314 sharing) and the public folders.
+    assert lines == ['* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))'], lines
     r.close()
 
 

@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "6");
+	UNIT_CHECK_STR(value, "7");
 	test_close(&t);
 }
 
@@ -473,7 +473,9 @@ static void quota_migration_counts_existing_mail(void)
 	t.store = NULL;
 	snprintf(path, sizeof(path), "%s/buzon.db", t.dir);
 	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	UNIT_CHECK(sqlite3_exec(db, "DROP TRIGGER message_usage_add;"
+	UNIT_CHECK(sqlite3_exec(db, "DROP TRIGGER message_seen_gc; DROP TABLE seen;"
+				"DROP TABLE acl;"
+				"DROP TRIGGER message_usage_add;"
 				"DROP TRIGGER message_usage_remove;"
 				"ALTER TABLE account DROP COLUMN quota_storage;"
 				"ALTER TABLE account DROP COLUMN quota_messages;"
@@ -487,6 +489,84 @@ static void quota_migration_counts_existing_mail(void)
 	sqlite3_close(db);
 	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
 	test_usage(&t, t.account, m.size, 1);
+	test_close(&t);
+}
+
+/* Sharing: ACL entries, what is shared with whom (with rights combined),
+ * per-user \Seen with a MODSEQ bump, and an address that goes takes its
+ * entries with it. */
+static void acl_and_per_user_seen(void)
+{
+	struct test_store t;
+	struct store_acl_entry *entries;
+	struct store_shared_mailbox *shared;
+	struct store_message_state *res;
+	uint32_t *seen, uids[2] = { 1, 2 };
+	size_t count;
+	int64_t bob, sys, sys2;
+
+	test_open(&t);
+	int64_t inbox = test_mailbox_id(&t, "INBOX");
+	test_append(&t, inbox, "one", "1", 0);
+	test_append(&t, inbox, "two", "2", STORE_FLAG_SEEN);
+	UNIT_CHECK(store_account_create(t.store, "bob@example.test", "h", &bob, &t.error) == 0);
+	UNIT_CHECK(store_acl_set(t.store, inbox, "bob@example.test", "lrs", &t.error) == 0);
+	UNIT_CHECK(store_acl_set(t.store, inbox, "anyone", "l", &t.error) == 0);
+	UNIT_CHECK(store_acl_set(t.store, inbox, "-bob@example.test", "s", &t.error) == 0);
+	UNIT_CHECK(store_acl_list(t.store, inbox, t.arena, &entries, &count, &t.error) == 0);
+	UNIT_CHECK(count == 3);
+	if (count == 3) {
+		UNIT_CHECK_STR(entries[0].identifier, "-bob@example.test");
+		UNIT_CHECK_STR(entries[2].rights, "lrs");
+	}
+	UNIT_CHECK(store_acl_shared_with(t.store, bob, "Bob@Example.test", t.arena, &shared, &count,
+					 &t.error) == 0);
+	UNIT_CHECK(count == 1);
+	if (count == 1) {
+		UNIT_CHECK(shared[0].mailbox.id == inbox && shared[0].account_id == t.account);
+		UNIT_CHECK_STR(shared[0].owner, "alice@example.test");
+		UNIT_CHECK(shared[0].rights == 3); /* l r; s taken away */
+	}
+	/* nothing of one's own */
+	UNIT_CHECK(store_acl_shared_with(t.store, t.account, "alice@example.test", t.arena, &shared,
+					 &count, &t.error) == 0 && count == 0);
+	uint64_t before = test_modseq(&t, inbox);
+	UNIT_CHECK(store_seen_set(t.store, bob, inbox, uids, 2, true, t.arena, &res, &count,
+				  &t.error) == 0 && count == 2);
+	UNIT_CHECK(test_modseq(&t, inbox) == before + 1);
+	if (count == 2)
+		UNIT_CHECK(res[0].flags == 0 && res[0].modseq == before + 1); /* owner's flags */
+	UNIT_CHECK(store_seen_list(t.store, bob, inbox, t.arena, &seen, &count, &t.error) == 0);
+	UNIT_CHECK(count == 2 && seen[0] == 1 && seen[1] == 2);
+	/* no change, no bump */
+	UNIT_CHECK(store_seen_set(t.store, bob, inbox, uids, 1, true, t.arena, &res, &count,
+				  &t.error) == 0);
+	UNIT_CHECK(test_modseq(&t, inbox) == before + 1);
+	UNIT_CHECK(store_seen_set(t.store, bob, inbox, uids, 1, false, t.arena, &res, &count,
+				  &t.error) == 0);
+	UNIT_CHECK(store_seen_list(t.store, bob, inbox, t.arena, &seen, &count, &t.error) == 0);
+	UNIT_CHECK(count == 1 && seen[0] == 2);
+	/* an expunged message takes its seen rows along */
+	uint32_t *gone;
+	UNIT_CHECK(store_message_remove(t.store, inbox, &uids[1], 1, t.arena, &gone, &count,
+					&t.error) == 0 && count == 1);
+	UNIT_CHECK(store_seen_list(t.store, bob, inbox, t.arena, &seen, &count, &t.error) == 0 &&
+		   count == 0);
+	UNIT_CHECK(store_account_delete(t.store, "bob@example.test", &t.error) == 0);
+	UNIT_CHECK(store_acl_list(t.store, inbox, t.arena, &entries, &count, &t.error) == 0);
+	UNIT_CHECK(count == 1 && strcmp(entries[0].identifier, "anyone") == 0);
+	UNIT_CHECK(store_acl_set(t.store, inbox, "anyone", NULL, &t.error) == 0);
+	UNIT_CHECK(store_acl_list(t.store, inbox, t.arena, &entries, &count, &t.error) == 0 &&
+		   count == 0);
+	/* the public-folder owner: made once, found again, no folders */
+	UNIT_CHECK(store_account_system(t.store, STORE_SHARED_ACCOUNT, false, &sys, &t.error) ==
+		   STORE_ENOTFOUND);
+	UNIT_CHECK(store_account_system(t.store, STORE_SHARED_ACCOUNT, true, &sys, &t.error) == 0);
+	UNIT_CHECK(store_account_system(t.store, STORE_SHARED_ACCOUNT, false, &sys2, &t.error) ==
+		   0 && sys2 == sys);
+	struct store_mailbox *mbs;
+	UNIT_CHECK(store_mailbox_list(t.store, sys, t.arena, &mbs, &count, &t.error) == 0 &&
+		   count == 0);
 	test_close(&t);
 }
 
@@ -1008,16 +1088,26 @@ static void copy_shares_blob_and_maps_uids(void)
 	}
 	UNIT_CHECK(store_blob_read(t.store, b.blob_id, 0, SIZE_MAX, t.arena, &data, &len,
 				   &t.error) == STORE_ENOTFOUND);
-	/* never across accounts */
+	/* Across accounts (a shared mailbox): the copy is the destination
+	 * account's (its quota counts it) and outlives the source account. */
 	UNIT_CHECK(store_account_create(t.store, "bob@example.test", "h", &bob, &t.error) == 0);
 	{
 		struct store_mailbox bob_inbox;
+		struct store_quota q;
 
 		UNIT_CHECK(store_mailbox_find(t.store, bob, "INBOX", t.arena, &bob_inbox,
 					      &t.error) == 0);
-		UNIT_CHECK(store_message_copy(t.store, inbox, uids, 3, bob_inbox.id, false,
+		uint32_t left[1] = { 2 }; /* the one message INBOX still has */
+		UNIT_CHECK(store_message_copy(t.store, inbox, left, 1, bob_inbox.id, false,
 					      t.arena, &source, &dest, &count, &uidvalidity,
-					      &t.error) == STORE_EINVALID);
+					      &t.error) == 0 && count == 1);
+		UNIT_CHECK(store_quota_get(t.store, bob, &q, &t.error) == 0);
+		UNIT_CHECK(q.used_messages == count);
+		UNIT_CHECK(store_account_delete(t.store, "alice@example.test", &t.error) == 0);
+		UNIT_CHECK(store_message_get(t.store, bob_inbox.id, dest[0], STORE_INFO_STATE, t.arena,
+					     &b, &t.error) == 0);
+		UNIT_CHECK(store_blob_read(t.store, b.blob_id, 0, SIZE_MAX, t.arena, &data, &len,
+					   &t.error) == 0 && len > 0);
 	}
 	test_close(&t);
 }
@@ -1407,6 +1497,7 @@ int main(void)
 	UNIT_RUN(remove_expunges_exactly_the_named_uids);
 	UNIT_RUN(quota_usage_is_exact_and_limits_refuse_growth);
 	UNIT_RUN(quota_migration_counts_existing_mail);
+	UNIT_RUN(acl_and_per_user_seen);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);
 	UNIT_RUN(mailbox_rename_inbox_moves_messages);

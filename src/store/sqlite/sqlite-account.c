@@ -217,6 +217,14 @@ int store_account_delete(struct store *store, const char *address, const char **
 		}
 	}
 	if (rc == STORE_OK) {
+		if ((stmt = sqlite_stmt(store, SQL_ACL_FORGET)) == NULL)
+			rc = STORE_EFAIL;
+		else {
+			sqlite3_bind_text(stmt, 1, account.address, -1, SQLITE_STATIC);
+			rc = sqlite_exec(store, stmt, "forget rights");
+		}
+	}
+	if (rc == STORE_OK) {
 		if ((stmt = sqlite_stmt(store, SQL_ACCOUNT_DELETE)) == NULL)
 			rc = STORE_EFAIL;
 		else {

@@ -359,18 +359,18 @@ int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *ui
 	return rc;
 }
 
-/* Inside the write transaction: both mailboxes exist and belong to the
- * same account (a copy never crosses accounts: blobs are per account). */
+/* Inside the write transaction: both mailboxes exist. They may belong to
+ * different accounts (a shared mailbox, RFC 4314): the copy is then the
+ * destination account's message (and counts in its quota) while the blob
+ * is shared, as with a delivery to several accounts; account deletion
+ * re-owns shared blobs (SQL_ACCOUNT_REOWN_BLOBS). */
 static int sqlite_copy_check(struct store *store, int64_t mailbox_id, int64_t dest_mailbox_id,
 			     int64_t *dest_account_r)
 {
-	int64_t source_account;
-	int rc = sqlite_mailbox_get(store, mailbox_id, &source_account, NULL, NULL);
+	int rc = sqlite_mailbox_get(store, mailbox_id, NULL, NULL, NULL);
 
 	if (rc == STORE_OK)
 		rc = sqlite_mailbox_get(store, dest_mailbox_id, dest_account_r, NULL, NULL);
-	if (rc == STORE_OK && source_account != *dest_account_r)
-		rc = sqlite_fail(store, STORE_EINVALID, "copy across accounts");
 	return rc;
 }
 

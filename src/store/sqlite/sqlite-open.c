@@ -51,6 +51,14 @@
  * the configured default, -1 = no limit), used_bytes, used_messages (kept
  * by the triggers message_usage_add / message_usage_remove).
  *
+ * Version 7 adds sharing (RFC 4314):
+ *   acl(mailbox_id -> mailbox, identifier, rights, PK(mailbox_id,
+ *       identifier)) WITHOUT ROWID, INDEX(identifier)
+ *   seen(mailbox_id -> mailbox, account_id -> account, uid,
+ *        PK(mailbox_id, account_id, uid)) WITHOUT ROWID, INDEX(mailbox_id,
+ *        uid) -- \Seen of readers who do not own the mailbox; the trigger
+ *        message_seen_gc drops rows with their message
+ *
  * Blob lifetime: triggers count the messages referring to a blob; when the
  * count drops to zero the blob, its bytes and its text index row go. The
  * EMAILID (RFC 8474) is derived from the blob id, so copies share it.
@@ -329,6 +337,23 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	     " name TEXT NOT NULL, hash TEXT NOT NULL, created INTEGER NOT NULL,"
 	     " last_used INTEGER NOT NULL DEFAULT 0,"
 	     " UNIQUE (account_id, name));" },
+	/* 6 -> 7: sharing (RFC 4314). ACL entries per mailbox, found by
+	 * identifier for "what is shared with me"; the \Seen of users who
+	 * read a mailbox they do not own, dropped with the message. */
+	{ 7, "CREATE TABLE acl ("
+	     " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+	     " identifier TEXT NOT NULL,"
+	     " rights TEXT NOT NULL,"
+	     " PRIMARY KEY (mailbox_id, identifier)) WITHOUT ROWID;"
+	     "CREATE INDEX acl_identifier ON acl (identifier);"
+	     "CREATE TABLE seen ("
+	     " mailbox_id INTEGER NOT NULL REFERENCES mailbox(id) ON DELETE CASCADE,"
+	     " account_id INTEGER NOT NULL REFERENCES account(id) ON DELETE CASCADE,"
+	     " uid INTEGER NOT NULL,"
+	     " PRIMARY KEY (mailbox_id, account_id, uid)) WITHOUT ROWID;"
+	     "CREATE INDEX seen_uid ON seen (mailbox_id, uid);"
+	     "CREATE TRIGGER message_seen_gc AFTER DELETE ON message BEGIN"
+	     " DELETE FROM seen WHERE mailbox_id = old.mailbox_id AND uid = old.uid; END;" },
 };
 
 #define SQLITE_BASE_VERSION 2

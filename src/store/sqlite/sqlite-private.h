@@ -10,7 +10,8 @@
  * sqlite-account.c, sqlite-mailbox.c, sqlite-message.c (append, read),
  * sqlite-change.c (flags, expunge, copy/move), sqlite-search.c,
  * sqlite-keywords.c (keyword list arithmetic), sqlite-feed.c (changes of
- * other processes, from the change log, onto the bus).
+ * other processes, from the change log, onto the bus), sqlite-quota.c (RFC
+ * 9208 usage and limits), sqlite-acl.c (RFC 4314 entries, per-user \Seen).
  *
  * Threads: a struct store belongs to one thread (store.h); nothing here is
  * shared except the bus, which has its own lock.
@@ -92,6 +93,16 @@ enum sqlite_sql {
 
 	SQL_QUOTA_GET,
 	SQL_QUOTA_SET,
+
+	SQL_ACL_LIST,
+	SQL_ACL_SET,
+	SQL_ACL_DELETE,
+	SQL_ACL_SHARED_WITH,
+	SQL_ACL_FORGET,
+	SQL_SEEN_LIST,
+	SQL_SEEN_ADD,
+	SQL_SEEN_REMOVE,
+	SQL_MESSAGE_SET_MODSEQ,
 
 	SQL_COUNT
 };

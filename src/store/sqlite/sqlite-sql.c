@@ -69,6 +69,33 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_QUOTA_SET] =
 		"UPDATE account SET quota_storage = ?2, quota_messages = ?3 WHERE id = ?1",
 
+	[SQL_ACL_LIST] =
+		"SELECT identifier, rights FROM acl WHERE mailbox_id = ?1 ORDER BY identifier",
+	[SQL_ACL_SET] =
+		"INSERT OR REPLACE INTO acl (mailbox_id, identifier, rights) VALUES (?1, ?2, ?3)",
+	[SQL_ACL_DELETE] =
+		"DELETE FROM acl WHERE mailbox_id = ?1 AND identifier = ?2",
+	/* ?1 the asking account, ?2 its address; acl_identifier serves it. */
+	[SQL_ACL_SHARED_WITH] =
+		"SELECT m.id, m.name, m.uidvalidity, m.uidnext, m.highestmodseq, m.special_use, "
+		"m.account_id, a.address, acl.identifier, acl.rights "
+		"FROM acl JOIN mailbox m ON m.id = acl.mailbox_id "
+		"JOIN account a ON a.id = m.account_id "
+		"WHERE acl.identifier IN (?2, '-' || ?2, 'anyone', '-anyone', 'authenticated', "
+		"'-authenticated') AND m.account_id <> ?1 ORDER BY a.address, m.name, m.id",
+	/* An address that goes must not hand its rights to a later account of
+	 * the same name. */
+	[SQL_ACL_FORGET] =
+		"DELETE FROM acl WHERE identifier = ?1 OR identifier = '-' || ?1",
+	[SQL_SEEN_LIST] =
+		"SELECT uid FROM seen WHERE mailbox_id = ?1 AND account_id = ?2 ORDER BY uid",
+	[SQL_SEEN_ADD] =
+		"INSERT OR IGNORE INTO seen (mailbox_id, account_id, uid) VALUES (?1, ?2, ?3)",
+	[SQL_SEEN_REMOVE] =
+		"DELETE FROM seen WHERE mailbox_id = ?1 AND account_id = ?2 AND uid = ?3",
+	[SQL_MESSAGE_SET_MODSEQ] =
+		"UPDATE message SET modseq = ?3 WHERE mailbox_id = ?1 AND uid = ?2",
+
 	[SQL_MAILBOX_INSERT] =
 		"INSERT INTO mailbox (account_id, name, uidvalidity, special_use) "
 		"VALUES (?1, ?2, ?3, ?4)",
@@ -158,8 +185,9 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_MESSAGE_COPY] =
 		"INSERT INTO message (mailbox_id, uid, account_id, blob_id, modseq, flags, "
 		"keywords, size, internal_date, internal_date_tz, save_date) "
-		"SELECT ?3, ?4, account_id, blob_id, ?5, flags, keywords, size, internal_date, "
-		"internal_date_tz, ?6 FROM message WHERE mailbox_id = ?1 AND uid = ?2",
+		"SELECT ?3, ?4, (SELECT account_id FROM mailbox WHERE id = ?3), blob_id, ?5, flags, "
+		"keywords, size, internal_date, internal_date_tz, ?6 "
+		"FROM message WHERE mailbox_id = ?1 AND uid = ?2",
 	[SQL_MESSAGE_GET] =
 		"SELECT " SQL_MESSAGE_COLUMNS ", b.header_size, b.envelope, b.bodystructure, "
 		"b.body, b.parts FROM message m JOIN blob b ON b.id = m.blob_id "
