@@ -26,6 +26,8 @@ extern const struct imap_command imap_cmd_def_getquota, imap_cmd_def_getquotaroo
 /* RFC 4314 ACL (cmd-acl.c) */
 extern const struct imap_command imap_cmd_def_deleteacl, imap_cmd_def_getacl,
 	imap_cmd_def_listrights, imap_cmd_def_myrights, imap_cmd_def_setacl;
+/* RFC 5464 METADATA (cmd-metadata.c) */
+extern const struct imap_command imap_cmd_def_getmetadata, imap_cmd_def_setmetadata;
 
 #define AUTHED (IMAP_STATE_AUTHENTICATED | IMAP_STATE_SELECTED)
 
@@ -54,6 +56,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */
 	&imap_cmd_def_getacl,    /* RFC 4314 §3.3 */
+	&imap_cmd_def_getmetadata, /* RFC 5464 §4.2 */
 	&imap_cmd_def_getquota,  /* RFC 9208 §4.1.1 */
 	&imap_cmd_def_getquotaroot, /* RFC 9208 §4.1.2 */
 	&imap_cmd_def_id,        /* RFC 2971 */
@@ -73,6 +76,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_search,    /* §6.4.4 */
 	&imap_cmd_def_select,    /* §6.3.2 */
 	&imap_cmd_def_setacl,    /* RFC 4314 §3.1 */
+	&imap_cmd_def_setmetadata, /* RFC 5464 §4.3 */
 	&imap_cmd_def_setquota,  /* RFC 9208 §4.1.3 */
 	&imap_cmd_def_sort,      /* RFC 5256, RFC 5267 (ESORT) */
 	&imap_cmd_def_starttls,  /* §6.2.1 */

@@ -499,4 +499,27 @@ int store_seen_set(struct store *store, int64_t account_id, int64_t mailbox_id,
 int store_account_system(struct store *store, const char *address, bool create, int64_t *id_r,
 			 const char **error_r);
 
+/* ---- annotations (RFC 5464 METADATA) -------------------------------------- */
+
+/* One entry. mailbox_id 0 is the server; account_id 0 is a /shared entry,
+ * else the account whose /private entry it is. Entry names are lower case
+ * ("/private/comment"); the value is bytes (may hold NUL). */
+struct store_metadata {
+	int64_t mailbox_id;
+	int64_t account_id;
+	const char *entry;
+	const char *value;   /* NULL in a change: remove the entry */
+	size_t value_len;
+};
+
+/* The entries of (mailbox_id, account_id) named entry or below it
+ * ("/a" gives "/a", "/a/b", "/a/b/c"), sorted by name; values in arena. */
+int store_metadata_get(struct store *store, int64_t mailbox_id, int64_t account_id,
+		       const char *entry, struct arena *arena, struct store_metadata **list_r,
+		       size_t *count_r, const char **error_r);
+/* Apply count changes in one transaction: all or none. EOVERQUOTA (nothing
+ * changed) when a (mailbox, account) would hold more than max_entries. */
+int store_metadata_set(struct store *store, const struct store_metadata *changes, size_t count,
+		       size_t max_entries, const char **error_r);
+
 #endif

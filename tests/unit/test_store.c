@@ -208,7 +208,7 @@ static void open_creates_private_wal_database(void)
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "7");
+	UNIT_CHECK_STR(value, "8");
 	test_close(&t);
 }
 
@@ -473,7 +473,9 @@ static void quota_migration_counts_existing_mail(void)
 	t.store = NULL;
 	snprintf(path, sizeof(path), "%s/buzon.db", t.dir);
 	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	UNIT_CHECK(sqlite3_exec(db, "DROP TRIGGER message_seen_gc; DROP TABLE seen;"
+	UNIT_CHECK(sqlite3_exec(db, "DROP TRIGGER mailbox_metadata_gc;"
+				"DROP TRIGGER account_metadata_gc; DROP TABLE metadata;"
+				"DROP TRIGGER message_seen_gc; DROP TABLE seen;"
 				"DROP TABLE acl;"
 				"DROP TRIGGER message_usage_add;"
 				"DROP TRIGGER message_usage_remove;"

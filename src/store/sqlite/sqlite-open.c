@@ -59,6 +59,12 @@
  *        uid) -- \Seen of readers who do not own the mailbox; the trigger
  *        message_seen_gc drops rows with their message
  *
+ * Version 8 adds annotations (RFC 5464):
+ *   metadata(mailbox_id, account_id, entry, value, PK(mailbox_id,
+ *            account_id, entry)) WITHOUT ROWID, INDEX(account_id)
+ *            -- mailbox_id 0: server entries; account_id 0: /shared
+ *            entries; removed with their mailbox or account by triggers
+ *
  * Blob lifetime: triggers count the messages referring to a blob; when the
  * count drops to zero the blob, its bytes and its text index row go. The
  * EMAILID (RFC 8474) is derived from the blob id, so copies share it.
@@ -354,6 +360,20 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	     "CREATE INDEX seen_uid ON seen (mailbox_id, uid);"
 	     "CREATE TRIGGER message_seen_gc AFTER DELETE ON message BEGIN"
 	     " DELETE FROM seen WHERE mailbox_id = old.mailbox_id AND uid = old.uid; END;" },
+	/* 7 -> 8: annotations (RFC 5464). mailbox_id 0 is the server,
+	 * account_id 0 a /shared entry; neither is a row to refer to, so
+	 * triggers do what ON DELETE CASCADE would. */
+	{ 8, "CREATE TABLE metadata ("
+	     " mailbox_id INTEGER NOT NULL,"
+	     " account_id INTEGER NOT NULL,"
+	     " entry TEXT NOT NULL,"
+	     " value BLOB NOT NULL,"
+	     " PRIMARY KEY (mailbox_id, account_id, entry)) WITHOUT ROWID;"
+	     "CREATE INDEX metadata_account ON metadata (account_id);"
+	     "CREATE TRIGGER mailbox_metadata_gc AFTER DELETE ON mailbox BEGIN"
+	     " DELETE FROM metadata WHERE mailbox_id = old.id; END;"
+	     "CREATE TRIGGER account_metadata_gc AFTER DELETE ON account BEGIN"
+	     " DELETE FROM metadata WHERE account_id = old.id; END;" },
 };
 
 #define SQLITE_BASE_VERSION 2

@@ -11,7 +11,8 @@
  * sqlite-change.c (flags, expunge, copy/move), sqlite-search.c,
  * sqlite-keywords.c (keyword list arithmetic), sqlite-feed.c (changes of
  * other processes, from the change log, onto the bus), sqlite-quota.c (RFC
- * 9208 usage and limits), sqlite-acl.c (RFC 4314 entries, per-user \Seen).
+ * 9208 usage and limits), sqlite-acl.c (RFC 4314 entries, per-user \Seen),
+ * sqlite-metadata.c (RFC 5464 annotations).
  *
  * Threads: a struct store belongs to one thread (store.h); nothing here is
  * shared except the bus, which has its own lock.
@@ -103,6 +104,11 @@ enum sqlite_sql {
 	SQL_SEEN_ADD,
 	SQL_SEEN_REMOVE,
 	SQL_MESSAGE_SET_MODSEQ,
+
+	SQL_METADATA_GET,
+	SQL_METADATA_SET,
+	SQL_METADATA_DELETE,
+	SQL_METADATA_COUNT,
 
 	SQL_COUNT
 };

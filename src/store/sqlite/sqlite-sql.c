@@ -96,6 +96,19 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_MESSAGE_SET_MODSEQ] =
 		"UPDATE message SET modseq = ?3 WHERE mailbox_id = ?1 AND uid = ?2",
 
+	/* ?3 an entry: itself and everything below it, [e/, e0) as for
+	 * mailbox names, served by the primary key. */
+	[SQL_METADATA_GET] =
+		"SELECT entry, value FROM metadata WHERE mailbox_id = ?1 AND account_id = ?2 AND "
+		"(entry = ?3 OR (entry >= ?3 || '/' AND entry < ?3 || '0')) ORDER BY entry",
+	[SQL_METADATA_SET] =
+		"INSERT OR REPLACE INTO metadata (mailbox_id, account_id, entry, value) "
+		"VALUES (?1, ?2, ?3, ?4)",
+	[SQL_METADATA_DELETE] =
+		"DELETE FROM metadata WHERE mailbox_id = ?1 AND account_id = ?2 AND entry = ?3",
+	[SQL_METADATA_COUNT] =
+		"SELECT count(*) FROM metadata WHERE mailbox_id = ?1 AND account_id = ?2",
+
 	[SQL_MAILBOX_INSERT] =
 		"INSERT INTO mailbox (account_id, name, uidvalidity, special_use) "
 		"VALUES (?1, ?2, ?3, ?4)",
