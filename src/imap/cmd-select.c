@@ -97,13 +97,21 @@ static void select_send_info(struct imap_session *s)
 	uint32_t first_unseen = 0;
 
 	unsigned rights = view->readonly ? 0 : view->rights;
+	unsigned perm = 0;
 
 	imap_untagged(s, "FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)");
 	/* RFC 4314 §5.1.1: PERMANENTFLAGS says what this user may change. */
-	imap_untagged(s, "OK [PERMANENTFLAGS (%s%s%s%s)] Flags permitted",
-		      rights & ACL_WRITE ? "\\Answered \\Flagged \\Draft " : "",
-		      rights & ACL_DELETE_MSG ? "\\Deleted " : "",
-		      rights & ACL_SEEN ? "\\Seen " : "", rights & ACL_WRITE ? "\\*" : "");
+	if (rights & ACL_WRITE)
+		perm |= STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT;
+	if (rights & ACL_DELETE_MSG)
+		perm |= STORE_FLAG_DELETED;
+	if (rights & ACL_SEEN)
+		perm |= STORE_FLAG_SEEN;
+	buf_append_str(&s->scratch, "* OK [PERMANENTFLAGS ");
+	/* with "w", new keywords may be made too: "\\*" (RFC 9051 §7.1) */
+	imap_write_flags(&s->scratch, perm, rights & ACL_WRITE ? "\\*" : NULL);
+	buf_append_str(&s->scratch, "] Flags permitted\r\n");
+	imap_flush_scratch(s);
 	imap_untagged(s, "%zu EXISTS", view->msgs.count);
 	if (s->rev2) {
 		/* RFC 9051 §6.3.2: a LIST with the name; no RECENT, no UNSEEN */
