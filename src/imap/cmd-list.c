@@ -133,6 +133,7 @@ struct list_request {
 	bool extended;          /* any option given: \NonExistent, not \Noselect */
 	bool sel_subscribed, sel_recursive, sel_special_use;
 	bool ret_subscribed;
+	bool ret_myrights;      /* RETURN (MYRIGHTS), RFC 8440 */
 	char **status_items;    /* RETURN (STATUS (...)); NULL when not asked */
 	size_t status_count;
 };
@@ -177,6 +178,22 @@ static bool list_may_read(struct imap_session *s, const char *name)
 	       (ref.rights & ACL_READ) != 0;
 }
 
+/* RFC 8440: "* MYRIGHTS name rights" after the mailbox's LIST line; none
+ * when the rights cannot be looked up. */
+static void list_write_myrights(struct imap_session *s, const char *name)
+{
+	struct imap_mailbox_ref ref;
+	char text[ACL_RIGHTS_TEXT];
+
+	if (imap_mailbox_resolve(s, name, &ref) < 0 || !ref.exists)
+		return;
+	acl_rights_format(ref.rights, true, text);
+	buf_append_str(&s->scratch, "* MYRIGHTS ");
+	imap_write_mailbox(s, &s->scratch, name);
+	buf_printf(&s->scratch, " %s\r\n", text);
+	imap_flush_scratch(s);
+}
+
 /* One LIST line, its attributes worked out from the sets, and the STATUS
  * line after it when asked (RFC 5819 §2: after the LIST it belongs to). */
 static void list_write_one_ex(struct imap_session *s, const struct list_request *req,
@@ -208,6 +225,9 @@ static void list_write_one_ex(struct imap_session *s, const struct list_request 
 	buf_free(&attrs);
 	if (req->status_items != NULL && mb != NULL && list_may_read(s, name))
 		(void)imap_write_status(s, name, mb->id, req->status_items, req->status_count);
+	/* RFC 8440 §4: not for a parent listed only for its children */
+	if (req->ret_myrights && mb != NULL && (extra == NULL || strstr(extra, "CHILDINFO") == NULL))
+		list_write_myrights(s, name);
 }
 
 /* LIST (SUBSCRIBED ...): subscribed names (existing or not) and, with
@@ -363,6 +383,10 @@ static bool list_return_option(struct imap_parser *p, struct list_request *req, 
 
 	if (str_eq_nocase(name, "SUBSCRIBED")) {
 		req->ret_subscribed = true;
+		return true;
+	}
+	if (str_eq_nocase(name, "MYRIGHTS")) {
+		req->ret_myrights = true;
 		return true;
 	}
 	if (str_eq_nocase(name, "CHILDREN") || str_eq_nocase(name, "SPECIAL-USE"))

@@ -66,7 +66,7 @@ def setup_folder(s, name, rights, messages=2):
 def test_capabilities_and_namespaces():
     r = server().raw(ALICE)
     caps = r.ok('CAPABILITY')[0][0].split()
-    assert 'ACL' in caps and 'RIGHTS=texk' in caps, caps
+    assert 'ACL' in caps and 'RIGHTS=texk' in caps and 'LIST-MYRIGHTS' in caps, caps
     untagged, _ = r.ok('NAMESPACE')
     assert untagged == ['* NAMESPACE (("" "/")) (("Other Users/" "/")) (("Shared/" "/"))'], \
         untagged
@@ -89,6 +89,11 @@ def test_read_only_share_is_listed_selectable_and_read_only():
     c.close()
     untagged, _ = b.ok('LIST "" "Other Users/*" RETURN (STATUS (MESSAGES))')
     assert '* STATUS "Other Users/alice@example.test/Team" (MESSAGES 2)' in untagged, untagged
+    # LIST-MYRIGHTS (RFC 8440): rights after each listed mailbox.
+    untagged, _ = b.ok('LIST "" "*" RETURN (MYRIGHTS)')
+    assert '* MYRIGHTS "Other Users/alice@example.test/Team" lr' in untagged, untagged
+    assert '* MYRIGHTS "INBOX" lrswipkxteacd' in untagged, untagged
+    assert not [l for l in untagged if l.startswith('* MYRIGHTS "Other Users"')], untagged
     untagged, _ = b.ok('MYRIGHTS %s' % shared_name(ALICE, 'Team'))
     assert untagged == ['* MYRIGHTS "Other Users/alice@example.test/Team" lr'], untagged
     untagged, tagged = b.ok('SELECT %s' % shared_name(ALICE, 'Team'))
