@@ -145,7 +145,27 @@ static int store_foreign(struct imap_session *s, const struct store_request *req
 		allowed |= STORE_FLAG_DELETED;
 	unsigned flags = req->flags & allowed;
 	*failed_count_r = 0;
-	if (req->op == STORE_FLAGS_REPLACE && (allowed != 0 || keywords != NULL)) {
+	if (req->conditional) {
+		/* RFC 7162 §3.1.3 across the several calls below: a call that
+		 * changes nothing finds the messages modified since, and they
+		 * are left out of everything that follows. */
+		uint32_t *kept = arena_alloc(s->cmd_arena, (n + 1) * sizeof(*kept));
+		size_t nkept = 0;
+		rc = store_message_set_flags(s->store, view->mailbox_id, uids, n, STORE_FLAGS_ADD, 0,
+					     NULL, since, s->cmd_arena, &res, &res_count, failed_r,
+					     failed_count_r, &error);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			bool failed = false;
+			for (size_t k = 0; k < *failed_count_r && !failed; k++)
+				failed = (*failed_r)[k] == uids[i];
+			if (!failed)
+				kept[nkept++] = uids[i];
+		}
+		uids = kept;
+		n = nkept;
+		since = 0;
+	}
+	if (rc == 0 && n > 0 && req->op == STORE_FLAGS_REPLACE && (allowed != 0 || keywords != NULL)) {
 		/* every keyword these messages have, to drop the unlisted */
 		struct buf all = BUF_INIT;
 		for (size_t i = 0; (rights & ACL_WRITE) && i < n; i++) {
@@ -154,31 +174,27 @@ static int store_foreign(struct imap_session *s, const struct store_request *req
 				buf_printf(&all, "%s%s", all.len ? " " : "",
 					   view->msgs.items[k].keywords);
 		}
+		size_t nfailed = 0;
+		uint32_t *failed = NULL;
 		rc = store_message_set_flags(s->store, view->mailbox_id, uids, n,
 					     STORE_FLAGS_REMOVE, allowed & ~flags,
-					     all.len ? all.data : NULL, since, s->cmd_arena, &res,
-					     &res_count, failed_r, failed_count_r, &error);
+					     all.len ? all.data : NULL, 0, s->cmd_arena, &res,
+					     &res_count, &failed, &nfailed, &error);
 		buf_free(&all);
-		since = 0;
 		if (rc == 0)
 			store_merge(best, &best_count, res, res_count);
 	}
-	if (rc == 0 && (flags != 0 || (keywords != NULL && *keywords != '\0'))) {
+	if (rc == 0 && n > 0 && (flags != 0 || (keywords != NULL && *keywords != '\0'))) {
 		enum store_flags_op op = req->op == STORE_FLAGS_REPLACE ? STORE_FLAGS_ADD : req->op;
 		size_t nfailed = 0;
 		uint32_t *failed = NULL;
 		rc = store_message_set_flags(s->store, view->mailbox_id, uids, n, op, flags,
-					     keywords, since, s->cmd_arena, &res, &res_count,
+					     keywords, 0, s->cmd_arena, &res, &res_count,
 					     &failed, &nfailed, &error);
-		if (rc == 0) {
+		if (rc == 0)
 			store_merge(best, &best_count, res, res_count);
-			if (*failed_count_r == 0) {
-				*failed_r = failed;
-				*failed_count_r = nfailed;
-			}
-		}
 	}
-	if (rc == 0 && (rights & ACL_SEEN) &&
+	if (rc == 0 && n > 0 && (rights & ACL_SEEN) &&
 	    (req->op == STORE_FLAGS_REPLACE || (req->flags & STORE_FLAG_SEEN))) {
 		bool seen = req->op == STORE_FLAGS_REPLACE ? (req->flags & STORE_FLAG_SEEN) != 0
 							   : req->op == STORE_FLAGS_ADD;

@@ -148,6 +148,14 @@ def test_seen_is_per_user_and_modseq_still_moves():
     assert untagged == ['* SEARCH 1'], untagged
     b.ok('STORE 2 -FLAGS (\\Seen)')
     assert fetch_flags(b)[2] == set()
+    # UNCHANGEDSINCE holds for this user's own \Seen too (RFC 7162 §3.1.3).
+    untagged, _ = b.ok('UID FETCH 1 (MODSEQ)')
+    modseq = int(re.search(r'MODSEQ \((\d+)\)', untagged[0]).group(1))
+    a.ok('STORE 1 +FLAGS (\\Answered)')  # alice moves message 1 on
+    untagged, tagged = b.ok('STORE 1 (UNCHANGEDSINCE %d) +FLAGS (\\Seen)' % modseq)
+    assert '[MODIFIED 1]' in tagged, tagged
+    b.ok('NOOP')
+    assert '\\Seen' not in fetch_flags(b)[1]
     a.close()
     b.close()
 
