@@ -1,6 +1,6 @@
 # buzon — build, run, test.
 #
-#   make            bin/buzon (optimised, with debug info)
+#   make            bin/buzon (optimised, with debug info) and bin/buzon-bench
 #   make run        a dev server on loopback (etc/dev.conf, data in dev/)
 #   make check      every test, under AddressSanitizer + UBSan
 #   make fuzz       the libFuzzer targets (clang), built into build/fuzz/
@@ -25,9 +25,19 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 # ---- release build ---------------------------------------------------------
 OBJ_LIB := $(SRC_LIB:%.c=build/rel/%.o)
 
-all: bin/buzon
+all: bin/buzon bin/buzon-bench
 
 bin/buzon: build/rel/src/main.o $(OBJ_LIB)
+	@mkdir -p bin
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+# ---- the benchmark client (bench/tool/, issue 7) -------------------------------
+# A program of its own, outside src/ so that none of it is linked into the
+# server or the tests; it borrows core/buf and core/mem, same flags.
+BENCH_SRC := $(sort $(wildcard bench/tool/*.c))
+BENCH_OBJ := $(BENCH_SRC:%.c=build/rel/%.o) build/rel/src/core/buf.o build/rel/src/core/mem.o
+
+bin/buzon-bench: $(BENCH_OBJ)
 	@mkdir -p bin
 	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
 
@@ -83,7 +93,7 @@ run: deps bin/buzon
 	@scripts/dev-run.sh
 
 check: deps
-	@$(MAKE) --no-print-directory build/san/bin/buzon $(UNIT_BIN) $(FUZZ_BIN)
+	@$(MAKE) --no-print-directory build/san/bin/buzon bin/buzon-bench $(UNIT_BIN) $(FUZZ_BIN)
 	@scripts/check.sh
 
 clean:
