@@ -36,7 +36,6 @@ part of `make check`.
 import argparse
 import os
 import pwd
-import grp
 import shutil
 import signal
 import socket
@@ -48,23 +47,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
 import harness  # noqa: E402  (Server, free ports)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (Postfix, wait_port)
+from common import wait_port  # noqa: E402
 
 USER = 'bench@example.test'
 PASSWORD = 'bench pw'
 SENDER = 'sender@elsewhere.test'
 PAYLOAD = 5120
-
-
-def wait_port(port, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def smtp_source(port, sessions, count, lmtp=False):
@@ -192,99 +182,8 @@ class Dovecot:
 
 # ---- Postfix ----------------------------------------------------------------------
 
-POSTFIX_MAIN = """\
-compatibility_level = 3.6
-config_directory = {dir}/etc
-queue_directory = {dir}/spool
-data_directory = {dir}/data
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.bench.test
-mydomain = bench.test
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-smtpd_banner = $myhostname ESMTP
-biff = no
-maillog_file = {dir}/maillog
-maillog_file_prefixes = {dir}
-virtual_mailbox_domains = example.test
-virtual_mailbox_maps = static:ok
-virtual_transport = lmtp:inet:127.0.0.1:{lmtp_port}
-"""
-
-# Debian's master.cf, less what is not used, with no chroot (the queue
-# directory is private) and smtpd on our port.
-POSTFIX_MASTER = """\
-127.0.0.1:{port} inet n - n - - smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
-class Postfix:
-    def __init__(self, lmtp_port):
-        if shutil.which('postfix') is None:
-            raise SystemExit('postfix is not installed')
-        if os.getuid() != 0:
-            raise SystemExit('a private Postfix needs root (its master drops to postfix)')
-        pwd.getpwnam('postfix')
-        grp.getgrnam('postdrop')
-        self.dir = tempfile.mkdtemp(prefix='pfx-')
-        os.chmod(self.dir, 0o755)
-        self.etc = os.path.join(self.dir, 'etc')
-        os.makedirs(self.etc)
-        for sub in ('spool', 'data'):
-            os.makedirs(os.path.join(self.dir, sub))
-        self.port = harness.free_ports(1)[0]
-        with open(os.path.join(self.etc, 'main.cf'), 'w') as f:
-            f.write(POSTFIX_MAIN.format(dir=self.dir, lmtp_port=lmtp_port))
-        with open(os.path.join(self.etc, 'master.cf'), 'w') as f:
-            f.write(POSTFIX_MASTER.format(port=self.port))
-        pf = pwd.getpwnam('postfix')
-        os.chown(os.path.join(self.dir, 'data'), pf.pw_uid, pf.pw_gid)
-        self.postfix('check')
-        self.postfix('start')
-        wait_port(self.port)
-
-    def postfix(self, *args):
-        r = subprocess.run(['postfix', '-c', self.etc] + list(args), capture_output=True,
-                           text=True, timeout=120)
-        if r.returncode != 0:
-            raise SystemExit('postfix -c %s %s failed (%d): %s\n%s'
-                             % (self.etc, ' '.join(args), r.returncode, r.stdout + r.stderr,
-                                self.log_tail()))
-        return r
-
-    def log_tail(self):
-        try:
-            with open(os.path.join(self.dir, 'maillog'), errors='replace') as f:
-                return '\n'.join(f.read().splitlines()[-20:])
-        except FileNotFoundError:
-            return ''
+class Postfix(common.Postfix):
+    """The private Postfix of bench/common.py, handing mail to Dovecot's LMTP."""
 
     def run(self, dovecot, sessions, count):
         """(seconds until every 250, seconds until every message is in the
@@ -301,13 +200,6 @@ class Postfix:
         delivered = time.monotonic() - start
         assert dovecot.count() == before + count
         return accepted, delivered
-
-    def stop(self):
-        try:
-            self.postfix('stop')
-        finally:
-            time.sleep(0.5)
-            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---- main ---------------------------------------------------------------------------
