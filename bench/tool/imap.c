@@ -11,7 +11,9 @@
  *   idle         N clients in IDLE; then --rounds times a message is
  *                delivered (SMTP or LMTP, to every account) and the tool
  *                measures, per client, the time from the start of the
- *                delivery to the "* n EXISTS" it is sent.
+ *                delivery to the "* n EXISTS" it is sent; a client not told
+ *                within IMAP_IDLE_WAIT_S is counted in idle.missed (a
+ *                figure, loudly reported, but not a protocol error).
  *   connections  N clients logged in and idling (optionally over TLS), held
  *                for the duration or until stdin has a line, while the
  *                harness reads the server's memory.
@@ -947,7 +949,7 @@ static void imap_report(struct imap_run *run)
 		bench_report(o, "setup.p50_ms", bench_stat_percentile(&run->setup, 50) / 1000, "ms");
 		bench_report(o, "setup.p99_ms", bench_stat_percentile(&run->setup, 99) / 1000, "ms");
 	}
-	bench_report(o, "errors", (double)(run->errors + run->missed), "count");
+	bench_report(o, "errors", (double)run->errors, "count");
 }
 
 static long imap_run(const struct bench_options *o, enum imap_mode mode)
@@ -997,7 +999,9 @@ static long imap_run(const struct bench_options *o, enum imap_mode mode)
 		}
 	}
 	imap_report(run);
-	errors = (long)(run->errors + run->missed);
+	/* A client not told of new mail in time is a figure (idle.missed),
+	 * not a protocol error: the server answered everything it was asked. */
+	errors = (long)run->errors;
 	for (int i = 0; i < OP_COUNT; i++)
 		bench_stat_free(&run->stats[i]);
 	for (int i = 0; i < 4; i++)

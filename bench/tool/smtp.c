@@ -152,7 +152,6 @@ static void smtp_fail(struct smtp_session *s, const char *line)
 		s->work->options->label, line);
 	s->errors++;
 	s->work->owner->done(s->work, s->start_ns, s->dot_ns, s->accepted, s->errors);
-	s->state = SMTP_READY;
 	bench_conn_printf(s->conn, "RSET\r\n");
 	s->state = SMTP_EHLO; /* RSET's 250 leads to the next transaction */
 }
