@@ -651,9 +651,21 @@ static void imap_input(struct bench_conn *conn)
 				continue;
 			}
 		}
+		if (s->continued) {
+			/* The end of a response that had literals: its first
+			 * segment is what we look at. */
+			buf_consume(&conn->in, consumed);
+			s->continued = false;
+			imap_response(s, s->head);
+			continue;
+		}
+		/* A one-line response is handed over whole (a SEARCH answer
+		 * can be far longer than head), then consumed; s may be gone
+		 * when the response closed the connection, conn is not. */
+		imap_response(s, line);
+		if (conn->closing)
+			return;
 		buf_consume(&conn->in, consumed);
-		s->continued = false;
-		imap_response(s, s->head);
 	}
 }
 

@@ -117,6 +117,14 @@ def test_mailbox_figures_match_the_mailbox():
     assert f['errors'] == 0, f
     assert count > 0 and f['mailbox.select.results'] == count, (count, f)
     assert f['mailbox.fetch_flags.results'] == count, (count, f)
+    # The SEARCH answers are counted whole, however long the line.
+    c = s.imap(user)
+    c.select('INBOX')
+    for key, criteria in (('search_header', ('HEADER', 'SUBJECT', '"review"')),
+                          ('search_body', ('BODY', '"zyxquorbital"'))):
+        typ, data = c.search(None, *criteria)
+        assert f['mailbox.%s.results' % key] == len(data[0].split()), (key, data, f)
+    c.logout()
 
 
 def test_wrong_password_is_reported_as_errors():
