@@ -31,21 +31,6 @@ static enum imap_cmd_status mailbox_store_error(struct imap_session *s, int r, c
 	return IMAP_CMD_DONE;
 }
 
-/* RFC 9051 §6.3.4: create any missing superior names ("a/b" for "a/b/c"). */
-static int mailbox_create_parents(struct imap_session *s, const char *name, const char **error_r)
-{
-	char *copy = arena_strdup(s->cmd_arena, name);
-
-	for (char *slash = strchr(copy, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		int r = store_mailbox_create(s->store, s->account_id, copy, 0, error_r);
-		*slash = '/';
-		if (r < 0 && r != STORE_EEXISTS)
-			return r;
-	}
-	return 0;
-}
-
 /* The special uses a client may give a new mailbox (RFC 6154 §3). \All
  * and \Flagged name virtual mailboxes, which buzon does not have: asking
  * for them, or for an attribute nobody defined, is NO [USEATTR]. */
@@ -126,9 +111,8 @@ static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parse
 		imap_cmd_no(s, "[NOPERM] Cannot create mailboxes in that namespace");
 		return IMAP_CMD_DONE;
 	}
-	int r = mailbox_create_parents(s, name, &error);
-	if (r == 0)
-		r = store_mailbox_create(s->store, s->account_id, name, use, &error);
+	/* the store creates missing superiors in the same transaction (§6.3.4) */
+	int r = store_mailbox_create(s->store, s->account_id, name, use, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
 	struct store_mailbox mb;
@@ -187,9 +171,8 @@ static enum imap_cmd_status cmd_rename(struct imap_session *s, struct imap_parse
 		imap_cmd_no(s, "[CANNOT] Cannot move a mailbox into itself");
 		return IMAP_CMD_DONE;
 	}
-	int r = mailbox_create_parents(s, to, &error);
-	if (r == 0)
-		r = store_mailbox_rename(s->store, s->account_id, from, to, &error);
+	/* missing superiors of the new name: same transaction (§6.3.6) */
+	int r = store_mailbox_rename(s->store, s->account_id, from, to, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
 	imap_cmd_ok(s, "RENAME completed");

@@ -238,7 +238,8 @@ int store_mailbox_list(struct store *store, int64_t account_id, struct arena *ar
 		       struct store_mailbox **list_r, size_t *count_r, const char **error_r);
 int store_mailbox_find(struct store *store, int64_t account_id, const char *name,
 		       struct arena *arena, struct store_mailbox *mailbox_r, const char **error_r);
-/* A new mailbox with a fresh UIDVALIDITY. EEXISTS if present. */
+/* A new mailbox with a fresh UIDVALIDITY, and its missing superiors ("a"
+ * and "a/b" for "a/b/c") in the same transaction. EEXISTS if present. */
 int store_mailbox_create(struct store *store, int64_t account_id, const char *name,
 			 unsigned special_use, const char **error_r);
 /* Remove the mailbox and its messages (children are untouched). EINVALID for INBOX. */
@@ -246,7 +247,8 @@ int store_mailbox_delete(struct store *store, int64_t account_id, const char *na
 			 const char **error_r);
 /* Rename a mailbox and every mailbox below it ("a" -> "b" also renames
  * "a/x" to "b/x"). Renaming INBOX moves its messages to a new mailbox and
- * leaves INBOX empty (RFC 9051 §6.3.6). EEXISTS if the target exists. */
+ * leaves INBOX empty (RFC 9051 §6.3.6). Missing superiors of the new name
+ * are created in the same transaction. EEXISTS if the target exists. */
 int store_mailbox_rename(struct store *store, int64_t account_id, const char *old_name,
 			 const char *new_name, const char **error_r);
 int store_mailbox_status(struct store *store, int64_t mailbox_id,

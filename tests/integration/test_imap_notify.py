@@ -240,6 +240,29 @@ def test_mailboxname_create_rename_delete_by_another_session():
     a.close()
 
 
+def test_rename_into_a_missing_parent_is_one_change():
+    """RENAME creates the missing superiors of the new name in the same
+    store transaction as the rename (RFC 9051 §6.3.6), so the watcher never
+    sees the new parent without its child: "Box" is \HasChildren at once."""
+    user = new_account()
+    w, a = pair(user)
+    a.ok('CREATE Loose')
+    w.ok('NOTIFY SET (personal (MailboxName))')
+    a.ok('RENAME Loose Box/Loose')
+    got = expect(w, lambda l: 'OLDNAME' in l, 'LIST with OLDNAME')
+    assert got == ['* LIST (\\HasChildren) "/" "Box"',
+                   '* LIST (\\HasNoChildren) "/" "Box/Loose" ("OLDNAME" ("Loose"))'], got
+    quiet(w)
+    # a RENAME that fails leaves no superior behind, so nothing is told
+    _, tagged = a.cmd('RENAME Nowhere New/Nowhere')
+    assert ' NO [NONEXISTENT]' in tagged, tagged
+    quiet(w)
+    lines, _ = a.ok('LIST "" "New*"')
+    assert [l for l in lines if l.startswith('* LIST')] == [], lines
+    w.close()
+    a.close()
+
+
 def test_rename_of_a_tree_reports_only_the_renamed_mailbox():
     user = new_account()
     w, a = pair(user)

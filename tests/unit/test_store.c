@@ -617,6 +617,14 @@ static void mailbox_create_list_delete(void)
 	UNIT_CHECK(!test_has_mailbox(&t, "a"));
 	UNIT_CHECK(test_has_mailbox(&t, "a/b"));
 	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "a", &t.error) == STORE_ENOTFOUND);
+	/* missing superiors are created with the mailbox, in one transaction */
+	UNIT_CHECK(store_mailbox_create(t.store, t.account, "p/q/r", STORE_USE_JUNK, &t.error) ==
+		   0);
+	UNIT_CHECK(test_has_mailbox(&t, "p") && test_has_mailbox(&t, "p/q"));
+	UNIT_CHECK(test_mailbox(&t, "p/q/r").special_use == STORE_USE_JUNK);
+	UNIT_CHECK(test_mailbox(&t, "p").special_use == 0);
+	UNIT_CHECK(store_mailbox_create(t.store, t.account, "p/q/r", 0, &t.error) == STORE_EEXISTS);
+	UNIT_CHECK(store_mailbox_create(t.store, t.account, "p/s", 0, &t.error) == 0);
 	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "INBOX", &t.error) == STORE_EINVALID);
 	/* A recreated name never gets an old UIDVALIDITY back. */
 	UNIT_CHECK(store_mailbox_create(t.store, t.account, "a", 0, &t.error) == 0);
@@ -655,6 +663,20 @@ static void mailbox_rename_moves_children(void)
 	UNIT_CHECK(store_mailbox_create(t.store, t.account, "y/b", 0, &t.error) == 0);
 	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "x", "y", &t.error) == STORE_EEXISTS);
 	UNIT_CHECK(test_has_mailbox(&t, "x/b"));
+	/* missing superiors of the target come with it (RFC 9051 §6.3.6) ... */
+	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "x/b/c", "p/q/c", &t.error) == 0);
+	UNIT_CHECK(test_has_mailbox(&t, "p") && test_has_mailbox(&t, "p/q"));
+	UNIT_CHECK(test_has_mailbox(&t, "p/q/c") && !test_has_mailbox(&t, "x/b/c"));
+	/* ... in the same transaction: a rename that fails after creating
+	 * them ("f/e/b" is taken, "f" was missing) leaves none behind */
+	UNIT_CHECK(store_mailbox_create(t.store, t.account, "f/e/b", 0, &t.error) == 0);
+	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "f/e", &t.error) == 0);
+	UNIT_CHECK(store_mailbox_delete(t.store, t.account, "f", &t.error) == 0);
+	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "x", "f/e", &t.error) == STORE_EEXISTS);
+	UNIT_CHECK(!test_has_mailbox(&t, "f") && test_has_mailbox(&t, "x"));
+	UNIT_CHECK(store_mailbox_rename(t.store, t.account, "nope", "s/t", &t.error) ==
+		   STORE_ENOTFOUND);
+	UNIT_CHECK(!test_has_mailbox(&t, "s"));
 	test_close(&t);
 }
 

@@ -150,15 +150,44 @@ int store_mailbox_find(struct store *store, int64_t account_id, const char *name
 	return sqlite_result(store, rc, error_r);
 }
 
+/* Inside the write transaction: create every missing superior of name
+ * ("a" and "a/b" for "a/b/c", RFC 9051 §6.3.4 and §6.3.6). Done in the
+ * caller's transaction so that another session (a NOTIFY or LIST watcher)
+ * never sees "a/b/c" before its parents, or the parents without it. */
+static int sqlite_mailbox_insert_parents(struct store *store, int64_t account_id,
+					 const char *name)
+{
+	char *copy = mem_strdup(name);
+	int rc = STORE_OK;
+
+	for (char *slash = strchr(copy, '/'); slash != NULL && rc == STORE_OK;
+	     slash = strchr(slash + 1, '/')) {
+		int64_t id;
+
+		*slash = '\0';
+		if (copy[0] != '\0') {
+			rc = sqlite_mailbox_insert(store, account_id, copy, 0, &id);
+			if (rc == STORE_EEXISTS)
+				rc = STORE_OK;
+		}
+		*slash = '/';
+	}
+	free(copy);
+	return rc;
+}
+
 int store_mailbox_create(struct store *store, int64_t account_id, const char *name,
 			 unsigned special_use, const char **error_r)
 {
 	int64_t id;
 	int rc = sqlite_begin_write(store);
 
-	if (rc == STORE_OK)
-		rc = sqlite_finish(store, sqlite_mailbox_insert(store, account_id, name,
-								 special_use, &id));
+	if (rc == STORE_OK) {
+		rc = sqlite_mailbox_insert_parents(store, account_id, name);
+		if (rc == STORE_OK)
+			rc = sqlite_mailbox_insert(store, account_id, name, special_use, &id);
+		rc = sqlite_finish(store, rc);
+	}
 	return sqlite_result(store, rc, error_r);
 }
 
@@ -327,6 +356,8 @@ int store_mailbox_rename(struct store *store, int64_t account_id, const char *ol
 		return sqlite_result(store, rc, error_r);
 	arena = arena_new();
 	rc = store_mailbox_find(store, account_id, old_name, arena, &mailbox, NULL);
+	if (rc == STORE_OK)
+		rc = sqlite_mailbox_insert_parents(store, account_id, new_name);
 	if (rc == STORE_OK && strcmp(old_name, "INBOX") == 0)
 		rc = sqlite_rename_inbox(store, account_id, &mailbox, new_name);
 	else if (rc == STORE_OK)
