@@ -207,8 +207,49 @@ static void open_creates_private_wal_database(void)
 	UNIT_CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
+	test_close(&t);
+}
+
+/* The file records the schema version this program knows (PRAGMA
+ * user_version), without naming the number here, so a new migration step
+ * does not have to edit this test: the version is at least 8 (metadata),
+ * what steps 4-8 added exists, a file of that version opens as it is, and
+ * one a step newer is refused untouched (a newer program's file). */
+static void schema_version_is_the_one_the_store_knows(void)
+{
+	struct test_store t;
+	char value[32], sql[64], path[TEST_PATH_MAX + 16];
+	sqlite3 *db;
+	int version;
+
+	test_open(&t);
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
-	UNIT_CHECK_STR(value, "8");
+	version = atoi(value);
+	UNIT_CHECK(version >= 8);
+	test_pragma(t.dir, "SELECT count(*) FROM account WHERE used_bytes = 0 AND"
+		    " used_messages = 0 AND quota_storage IS NULL AND scram IS NULL", value,
+		    sizeof(value));
+	UNIT_CHECK_STR(value, "1");
+	test_pragma(t.dir, "SELECT (SELECT count(*) FROM app_password) + (SELECT count(*) FROM acl)"
+		    " + (SELECT count(*) FROM metadata)", value, sizeof(value));
+	UNIT_CHECK_STR(value, "0");
+	store_close(t.store);
+	t.store = NULL;
+	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	store_close(t.store);
+	t.store = NULL;
+	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
+	UNIT_CHECK(atoi(value) == version);
+	snprintf(path, sizeof(path), "%s/buzon.db", t.dir);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", version + 1);
+	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	UNIT_CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) != STORE_OK);
+	UNIT_CHECK(t.error != NULL && strstr(t.error, "this program knows") != NULL);
+	t.store = NULL;
+	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
+	UNIT_CHECK(atoi(value) == version + 1);
 	test_close(&t);
 }
 
@@ -1512,6 +1553,7 @@ int main(void)
 {
 	UNIT_RUN(open_reports_unusable_data_dir);
 	UNIT_RUN(open_creates_private_wal_database);
+	UNIT_RUN(schema_version_is_the_one_the_store_knows);
 	UNIT_RUN(account_create_find_list_passwd);
 	UNIT_RUN(account_has_default_folders);
 	UNIT_RUN(account_ensure_defaults_is_idempotent);
