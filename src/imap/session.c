@@ -49,6 +49,7 @@ void imap_session_start(struct imap_loop *iloop, int fd, bool implicit_tls)
 	iloop->session_count++;
 	s->arena = arena_new();
 	s->cmd_arena = arena_new();
+	s->push_arena = arena_new();
 	s->state = IMAP_STATE_NOT_AUTHENTICATED;
 	s->mode = IMAP_INPUT_COMMAND;
 	atomic_init(&s->notified, false);
@@ -82,6 +83,7 @@ static void session_free(struct imap_session *s)
 	imap_frame_free(&s->frame);
 	buf_free(&s->scratch);
 	arena_free(s->cmd_arena);
+	arena_free(s->push_arena);
 	arena_free(s->arena);
 	struct imap_loop *iloop = s->iloop;
 	if (s->prev != NULL)
@@ -489,19 +491,20 @@ static void session_on_notify(struct loop *loop, void *context)
 	atomic_store(&s->post_queued, false);
 	if (s->conn == NULL || s->closed || s->state == IMAP_STATE_LOGOUT)
 		return;
+	/* The push's temporaries go to push_arena, dropped right after: in
+	 * IDLE, cmd_arena holds the IDLE command until DONE (session.h). */
+	struct arena *cmd_arena = s->cmd_arena;
+
+	s->cmd_arena = s->push_arena;
 	if (s->notify != NULL &&
 	    (s->mode == IMAP_INPUT_IDLE || (s->mode == IMAP_INPUT_COMMAND && !s->input_blocked))) {
-		bool between = s->mode == IMAP_INPUT_COMMAND;
-
-		imap_notify_push(s, !between);
-		if (between)
-			arena_reset(s->cmd_arena); /* no command holds it now */
-		return;
-	}
-	if (s->mode == IMAP_INPUT_IDLE && s->view != NULL) {
+		imap_notify_push(s, s->mode == IMAP_INPUT_IDLE);
+	} else if (s->mode == IMAP_INPUT_IDLE && s->view != NULL) {
 		if (imap_view_sync(s, true) < 0)
 			log_warn("imap: %s: mailbox sync failed", s->account_name);
 	}
+	s->cmd_arena = cmd_arena;
+	arena_reset(s->push_arena);
 }
 
 /* Any thread, with the bus lock held: note the event and wake our loop.

@@ -12,7 +12,10 @@
  * up) returns IMAP_CMD_ASYNC and later calls imap_cmd_complete().
  *
  * Memory: session->arena lives as long as the connection; session->cmd_arena
- * is reset after each tagged reply.
+ * is reset after each tagged reply. A push (an update sent during IDLE or
+ * between commands) runs with cmd_arena pointing at push_arena, which is
+ * reset after every push: IDLE's own command arena lives until DONE, and
+ * a week-long IDLE must not keep every push's temporaries.
  */
 #ifndef BUZON_IMAP_SESSION_H
 #define BUZON_IMAP_SESSION_H
@@ -103,6 +106,7 @@ struct imap_session {
 	struct conn *conn;
 	struct arena *arena;
 	struct arena *cmd_arena;
+	struct arena *push_arena; /* see "Memory" above */
 	struct imap_frame frame;
 	enum imap_state state;
 	enum imap_input_mode mode;
