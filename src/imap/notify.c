@@ -34,9 +34,11 @@
  *
  * Not offered: AnnotationChange (no ANNOTATE), MailboxMetadataChange and
  * ServerMetadataChange (no METADATA); asking for them is NO [BADEVENT ...]
- * listing what is (§3.1). Events this session caused are sent too (the
- * SHOULD NOT of §5 is not followed), except MailboxName and
- * SubscriptionChange for its own CREATE/DELETE/RENAME/(UN)SUBSCRIBE.
+ * listing what is (§3.1). Events this session caused are not sent (§5
+ * SHOULD omit): MailboxName and SubscriptionChange for its own
+ * CREATE/DELETE/RENAME/(UN)SUBSCRIBE, and MessageNew (a STATUS) for the
+ * non-selected mailboxes its APPEND/COPY/MOVE/REPLACE added to. The
+ * selected mailbox is reported as always (EXISTS is RFC 9051 §7's).
  */
 #include "imap/fetch.h"
 #include "imap/notify.h"
@@ -45,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -83,6 +86,9 @@ struct imap_notify {
 	size_t known_count;
 	char **subs;
 	size_t sub_count;
+	/* mailboxes this session's own APPEND / COPY / MOVE / REPLACE added
+	 * to during the current command (heap; emptied at its end) */
+	ARRAY(int64_t) own;
 };
 
 /* ---- matching --------------------------------------------------------------- */
@@ -424,6 +430,37 @@ static int notify_refresh_subs(struct imap_session *s, struct arena *arena, bool
 	return 0;
 }
 
+/* RFC 5465 §5: "SHOULD omit notifying the client if the event is caused
+ * by this client". The mailboxes the command added messages to take their
+ * counters into the snapshot silently, so the diff that follows finds no
+ * change there; other mailboxes are reported as usual. (Another session's
+ * change to the same mailbox in the same instant is folded in with ours.) */
+static void notify_absorb_own(struct imap_session *s)
+{
+	struct imap_notify *n = s->notify;
+
+	for (size_t i = 0; i < n->own.count; i++) {
+		struct store_mailbox_status st;
+		const char *error;
+
+		for (size_t k = 0; k < n->known_count; k++) {
+			struct notify_mailbox *m = &n->known[k];
+
+			if (m->id != n->own.items[i] || !m->have_status)
+				continue;
+			if (store_mailbox_status(s->store, m->id, &st, &error) < 0) {
+				log_warn("imap: notify %s: status of %s: %s", s->account_name,
+					 m->name, error);
+				break;
+			}
+			m->status = st;
+			m->modseq = st.highestmodseq;
+			break;
+		}
+	}
+	array_clear(&n->own);
+}
+
 /* Rebuild the snapshot in a fresh arena, reporting what changed since the
  * last one (unless silent), and drop the old arena. */
 static void notify_refresh(struct imap_session *s, bool mailboxes, bool subs, bool report)
@@ -524,6 +561,8 @@ void imap_notify_command_end(struct imap_session *s)
 		if (list || subs)
 			notify_refresh(s, list, subs, false);
 	}
+	if (s->notify->own.count > 0)
+		notify_absorb_own(s);
 	notify_others(s);
 	(void)notify_check_overflow(s);
 }
@@ -543,6 +582,12 @@ void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count
 		log_warn("imap: notify %s: fetching new messages failed", s->account_name);
 }
 
+void imap_notify_own_messages(struct imap_session *s, int64_t mailbox_id)
+{
+	if (s->notify != NULL)
+		array_push(&s->notify->own, mailbox_id);
+}
+
 void imap_notify_free(struct imap_session *s)
 {
 	struct imap_notify *n = s->notify;
@@ -551,6 +596,7 @@ void imap_notify_free(struct imap_session *s)
 	s->notify = NULL;
 	if (n == NULL)
 		return;
+	array_free(&n->own);
 	arena_free(n->snap_arena);
 	arena_free(n->arena);
 	free(n);

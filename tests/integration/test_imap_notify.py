@@ -193,6 +193,42 @@ def test_no_selected_group_means_no_pushes_for_the_selected_mailbox():
     a.close()
 
 
+def test_own_append_copy_move_are_not_reported_back():
+    """RFC 5465 §5: the server SHOULD omit notifying the client of events it
+    caused itself. W's own APPEND / COPY / MOVE into non-selected mailboxes
+    bring no STATUS; the selected mailbox still gets its EXISTS / EXPUNGE
+    (RFC 9051 §7); the same mailboxes changed by another session are told,
+    with counters that include W's own messages."""
+    user = new_account()
+    w, a = pair(user)
+    w.ok('SELECT INBOX')
+    w.ok('NOTIFY SET (selected (MessageNew MessageExpunge)) '
+         '(personal (MessageNew MessageExpunge))')
+    lines, _ = w.append('Drafts', msg('mine'))
+    assert not [l for l in lines if l.startswith('* STATUS')], lines
+    lines, _ = w.append('INBOX', msg('kept'))
+    assert '* 1 EXISTS' in lines, lines
+    assert not [l for l in lines if l.startswith('* STATUS')], lines
+    lines, _ = w.ok('COPY 1 Sent')
+    assert not [l for l in lines if l.startswith('* STATUS')], lines
+    lines, _ = w.ok('UID MOVE 1 Trash')
+    assert not [l for l in lines if l.startswith('* STATUS')], lines
+    assert '* 1 EXPUNGE' in lines, lines
+    quiet(w)
+    lines, _ = w.ok('NOOP')
+    assert not [l for l in lines if l.startswith('* STATUS')], lines
+    # another session's changes to the same mailboxes are still told
+    a.append('Drafts', msg('theirs'))
+    got = expect(w, lambda l: l.startswith('* STATUS'), 'STATUS Drafts')
+    assert got == ['* STATUS "Drafts" (MESSAGES 2 UIDNEXT 3)'], got
+    a.append('Trash', msg('theirs'))
+    got = expect(w, lambda l: l.startswith('* STATUS'), 'STATUS Trash')
+    assert got == ['* STATUS "Trash" (MESSAGES 2 UIDNEXT 3)'], got
+    quiet(w)
+    w.close()
+    a.close()
+
+
 def test_filters_mailboxes_subtree_inboxes_subscribed():
     user = new_account()
     w, a = pair(user)
