@@ -162,16 +162,25 @@ static void context_bind_keys(const struct imap_context *c, struct imap_search_k
 	}
 }
 
-/* The UPDATE fetch attributes (heap) and the pins of a new context. */
-static void context_prepare(struct imap_session *s, struct imap_context *c)
+/* The UPDATE fetch attributes (heap) and the pins of a new context. False
+ * when the attributes cannot be pushed (imap_fetch_items_pushable). */
+static bool context_prepare(struct imap_session *s, struct imap_context *c)
 {
 	struct imap_sort_program *program;
 	struct imap_search_query *query = context_parse(s, c, &program);
 	context_pin_array pins = ARRAY_INIT;
 
 	if (query == NULL)
-		return;
+		return true;
 	if (query->update_fetch != NULL) {
+		struct imap_parser parser;
+		struct imap_fetch_request *request;
+
+		imap_parser_init(&parser, s->cmd_arena, query->update_fetch,
+				 query->update_fetch_len);
+		if (!imap_fetch_parse_items(&parser, &request) ||
+		    !imap_fetch_items_pushable(request))
+			return false;
 		c->fetch = mem_alloc(query->update_fetch_len + 1);
 		memcpy(c->fetch, query->update_fetch, query->update_fetch_len);
 		c->fetch[query->update_fetch_len] = '\0';
@@ -179,6 +188,7 @@ static void context_prepare(struct imap_session *s, struct imap_context *c)
 	context_pin_keys(s, query->root, &pins);
 	c->pins = pins.items;
 	c->pin_count = pins.count;
+	return true;
 }
 
 void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *arguments,
@@ -205,7 +215,18 @@ void imap_context_add(struct imap_session *s, bool uid, bool sort, const char *a
 	c->arguments = mem_alloc(len + 1);
 	memcpy(c->arguments, arguments, len);
 	c->arguments[len] = '\0';
-	context_prepare(s, c);
+	if (!context_prepare(s, c)) {
+		/* RFC 5267 §4.2: the result stands, without updates */
+		struct buf *out = &s->scratch;
+
+		buf_append_str(out, "* NO [NOUPDATE ");
+		imap_write_string(out, s->tag, strlen(s->tag), false);
+		buf_printf(out, "] UPDATE fetches message text only with <0.%d> or less\r\n",
+			   IMAP_FETCH_PUSH_TEXT_MAX);
+		imap_flush_scratch(s);
+		context_free(c);
+		return;
+	}
 	c->uids = mem_alloc((count + 1) * sizeof(uint32_t));
 	for (size_t i = 0; i < count; i++)
 		c->uids[i] = s->view->msgs.items[indexes[i]].uid;
@@ -397,9 +418,13 @@ static void context_fetch_new(struct imap_session *s, const struct imap_context 
 	for (size_t i = c->sort ? 1 : 0; i < c->add_count; i += c->sort ? 2 : 1) {
 		long idx = imap_view_find_uid(s->view, c->adds[i]);
 
-		if (idx >= 0 && (size_t)idx >= first_new &&
-		    imap_fetch_unsolicited(s, request, (size_t)idx, 1) < 0)
+		if (idx < 0 || (size_t)idx < first_new)
+			continue;
+		int r = imap_fetch_unsolicited(s, request, (size_t)idx, 1);
+		if (r < 0)
 			log_warn("imap: context %s: fetch of new message failed", c->tag);
+		if (r > 0)
+			break; /* the client is not reading: the ADDTO told it the UIDs */
 	}
 }
 

@@ -682,3 +682,18 @@ bool imap_fetch_parse_modifiers(struct imap_parser *parser, struct imap_fetch_re
 		return imap_parser_fail(parser, "VANISHED needs CHANGEDSINCE");
 	return imap_parse_char(parser, ')');
 }
+
+bool imap_fetch_items_pushable(const struct imap_fetch_request *request)
+{
+	for (size_t i = 0; i < request->item_count; i++) {
+		const struct imap_fetch_item *item = &request->items[i];
+		bool text = item->kind == IMAP_FETCH_BINARY ||
+			    (item->kind == IMAP_FETCH_SECTION &&
+			     (item->section.text == IMAP_SECTION_ALL ||
+			      item->section.text == IMAP_SECTION_TEXT));
+
+		if (text && (!item->partial || item->length > IMAP_FETCH_PUSH_TEXT_MAX))
+			return false;
+	}
+	return true;
+}

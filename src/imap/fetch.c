@@ -575,6 +575,10 @@ int imap_fetch_unsolicited(struct imap_session *s, struct imap_fetch_request *re
 	for (size_t i = first; i < first + count && i < s->view->msgs.count && !s->closed; i++) {
 		uint32_t index = (uint32_t)i;
 
+		if (imap_output_full(s)) {
+			arena_free(arena);
+			return 1;
+		}
 		st.indexes = &index;
 		st.count = 1;
 		st.pos = 0;

@@ -116,10 +116,25 @@ bool imap_fetch_parse(struct imap_parser *parser, struct imap_fetch_request **re
  * MessageNew (RFC 5465 §8) and SEARCH/SORT RETURN (UPDATE (...)). */
 bool imap_fetch_parse_items(struct imap_parser *parser, struct imap_fetch_request **request_r);
 
+/* Pushed FETCHes (NOTIFY MessageNew and SEARCH / SORT RETURN (UPDATE
+ * (...)), RFC 5465 §5.2 and §7) are written whole, between commands or in
+ * IDLE, where no command can pause for the client to read. So message text
+ * (BODY[], BODY[TEXT], a part, BINARY[...], RFC822, RFC822.TEXT) is pushed
+ * only with a <origin.length> of at most this much; headers, MIME headers
+ * and the structure items are always fine (§5.2 names them as the useful
+ * ones). 64 KB: a preview's worth, a quarter of the output high water. */
+#define IMAP_FETCH_PUSH_TEXT_MAX (64 * 1024)
+/* Can request be pushed (see above)? False: refuse it when it is set up
+ * (NOTIFY: NO [NOTIFICATIONOVERFLOW], §3.1; SEARCH: NO [NOUPDATE]). */
+bool imap_fetch_items_pushable(const struct imap_fetch_request *request);
+
 /* Unsolicited FETCH responses for the view messages [first, first+count)
  * (RFC 5465 §5.2: the attributes of new messages), written in full now:
- * no \Seen is set, messages expunged meanwhile are skipped. Returns -1 on
- * a store error. */
+ * no \Seen is set, messages expunged meanwhile are skipped. Before each
+ * message the output queue is checked: when the client is not reading
+ * (imap_output_full), the rest is not sent and 1 is returned (NOTIFY then
+ * says NOTIFICATIONOVERFLOW), so at most one message's worth is queued
+ * beyond the high water mark. Returns -1 on a store error, else 0. */
 int imap_fetch_unsolicited(struct imap_session *s, struct imap_fetch_request *request,
 			   size_t first, size_t count);
 

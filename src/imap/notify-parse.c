@@ -70,6 +70,7 @@ static bool notify_parse_events(struct imap_parser *p, struct imap_notify_reques
 				if (!selected) {
 					r->bad = "MessageNew attributes only with SELECTED";
 				} else {
+					r->too_much = !imap_fetch_items_pushable(request);
 					r->fetch_atts = start;
 					r->fetch_atts_len = (size_t)(p->p - start);
 				}

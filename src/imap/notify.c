@@ -578,6 +578,7 @@ void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count
 	imap_parser_init(&parser, s->cmd_arena, n->fetch_atts, strlen(n->fetch_atts));
 	if (!imap_fetch_parse_items(&parser, &request))
 		return; /* parsed once already at NOTIFY SET: cannot happen */
+	/* 1: the client stopped reading; the caller's overflow check follows */
 	if (imap_fetch_unsolicited(s, request, first, count) < 0)
 		log_warn("imap: notify %s: fetching new messages failed", s->account_name);
 }
@@ -673,6 +674,11 @@ static enum imap_cmd_status cmd_notify(struct imap_session *s, struct imap_parse
 	}
 	if (r->bad != NULL) {
 		imap_cmd_bad(s, "%s", r->bad);
+		return IMAP_CMD_DONE;
+	}
+	if (r->too_much) {
+		imap_cmd_no(s, "[NOTIFICATIONOVERFLOW] MessageNew pushes message text only with "
+			    "<0.%d> or less", IMAP_FETCH_PUSH_TEXT_MAX);
 		return IMAP_CMD_DONE;
 	}
 	if (r->none) {

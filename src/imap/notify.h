@@ -58,6 +58,11 @@ struct imap_notify_request {
 	 * text). */
 	bool bad_event;
 	const char *bad;
+	/* MessageNew asks for message text without a small <partial>: too
+	 * much to push whole (imap_fetch_items_pushable): NO
+	 * [NOTIFICATIONOVERFLOW], as §3.1 allows for what is "prohibitively
+	 * expensive". */
+	bool too_much;
 };
 
 /* Parse "SP (SET [SP STATUS] SP event-groups / NONE)" with parser positioned

@@ -238,6 +238,19 @@ def test_update_with_fetch_attributes_fetches_arrivals_only():
     assert lines == ['* 4 EXISTS'], lines
     _, tagged = w.cmd('SEARCH RETURN (UPDATE (NOSUCHATT)) ALL')
     assert harness.status(tagged) == 'BAD', tagged
+    # message text is pushed whole, so only with a small <partial>: the
+    # result stands, without updates (RFC 5267 section 4.2, NOUPDATE)
+    lines, tagged = w.cmd('SEARCH RETURN (COUNT UPDATE (UID BODY.PEEK[TEXT])) ALL')
+    tag = tagged.split()[0]
+    assert harness.status(tagged) == 'OK', tagged
+    assert esearch(lines, tag) == ['* ESEARCH (TAG "%s") COUNT 4' % tag], lines
+    assert any(l.startswith('* NO [NOUPDATE "%s"]' % tag) for l in lines), lines
+    a.append('INBOX', msg('five'))
+    lines, _ = w.ok('NOOP')
+    assert not [l for l in lines if tag in l or 'BODY[TEXT]' in l], lines
+    lines, tagged = w.cmd('SEARCH RETURN (UPDATE (UID BODY.PEEK[TEXT]<0.100>)) ALL')
+    assert harness.status(tagged) == 'OK', tagged
+    assert not [l for l in lines if 'NOUPDATE' in l], lines
     w.close()
     a.close()
 
