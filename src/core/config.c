@@ -37,6 +37,9 @@
 /* RFC 5321 §4.5.3.2.7: at least 5 minutes for the next command. */
 #define CONFIG_SMTP_TIMEOUT_DEFAULT 300
 #define CONFIG_QUEUE_LIFETIME_DEFAULT (5 * 24 * 3600)
+/* RFC 3461 §5.2.5 leaves "an extended length of time" to the MTA; 4 hours
+ * is Postfix's delay_warning_time example and Sendmail's Timeout.queuewarn. */
+#define CONFIG_DSN_DELAY_DEFAULT (4 * 3600)
 /* Durations are stored in seconds as uint32: 100 years is plenty. */
 #define CONFIG_DURATION_MAX (100U * 365 * 24 * 3600)
 /* RFC 5321 §4.5.4.1: SMTP port 25. */
@@ -434,6 +437,7 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(relay_host, config_parse_relay),
 	CONFIG_KEY(relay_user, config_parse_string),
 	CONFIG_KEY(relay_password_file, config_parse_path),
+	CONFIG_KEY(dsn_delay, config_parse_duration),
 	CONFIG_KEY(dns_resolver, config_parse_resolver),
 	CONFIG_KEY(mx_port, config_parse_port),
 	CONFIG_KEY(queue_retry_base, config_parse_duration),
@@ -565,6 +569,8 @@ static int config_apply_defaults(struct config_parse *parse)
 		config->queue_lifetime = CONFIG_QUEUE_LIFETIME_DEFAULT;
 	if (config->smtp_timeout == 0)
 		config->smtp_timeout = CONFIG_SMTP_TIMEOUT_DEFAULT;
+	if (config->dsn_delay == 0)
+		config->dsn_delay = CONFIG_DSN_DELAY_DEFAULT;
 	return 0;
 }
 

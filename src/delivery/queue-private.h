@@ -17,6 +17,8 @@ struct queue_due {
 	int64_t message_id;
 	char *address;
 	char *domain; /* lower case; "" when the address has none */
+	unsigned notify; /* RFC 3461, to pass on */
+	char *orcpt;     /* NULL when none */
 };
 
 /* Pending recipients due at now, ordered by domain then message. */
@@ -47,5 +49,19 @@ int queue_record(struct queue *queue, int64_t message_id, const struct queue_res
 int queue_failed_list(struct queue *queue, int64_t message_id, struct arena *arena,
 		      struct queue_entry *entry_r, const char **error_r);
 int queue_settle(struct queue *queue, int64_t message_id, const char **error_r);
+/* Every recipient of message_id (any state), with the envelope. */
+int queue_recipients_list(struct queue *queue, int64_t message_id, struct arena *arena,
+			  struct queue_entry *entry_r, const char **error_r);
+/* A "delayed" DSN went out for address of message_id: never again. */
+int queue_mark_delay_reported(struct queue *queue, int64_t message_id,
+			      const char *const *addresses, size_t count, const char **error_r);
+
+/* Send a DSN message (bytes) to sender (not ""): into the sender's INBOX
+ * when its domain is local, else queued with an empty sender. what names
+ * the cause in logs. 0, or -1 when it could not be handed over (the
+ * caller may try again later). */
+int queue_dsn_send(const struct config *config, struct store *store, struct queue *queue,
+		   const char *sender, const char *dsn, size_t size, const char *what,
+		   const char **error_r);
 
 #endif

@@ -10,9 +10,14 @@
  * returns (rule 1). Writers use BEGIN IMMEDIATE and a busy timeout, so the
  * loops, the runner's threads and `buzon queue` share the file.
  *
- *   message(id, sender, created, size, data)
+ *   message(id, sender, created, size, data, envid, ret)
  *   recipient(message_id, address, domain, state, attempts, next_attempt,
- *             last_reply)   primary key (message_id, address)
+ *             last_reply, notify, orcpt, delay_reported)
+ *             primary key (message_id, address)
+ *
+ * Version 2 (PRAGMA user_version) added the RFC 3461 DSN columns (envid,
+ * ret, notify, orcpt, delay_reported); a version 1 file gets them with
+ * ALTER TABLE when opened.
  */
 #include "delivery/queue-private.h"
 
@@ -101,6 +106,29 @@ static sqlite3_stmt *queue_prepare(struct queue *queue, const char *sql, const c
 	return stmt;
 }
 
+/* Bring a file of any earlier version up to QUEUE_VERSION (inside the
+ * open's transaction). */
+static int queue_migrate(struct queue *queue, const char **error_r)
+{
+	sqlite3_stmt *stmt = queue_prepare(queue, "PRAGMA user_version", error_r);
+	int version = 0;
+
+	if (stmt == NULL)
+		return -1;
+	if (sqlite3_step(stmt) == SQLITE_ROW)
+		version = sqlite3_column_int(stmt, 0);
+	sqlite3_finalize(stmt);
+	if (version < 2 &&
+	    queue_exec(queue, "ALTER TABLE message ADD COLUMN envid TEXT;"
+		       "ALTER TABLE message ADD COLUMN ret INTEGER NOT NULL DEFAULT 0;"
+		       "ALTER TABLE recipient ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;"
+		       "ALTER TABLE recipient ADD COLUMN orcpt TEXT;"
+		       "ALTER TABLE recipient ADD COLUMN delay_reported INTEGER NOT NULL "
+		       "DEFAULT 0;", error_r) < 0)
+		return -1;
+	return queue_exec(queue, "PRAGMA user_version = 2", error_r);
+}
+
 int queue_open(const struct config *config, struct queue **queue_r, const char **error_r)
 {
 	static char error[512];
@@ -133,8 +161,7 @@ int queue_open(const struct config *config, struct queue **queue_r, const char *
 	    queue_exec(queue, "PRAGMA synchronous = FULL", error_r) < 0 ||
 	    queue_exec(queue, "BEGIN IMMEDIATE", error_r) < 0)
 		goto fail;
-	if (queue_exec(queue, queue_schema, error_r) < 0 ||
-	    queue_exec(queue, "PRAGMA user_version = 1", error_r) < 0 ||
+	if (queue_exec(queue, queue_schema, error_r) < 0 || queue_migrate(queue, error_r) < 0 ||
 	    queue_exec(queue, "COMMIT", error_r) < 0) {
 		queue_rollback(queue);
 		goto fail;
@@ -170,8 +197,9 @@ static char *queue_domain(const char *address)
 	return domain;
 }
 
-int queue_submit(struct queue *queue, const char *sender, const char *const *recipients,
-		 size_t count, const char *data, size_t size, char **id_r, const char **error_r)
+int queue_submit_dsn(struct queue *queue, const char *sender, const char *envid, int ret,
+		     const struct queue_rcpt *recipients, size_t count, const char *data,
+		     size_t size, char **id_r, const char **error_r)
 {
 	sqlite3_stmt *msg = NULL, *rcpt = NULL;
 	long long now = (long long)time(NULL);
@@ -183,28 +211,36 @@ int queue_submit(struct queue *queue, const char *sender, const char *const *rec
 	}
 	if (queue_exec(queue, "BEGIN IMMEDIATE", error_r) < 0)
 		return -1;
-	msg = queue_prepare(queue, "INSERT INTO message (sender, created, size, data) "
-			    "VALUES (?, ?, ?, ?)", error_r);
+	msg = queue_prepare(queue, "INSERT INTO message (sender, created, size, data, envid, "
+			    "ret) VALUES (?, ?, ?, ?, ?, ?)", error_r);
 	rcpt = queue_prepare(queue, "INSERT OR IGNORE INTO recipient (message_id, address, "
-			     "domain, next_attempt) VALUES (?, ?, ?, ?)", error_r);
+			     "domain, next_attempt, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?)", error_r);
 	if (msg == NULL || rcpt == NULL)
 		goto fail;
 	sqlite3_bind_text(msg, 1, sender, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(msg, 2, now);
 	sqlite3_bind_int64(msg, 3, (sqlite3_int64)size);
 	sqlite3_bind_blob64(msg, 4, size > 0 ? data : "", size, SQLITE_STATIC);
+	if (envid != NULL)
+		sqlite3_bind_text(msg, 5, envid, -1, SQLITE_STATIC);
+	sqlite3_bind_int(msg, 6, ret);
 	if (sqlite3_step(msg) != SQLITE_DONE) {
 		(void)queue_fail(queue, error_r, "insert message");
 		goto fail;
 	}
 	id = sqlite3_last_insert_rowid(queue->db);
 	for (size_t i = 0; i < count; i++) {
-		char *domain = queue_domain(recipients[i]);
+		char *domain = queue_domain(recipients[i].address);
 		sqlite3_reset(rcpt);
 		sqlite3_bind_int64(rcpt, 1, id);
-		sqlite3_bind_text(rcpt, 2, recipients[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(rcpt, 2, recipients[i].address, -1, SQLITE_STATIC);
 		sqlite3_bind_text(rcpt, 3, domain, -1, free);
 		sqlite3_bind_int64(rcpt, 4, now);
+		sqlite3_bind_int(rcpt, 5, (int)recipients[i].notify);
+		if (recipients[i].orcpt != NULL)
+			sqlite3_bind_text(rcpt, 6, recipients[i].orcpt, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(rcpt, 6);
 		if (sqlite3_step(rcpt) != SQLITE_DONE) {
 			(void)queue_fail(queue, error_r, "insert recipient");
 			goto fail;
@@ -227,6 +263,27 @@ fail:
 	return -1;
 }
 
+int queue_submit(struct queue *queue, const char *sender, const char *const *recipients,
+		 size_t count, const char *data, size_t size, char **id_r, const char **error_r)
+{
+	struct queue_rcpt *rcpts = mem_zalloc((count + 1) * sizeof(*rcpts));
+	int rc;
+
+	for (size_t i = 0; i < count; i++)
+		rcpts[i].address = recipients[i];
+	rc = queue_submit_dsn(queue, sender, NULL, 0, rcpts, count, data, size, id_r, error_r);
+	free(rcpts);
+	return rc;
+}
+
+/* A text column as an arena string, NULL for SQL NULL. */
+static char *queue_column_text_or_null(struct arena *arena, sqlite3_stmt *stmt, int col)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+
+	return text != NULL ? arena_strdup(arena, (const char *)text) : NULL;
+}
+
 static char *queue_column_text(struct arena *arena, sqlite3_stmt *stmt, int col)
 {
 	const unsigned char *text = sqlite3_column_text(stmt, col);
@@ -240,7 +297,8 @@ static int queue_load_recipients(struct queue *queue, struct arena *arena,
 				 const char **error_r)
 {
 	sqlite3_stmt *stmt = queue_prepare(queue,
-		"SELECT address, state, attempts, next_attempt, last_reply FROM recipient "
+		"SELECT address, state, attempts, next_attempt, last_reply, notify, orcpt, "
+		"delay_reported FROM recipient "
 		"WHERE message_id = ? AND (? < 0 OR state = ?) ORDER BY rowid", error_r);
 	size_t cap = 0;
 	int rc;
@@ -266,6 +324,9 @@ static int queue_load_recipients(struct queue *queue, struct arena *arena,
 		r->attempts = (unsigned)sqlite3_column_int(stmt, 2);
 		r->next_attempt = sqlite3_column_int64(stmt, 3);
 		r->last_reply = queue_column_text(arena, stmt, 4);
+		r->notify = (unsigned)sqlite3_column_int(stmt, 5);
+		r->orcpt = queue_column_text_or_null(arena, stmt, 6);
+		r->delay_reported = sqlite3_column_int(stmt, 7) != 0;
 	}
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_DONE)
@@ -302,6 +363,8 @@ int queue_list(struct queue *queue, struct arena *arena, struct queue_entry **en
 		e->sender = queue_column_text(arena, stmt, 1);
 		e->created = sqlite3_column_int64(stmt, 2);
 		e->size = (size_t)sqlite3_column_int64(stmt, 3);
+		e->envid = NULL;
+		e->ret = 0;
 		if (queue_load_recipients(queue, arena, e, sqlite3_column_int64(stmt, 0), -1,
 					  error_r) < 0) {
 			sqlite3_finalize(stmt);
@@ -389,7 +452,7 @@ int queue_due_list(struct queue *queue, long long now, struct arena *arena,
 		   struct queue_due **due_r, size_t *count_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = queue_prepare(queue,
-		"SELECT message_id, address, domain FROM recipient "
+		"SELECT message_id, address, domain, notify, orcpt FROM recipient "
 		"WHERE state = 0 AND next_attempt <= ? ORDER BY domain, message_id LIMIT ?",
 		error_r);
 	struct queue_due *due;
@@ -405,6 +468,8 @@ int queue_due_list(struct queue *queue, long long now, struct arena *arena,
 		due[count].message_id = sqlite3_column_int64(stmt, 0);
 		due[count].address = queue_column_text(arena, stmt, 1);
 		due[count].domain = queue_column_text(arena, stmt, 2);
+		due[count].notify = (unsigned)sqlite3_column_int(stmt, 3);
+		due[count].orcpt = queue_column_text_or_null(arena, stmt, 4);
 		count++;
 	}
 	sqlite3_finalize(stmt);
@@ -433,7 +498,8 @@ int queue_message_get(struct queue *queue, int64_t message_id, struct arena *are
 		      struct queue_entry *entry_r, const char **data_r, const char **error_r)
 {
 	sqlite3_stmt *stmt = queue_prepare(queue,
-		"SELECT sender, created, size, data FROM message WHERE id = ?", error_r);
+		"SELECT sender, created, size, data, envid, ret FROM message WHERE id = ?",
+		error_r);
 	int rc;
 
 	if (stmt == NULL)
@@ -453,6 +519,8 @@ int queue_message_get(struct queue *queue, int64_t message_id, struct arena *are
 	entry_r->sender = queue_column_text(arena, stmt, 0);
 	entry_r->created = sqlite3_column_int64(stmt, 1);
 	entry_r->size = (size_t)sqlite3_column_bytes(stmt, 3);
+	entry_r->envid = queue_column_text_or_null(arena, stmt, 4);
+	entry_r->ret = sqlite3_column_int(stmt, 5);
 	*data_r = arena_memdup(arena, sqlite3_column_blob(stmt, 3), entry_r->size);
 	sqlite3_finalize(stmt);
 	return 0;
@@ -553,6 +621,49 @@ int queue_settle(struct queue *queue, int64_t message_id, const char **error_r)
 	if (e != SQLITE_OK) {
 		queue_rollback(queue);
 		return queue_fail(queue, error_r, "settle");
+	}
+	return 0;
+}
+
+int queue_recipients_list(struct queue *queue, int64_t message_id, struct arena *arena,
+			  struct queue_entry *entry_r, const char **error_r)
+{
+	const char *data;
+	int r = queue_message_get(queue, message_id, arena, entry_r, &data, error_r);
+
+	if (r < 0)
+		return r;
+	return queue_load_recipients(queue, arena, entry_r, message_id, -1, error_r);
+}
+
+int queue_mark_delay_reported(struct queue *queue, int64_t message_id,
+			      const char *const *addresses, size_t count, const char **error_r)
+{
+	sqlite3_stmt *stmt;
+
+	if (queue_exec(queue, "BEGIN IMMEDIATE", error_r) < 0)
+		return -1;
+	stmt = queue_prepare(queue, "UPDATE recipient SET delay_reported = 1 "
+			     "WHERE message_id = ? AND address = ?", error_r);
+	if (stmt == NULL) {
+		queue_rollback(queue);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		sqlite3_reset(stmt);
+		sqlite3_bind_int64(stmt, 1, message_id);
+		sqlite3_bind_text(stmt, 2, addresses[i], -1, SQLITE_STATIC);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			sqlite3_finalize(stmt);
+			(void)queue_fail(queue, error_r, "mark delay reported");
+			queue_rollback(queue);
+			return -1;
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (queue_exec(queue, "COMMIT", error_r) < 0) {
+		queue_rollback(queue);
+		return -1;
 	}
 	return 0;
 }

@@ -14,6 +14,7 @@
 #ifndef BUZON_DELIVERY_QUEUE_H
 #define BUZON_DELIVERY_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/arena.h"
@@ -26,6 +27,20 @@ struct queue_runner;
 /* Open (creating if needed) the queue under config->data_dir. */
 int queue_open(const struct config *config, struct queue **queue_r, const char **error_r);
 void queue_close(struct queue *queue);
+
+/* One recipient with its RFC 3461 parameters, for queue_submit_dsn. */
+struct queue_rcpt {
+	const char *address;
+	unsigned notify;        /* enum dsn_notify bits; 0 = NOTIFY absent */
+	const char *orcpt;      /* ORCPT as received (addr-type;xtext), or NULL */
+};
+
+/* queue_submit with the DSN envelope (RFC 3461): envid (xtext as received,
+ * or NULL) and ret (enum dsn_ret), kept with the message and passed on to
+ * a next hop that offers DSN. Durable on return. */
+int queue_submit_dsn(struct queue *queue, const char *sender, const char *envid, int ret,
+		     const struct queue_rcpt *recipients, size_t count, const char *data,
+		     size_t size, char **id_r, const char **error_r);
 
 /* Accept one message for remote recipients. sender may be "" (a bounce:
  * never bounced again). *id_r (malloc'd) names the entry for logs and
@@ -59,6 +74,9 @@ struct queue_recipient {
 	unsigned attempts;
 	long long next_attempt; /* unix time */
 	char *last_reply;       /* "" before the first attempt */
+	unsigned notify;        /* RFC 3461 NOTIFY bits; 0 = absent */
+	char *orcpt;            /* ORCPT as received, or NULL */
+	bool delay_reported;    /* a "delayed" DSN went out for it */
 };
 
 struct queue_entry {
@@ -66,6 +84,8 @@ struct queue_entry {
 	char *sender;           /* "" for a bounce */
 	long long created;      /* unix time */
 	size_t size;
+	char *envid;            /* RFC 3461 ENVID as received (xtext), or NULL */
+	int ret;                /* enum dsn_ret */
 	struct queue_recipient *recipients;
 	size_t count;
 };

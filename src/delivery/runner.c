@@ -145,6 +145,7 @@ static void queue_job_free(struct queue_job *job)
 	for (size_t i = 0; i < job->count; i++) {
 		free(job->due[i].address);
 		free(job->due[i].domain);
+		free(job->due[i].orcpt);
 	}
 	free(job->due);
 	free(job->domain);
@@ -161,6 +162,7 @@ struct queue_session {
 	char host[DNS_NAME_MAX + 1];
 	uint64_t size_limit;   /* SIZE from EHLO, 0 = none said */
 	bool eightbit;         /* 8BITMIME offered */
+	bool dsn;              /* DSN offered (RFC 3461): parameters are passed on */
 	char error[QUEUE_ERROR_MAX];
 };
 
@@ -302,6 +304,7 @@ static int queue_session_start(struct queue_session *s)
 	size = smtp_reply_has(&s->ehlo, "SIZE");
 	s->size_limit = size != NULL ? strtoull(size, NULL, 10) : 0;
 	s->eightbit = smtp_reply_has(&s->ehlo, "8BITMIME") != NULL;
+	s->dsn = smtp_reply_has(&s->ehlo, "DSN") != NULL;
 	return 0;
 }
 
@@ -312,6 +315,28 @@ static bool queue_has_8bit(const char *data, size_t size)
 			return true;
 	}
 	return false;
+}
+
+/* RFC 3461 §5.2.1 (c), (d): NOTIFY only if it was given, ORCPT identical
+ * if it was given, else (a MAY) the address the message came to us for,
+ * so that the next hop's DSN names it. */
+static void queue_rcpt_params(struct queue_session *s, struct buf *line,
+			      const struct queue_due *due)
+{
+	char notify[64];
+
+	if (!s->dsn)
+		return;
+	if (due->notify != 0) {
+		dsn_notify_format(due->notify, notify, sizeof(notify));
+		buf_printf(line, " NOTIFY=%s", notify);
+	}
+	if (due->orcpt != NULL) {
+		buf_printf(line, " ORCPT=%s", due->orcpt);
+	} else {
+		buf_append_str(line, " ORCPT=rfc822;");
+		dsn_xtext_encode(line, due->address, strlen(due->address));
+	}
 }
 
 /* Send one message to the recipients in due[0..count) and fill results.
@@ -342,6 +367,12 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 		buf_printf(&line, " SIZE=%zu", entry->size);
 	if (s->eightbit && queue_has_8bit(data, entry->size))
 		buf_append_str(&line, " BODY=8BITMIME"); /* RFC 6152 */
+	/* RFC 3461 §5.2.1 (a), (b): RET and ENVID as received, only if they
+	 * were; §5.2.2 (a): none at all to a server without DSN. */
+	if (s->dsn && entry->ret != DSN_RET_NONE)
+		buf_append_str(&line, entry->ret == DSN_RET_FULL ? " RET=FULL" : " RET=HDRS");
+	if (s->dsn && entry->envid != NULL)
+		buf_printf(&line, " ENVID=%s", entry->envid);
 	buf_append_str(&line, "\r\n");
 	if (queue_command(s, line.data, QUEUE_COMMAND_MS, &reply) < 0)
 		goto out;
@@ -355,7 +386,9 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 	}
 	for (size_t i = 0; i < count; i++) {
 		buf_clear(&line);
-		buf_printf(&line, "RCPT TO:<%s>\r\n", due[i].address);
+		buf_printf(&line, "RCPT TO:<%s>", due[i].address);
+		queue_rcpt_params(s, &line, &due[i]);
+		buf_append_str(&line, "\r\n");
 		if (queue_command(s, line.data, QUEUE_COMMAND_MS, &reply) < 0)
 			goto out;
 		results[i].reply = arena_strdup(arena, reply.text);
@@ -404,68 +437,89 @@ out:
 
 /* ---- bounces ---------------------------------------------------------------------- */
 
-/* Report message_id's failed recipients to its sender (RFC 3464), then
- * mark them reported and drop the message when nothing is pending. Never
- * bounces a bounce (empty sender, RFC 5321 §4.5.5). */
-static void queue_bounce(struct queue_worker *w, int64_t message_id)
+/* The recipient of entry named address, or NULL. */
+static const struct queue_recipient *queue_entry_find(const struct queue_entry *entry,
+						      const char *address)
+{
+	for (size_t i = 0; i < entry->count; i++) {
+		if (strcmp(entry->recipients[i].address, address) == 0)
+			return &entry->recipients[i];
+	}
+	return NULL;
+}
+
+/* Tell message_id's sender what this attempt settled (RFC 3461 §5.2, one
+ * RFC 3464 report for all of it): recipients that failed (unless their
+ * NOTIFY excludes FAILURE), that a server without DSN accepted while they
+ * asked for SUCCESS ("relayed", §5.2.2 b), and that are still pending
+ * after dsn_delay (once, when their NOTIFY allows DELAY, §5.2.5). Then
+ * mark failures reported and drop the message when nobody is pending.
+ * Never to an empty sender (RFC 3461 §5.2, RFC 5321 §4.5.5). Failures are
+ * reported at least once (a crash before queue_settle repeats them);
+ * "relayed" and "delayed" at most once. */
+static void queue_report(struct queue_worker *w, int64_t message_id,
+			 const struct queue_result *results, size_t result_count, bool peer_dsn)
 {
 	struct queue_runner *runner = w->runner;
 	struct arena *arena = arena_new();
 	struct queue_entry entry;
 	const char *data, *error;
-	int r;
+	long long now = (long long)time(NULL);
 
 	pthread_mutex_lock(&runner->settle_lock);
-	if (queue_failed_list(w->queue, message_id, arena, &entry, &error) < 0)
+	if (queue_recipients_list(w->queue, message_id, arena, &entry, &error) < 0)
 		goto out;
-	if (entry.count > 0 && entry.sender[0] != '\0') {
+	struct dsn_recipient *rcpts = arena_alloc(arena, (entry.count + 1) * sizeof(*rcpts));
+	const char **delayed = arena_alloc(arena, (entry.count + 1) * sizeof(*delayed));
+	size_t n = 0, ndelayed = 0;
+	for (size_t i = 0; i < entry.count; i++) {
+		const struct queue_recipient *r = &entry.recipients[i];
+		if (r->state == QUEUE_FAILED) {
+			if (dsn_notify_wants(r->notify, DSN_NOTIFY_FAILURE))
+				rcpts[n++] = (struct dsn_recipient){ r->address, r->orcpt,
+					DSN_ACTION_FAILED, r->last_reply };
+		} else if (r->state == QUEUE_PENDING && !r->delay_reported &&
+			   now - entry.created >= (long long)runner->config->dsn_delay &&
+			   dsn_notify_wants(r->notify, DSN_NOTIFY_DELAY)) {
+			rcpts[n++] = (struct dsn_recipient){ r->address, r->orcpt,
+				DSN_ACTION_DELAYED, r->last_reply };
+			delayed[ndelayed++] = r->address;
+		}
+	}
+	for (size_t i = 0; i < result_count && !peer_dsn; i++) {
+		const struct queue_recipient *r = queue_entry_find(&entry, results[i].address);
+		if (results[i].state == QUEUE_DELIVERED && r != NULL &&
+		    (r->notify & DSN_NOTIFY_SUCCESS))
+			rcpts[n++] = (struct dsn_recipient){ r->address, r->orcpt,
+				DSN_ACTION_RELAYED, results[i].reply };
+	}
+	if (n > 0 && entry.sender[0] != '\0') {
 		struct queue_entry full;
-		struct dsn_failure *failures = arena_alloc(arena, entry.count * sizeof(*failures));
 		struct buf dsn = BUF_INIT;
-		const char *at = strrchr(entry.sender, '@');
 		if (queue_message_get(w->queue, message_id, arena, &full, &data, &error) < 0)
 			goto out;
-		for (size_t i = 0; i < entry.count; i++)
-			failures[i] = (struct dsn_failure){ entry.recipients[i].address,
-							    entry.recipients[i].last_reply };
-		dsn_build(&dsn, runner->config->hostname, entry.sender, failures, entry.count,
-			  data, full.size, entry.created, (long long)time(NULL));
-		if (at != NULL && config_is_local_domain(runner->config, at + 1)) {
-			struct store_account account;
-			uint32_t uid;
-			if (store_account_find(w->store, entry.sender, arena, &account, &error) < 0) {
-				log_warn("queue: %s: no local account %s for the bounce (%s); "
-					 "dropped", entry.id, entry.sender, error);
-			} else if ((r = store_message_deliver(w->store, &account.id, 1, dsn.data,
-							      dsn.len, 0, &uid, &error)) ==
-				   STORE_EOVERQUOTA) {
-				/* Waiting would not help a full mailbox, and a bounce
-				 * is never bounced. */
-				log_warn("queue: %s: bounce to %s: mailbox over quota; dropped",
-					 entry.id, entry.sender);
-			} else if (r < 0) {
-				log_error("queue: %s: bounce to %s: %s", entry.id, entry.sender,
-					  error);
-				buf_free(&dsn);
-				goto out; /* stays FAILED: reported on the next pass */
-			} else {
-				log_info("queue: %s: bounce delivered to %s", entry.id, entry.sender);
-			}
-		} else {
-			const char *to = entry.sender;
-			char *id;
-			if (queue_submit(w->queue, "", &to, 1, dsn.data, dsn.len, &id, &error) < 0) {
-				log_error("queue: %s: queueing the bounce: %s", entry.id, error);
-				buf_free(&dsn);
-				goto out;
-			}
-			log_info("queue: %s: bounce to %s queued as %s", entry.id, entry.sender, id);
-			free(id);
+		struct dsn_report report = {
+			.hostname = runner->config->hostname, .sender = entry.sender,
+			.envid = entry.envid, .ret = (enum dsn_ret)entry.ret, .rcpts = rcpts,
+			.count = n, .original = data, .original_size = full.size,
+			.arrival = entry.created, .now = now,
+			.retry_until = entry.created + (long long)runner->config->queue_lifetime,
+		};
+		dsn_build_report(&dsn, &report);
+		if (queue_dsn_send(runner->config, w->store, w->queue, entry.sender, dsn.data,
+				   dsn.len, entry.id, &error) < 0) {
+			log_error("queue: %s: DSN to %s: %s", entry.id, entry.sender, error);
+			buf_free(&dsn);
+			goto out; /* failures stay FAILED: reported on the next pass */
 		}
 		buf_free(&dsn);
-	} else if (entry.count > 0) {
-		log_info("queue: %s: a bounce failed; not bounced again", entry.id);
+	} else if (n > 0) {
+		log_info("queue: %s: sender is <>: a bounce is not bounced again, no DSN",
+			 entry.id);
 	}
+	if (ndelayed > 0 &&
+	    queue_mark_delay_reported(w->queue, message_id, delayed, ndelayed, &error) < 0)
+		log_error("queue: %s", error);
 	if (queue_settle(w->queue, message_id, &error) < 0)
 		log_error("queue: %s", error);
 out:
@@ -477,7 +531,7 @@ out:
 
 /* Record results for message_id (logging each) and bounce what failed. */
 static void queue_finish(struct queue_worker *w, int64_t message_id,
-			 const struct queue_result *results, size_t count)
+			 const struct queue_result *results, size_t count, bool peer_dsn)
 {
 	const char *error;
 	static const char *const names[] = { "deferred", "delivered", "failed" };
@@ -491,7 +545,7 @@ static void queue_finish(struct queue_worker *w, int64_t message_id,
 		log_error("%s", error);
 		return;
 	}
-	queue_bounce(w, message_id);
+	queue_report(w, message_id, results, count, peer_dsn);
 }
 
 /* Every recipient of the job gets the same outcome. */
@@ -506,7 +560,7 @@ static void queue_finish_all(struct queue_worker *w, struct queue_job *job,
 			results[n] = (struct queue_result){ job->due[i + n].address, state, reply };
 			n++;
 		}
-		queue_finish(w, job->due[i].message_id, results, n);
+		queue_finish(w, job->due[i].message_id, results, n, false);
 		i += n;
 	}
 	free(results);
@@ -628,14 +682,15 @@ static void queue_run_job(struct queue_worker *w, struct queue_job *job)
 						results[k] = (struct queue_result){
 							job->due[i + k].address, QUEUE_PENDING,
 							arena_printf(arena, "%s: %s", s.host, s.error) };
-					queue_finish(w, job->due[i].message_id, results, n);
+					queue_finish(w, job->due[i].message_id, results, n,
+						     false);
 				}
 				arena_free(arena);
 				smtp_conn_close(s.conn);
 				s.conn = NULL;
 				break;
 			}
-			queue_finish(w, job->due[i].message_id, results, n);
+			queue_finish(w, job->due[i].message_id, results, n, s.dsn);
 		} else if (r != -2) {
 			log_error("%s", error);
 		}
@@ -722,6 +777,8 @@ static void queue_schedule(struct queue_runner *runner, struct queue *queue)
 				job->due[k] = due[i + k];
 				job->due[k].address = mem_strdup(due[i + k].address);
 				job->due[k].domain = mem_strdup(due[i + k].domain);
+				job->due[k].orcpt = due[i + k].orcpt != NULL ?
+					mem_strdup(due[i + k].orcpt) : NULL;
 			}
 			if (runner->busy_count == runner->busy_cap) {
 				runner->busy_cap = runner->busy_cap ? runner->busy_cap * 2 : 16;

@@ -17,7 +17,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "delivery/dsn.h"
-#include "delivery/queue.h"
+#include "delivery/queue-private.h"
 
 /* Jobs in one transaction at most: a bound on the work (and the memory of
  * parse results) between two commits; more wait for the next batch. */
@@ -52,24 +52,27 @@ static size_t writer_local_accounts(const struct delivery_job *job, int64_t *ids
 	return n;
 }
 
-/* Hand a job's remote recipients to the outbound queue (its own commit). */
+/* Hand a job's remote recipients, with their DSN parameters, to the
+ * outbound queue (its own commit). */
 static void writer_queue_job(struct delivery_writer *writer, struct delivery_job *job)
 {
-	const char **rcpts = mem_alloc((job->rcpt_count + 1) * sizeof(*rcpts));
+	struct queue_rcpt *rcpts = mem_alloc((job->rcpt_count + 1) * sizeof(*rcpts));
 	const char *error;
 	char *id = NULL;
 	size_t n = 0;
 
 	for (size_t i = 0; i < job->rcpt_count; i++) {
 		if (job->rcpts[i].account_id == 0)
-			rcpts[n++] = job->rcpts[i].address;
+			rcpts[n++] = (struct queue_rcpt){ job->rcpts[i].address,
+							  job->rcpts[i].notify,
+							  job->rcpts[i].orcpt };
 	}
 	job->remote_count = n;
 	job->remote_rc = 0;
 	if (n > 0) {
-		job->remote_rc = queue_submit(writer->queue, job->sender, rcpts, n,
-					      job->data + job->queued_at,
-					      job->size - job->queued_at, &id, &error);
+		job->remote_rc = queue_submit_dsn(writer->queue, job->sender, job->envid,
+						  job->ret, rcpts, n, job->data + job->queued_at,
+						  job->size - job->queued_at, &id, &error);
 		if (job->remote_rc < 0)
 			log_error("delivery: %s: queueing failed: %s", job->id, error);
 		else
@@ -100,14 +103,10 @@ static void writer_note_over_quota(struct delivery_job *job, const struct store_
  * message (the session answers 552 then). */
 static void writer_bounce_over_quota(struct delivery_writer *writer, struct delivery_job *job)
 {
-	struct dsn_failure *failures;
+	struct dsn_recipient *failures;
 	struct buf dsn = BUF_INIT;
-	struct store_account account;
-	struct arena *arena;
-	const char *error, *at = strrchr(job->sender, '@'), *to = job->sender;
+	const char *error;
 	size_t n = 0;
-	char *id = NULL;
-	uint32_t uid;
 
 	if (!job->bounce_over_quota || job->over_quota_r == NULL || job->sender[0] == '\0')
 		return;
@@ -118,30 +117,69 @@ static void writer_bounce_over_quota(struct delivery_writer *writer, struct deli
 	failures = mem_alloc(n * sizeof(*failures));
 	n = 0;
 	for (size_t i = 0; i < job->rcpt_count; i++) {
-		if (job->over_quota_r[i])
-			failures[n++] = (struct dsn_failure){ job->rcpts[i].address,
-							      "552 5.2.2 Mailbox full" };
+		/* RFC 3461 §5.2.6: not to those whose NOTIFY excludes FAILURE. */
+		if (job->over_quota_r[i] &&
+		    dsn_notify_wants(job->rcpts[i].notify, DSN_NOTIFY_FAILURE))
+			failures[n++] = (struct dsn_recipient){ job->rcpts[i].address,
+				job->rcpts[i].orcpt, DSN_ACTION_FAILED, "552 5.2.2 Mailbox full" };
 	}
 	long long now = (long long)time(NULL);
-	dsn_build(&dsn, writer->config->hostname, job->sender, failures, n,
-		  job->data + job->queued_at, job->size - job->queued_at, now, now);
-	arena = arena_new();
-	if (at != NULL && config_is_local_domain(writer->config, at + 1) &&
-	    store_account_find(writer->store, job->sender, arena, &account, &error) == 0) {
-		if (store_message_deliver(writer->store, &account.id, 1, dsn.data, dsn.len, 0, &uid,
-					  &error) < 0)
-			log_warn("delivery: %s: over-quota bounce to %s: %s", job->id, job->sender,
-				 error);
-	} else if (queue_submit(writer->queue, "", &to, 1, dsn.data, dsn.len, &id, &error) < 0) {
-		log_warn("delivery: %s: over-quota bounce to %s not queued: %s", job->id,
-			 job->sender, error);
+	struct dsn_report report = {
+		.hostname = writer->config->hostname, .sender = job->sender,
+		.envid = job->envid, .ret = (enum dsn_ret)job->ret, .rcpts = failures,
+		.count = n, .original = job->data + job->queued_at,
+		.original_size = job->size - job->queued_at, .arrival = now, .now = now,
+	};
+	if (n > 0) {
+		dsn_build_report(&dsn, &report);
+		if (queue_dsn_send(writer->config, writer->store, writer->queue, job->sender,
+				   dsn.data, dsn.len, job->id, &error) < 0)
+			log_warn("delivery: %s: over-quota bounce to %s: %s", job->id,
+				 job->sender, error);
+		log_info("delivery: %s: %zu recipients over quota, bounced to <%s>", job->id, n,
+			 job->sender);
 	}
-	log_info("delivery: %s: %zu recipients over quota, bounced to <%s>", job->id, n,
-		 job->sender);
-	free(id);
-	arena_free(arena);
 	buf_free(&dsn);
 	free(failures);
+}
+
+/* RFC 3461 §5.2.3 (a): a local recipient that asked NOTIFY=SUCCESS gets a
+ * "delivered" DSN once its message is stored; never for a null sender
+ * (§5.2). The message is acknowledged whether or not this works: the DSN
+ * is a courtesy, the delivery is what rule 1 protects. */
+static void writer_success_dsn(struct delivery_writer *writer, struct delivery_job *job)
+{
+	struct dsn_recipient *rcpts;
+	size_t n = 0;
+	const char *error;
+
+	if (job->local_rc < 0 || job->sender[0] == '\0')
+		return;
+	rcpts = mem_alloc((job->rcpt_count + 1) * sizeof(*rcpts));
+	for (size_t i = 0; i < job->rcpt_count; i++) {
+		const struct delivery_rcpt *r = &job->rcpts[i];
+		bool stored = job->over_quota_r == NULL || !job->over_quota_r[i];
+		if (r->account_id != 0 && (r->notify & DSN_NOTIFY_SUCCESS) && stored)
+			rcpts[n++] = (struct dsn_recipient){ r->address, r->orcpt,
+							     DSN_ACTION_DELIVERED, NULL };
+	}
+	if (n > 0) {
+		struct buf dsn = BUF_INIT;
+		long long now = (long long)time(NULL);
+		struct dsn_report report = {
+			.hostname = writer->config->hostname, .sender = job->sender,
+			.envid = job->envid, .ret = (enum dsn_ret)job->ret, .rcpts = rcpts,
+			.count = n, .original = job->data + job->queued_at,
+			.original_size = job->size - job->queued_at, .arrival = now, .now = now,
+		};
+		dsn_build_report(&dsn, &report);
+		if (queue_dsn_send(writer->config, writer->store, writer->queue, job->sender,
+				   dsn.data, dsn.len, job->id, &error) < 0)
+			log_error("delivery: %s: success DSN to %s: %s", job->id, job->sender,
+				  error);
+		buf_free(&dsn);
+	}
+	free(rcpts);
 }
 
 /* One batch: every local part in one transaction, then the queue, then
@@ -189,6 +227,7 @@ static void writer_run_batch(struct delivery_writer *writer, struct delivery_job
 		writer_queue_job(writer, job);
 		if (job->local_rc == 0 && job->remote_rc == 0)
 			writer_bounce_over_quota(writer, job);
+		writer_success_dsn(writer, job);
 		job->next = NULL;
 		job->done(job);
 	}
@@ -234,6 +273,7 @@ struct delivery_writer *delivery_writer_start(const struct config *config,
 	struct delivery_writer *writer = mem_zalloc(sizeof(*writer));
 
 	writer->config = config;
+
 	if (store_open(config->data_dir, bus, &writer->store, error_r) < 0) {
 		free(writer);
 		return NULL;

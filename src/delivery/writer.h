@@ -30,6 +30,8 @@ struct delivery_writer;
 struct delivery_rcpt {
 	char *address;
 	int64_t account_id;   /* local account; 0: remote, for the outbound queue */
+	unsigned notify;      /* RFC 3461 NOTIFY bits (dsn.h); 0 = absent */
+	const char *orcpt;    /* RFC 3461 ORCPT as received, or NULL */
 };
 
 /* One finished message. The submitter fills the inputs, keeps everything
@@ -37,6 +39,8 @@ struct delivery_rcpt {
 struct delivery_job {
 	const char *id;                     /* for logs */
 	const char *sender;                 /* "" for <> */
+	const char *envid;                  /* RFC 3461 ENVID as received, or NULL */
+	int ret;                            /* RFC 3461 RET (enum dsn_ret) */
 	const struct delivery_rcpt *rcpts;
 	size_t rcpt_count;
 	const char *data;                   /* as stored locally (Return-Path first) */

@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "delivery/dsn.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -281,12 +282,21 @@ static bool mail_params(struct smtp_session *s, const struct smtp_path_args *a)
 			}
 			s->smtputf8 = true;
 		} else if (strcmp(p->name, "RET") == 0) {
-			if (p->value == NULL || (!str_eq_nocase(p->value, "FULL") &&
-						 !str_eq_nocase(p->value, "HDRS"))) {
-				smtp_reply(s, "501 5.5.4 RET must be FULL or HDRS");
+			/* RFC 3461 §4.3, §4.5: once, FULL or HDRS. */
+			if (p->value == NULL || s->dsn_ret != DSN_RET_NONE ||
+			    (!str_eq_nocase(p->value, "FULL") && !str_eq_nocase(p->value, "HDRS"))) {
+				smtp_reply(s, "501 5.5.4 RET must be FULL or HDRS, once");
 				return false;
 			}
-		} else if (strcmp(p->name, "ENVID") == 0 || strcmp(p->name, "AUTH") == 0) {
+			s->dsn_ret = str_eq_nocase(p->value, "FULL") ? DSN_RET_FULL : DSN_RET_HDRS;
+		} else if (strcmp(p->name, "ENVID") == 0) {
+			/* RFC 3461 §4.4, §4.5: xtext of printable ASCII, once. */
+			if (p->value == NULL || s->envid != NULL || !dsn_envid_valid(p->value)) {
+				smtp_reply(s, "501 5.5.4 Bad ENVID parameter");
+				return false;
+			}
+			s->envid = p->value;
+		} else if (strcmp(p->name, "AUTH") == 0) {
 			if (p->value == NULL || !smtp_valid_xtext(p->value)) {
 				smtp_reply(s, "501 5.5.4 Bad %s parameter", p->name);
 				return false;
@@ -326,8 +336,13 @@ static void cmd_mail(struct smtp_session *s, const char *args)
 		return;
 	}
 	s->smtputf8 = false;
-	if (!mail_params(s, &a))
+	s->dsn_ret = DSN_RET_NONE;
+	s->envid = NULL;
+	if (!mail_params(s, &a)) {
+		s->dsn_ret = DSN_RET_NONE;
+		s->envid = NULL;
 		return;
+	}
 	/* RFC 6531 §3.4: a UTF-8 address needs SMTPUTF8. */
 	if (a.utf8 && !s->smtputf8) {
 		smtp_reply(s, "553 5.6.7 Non-ASCII address needs SMTPUTF8");
@@ -369,14 +384,29 @@ static void cmd_rcpt(struct smtp_session *s, const char *args)
 		smtp_reply(s, "%s", error);
 		return;
 	}
+	unsigned notify = 0;
+	const char *orcpt = NULL;
 	for (size_t i = 0; i < a.param_count; i++) {
 		const struct smtp_param *p = &a.params[i];
-		/* RFC 3461 §4.1, §4.2: accepted; we send no success DSNs. */
-		if (s->esmtp && strcmp(p->name, "NOTIFY") == 0 && p->value != NULL)
+		/* RFC 3461 §4.1, §4.2, §4.5 and §5.1 (b): each once, 501 when
+		 * bad; kept with the recipient and acted on (transaction.c,
+		 * delivery/). */
+		if (s->esmtp && strcmp(p->name, "NOTIFY") == 0) {
+			if (p->value == NULL || notify != 0 ||
+			    dsn_notify_parse(p->value, &notify) < 0) {
+				smtp_reply(s, "501 5.5.4 Bad NOTIFY parameter");
+				return;
+			}
 			continue;
-		if (s->esmtp && strcmp(p->name, "ORCPT") == 0 && p->value != NULL &&
-		    strchr(p->value, ';') != NULL && smtp_valid_xtext(p->value))
+		}
+		if (s->esmtp && strcmp(p->name, "ORCPT") == 0) {
+			if (p->value == NULL || orcpt != NULL || !dsn_orcpt_valid(p->value)) {
+				smtp_reply(s, "501 5.5.4 Bad ORCPT parameter");
+				return;
+			}
+			orcpt = p->value;
 			continue;
+		}
 		smtp_reply(s, "555 5.5.4 Unsupported parameter %s", p->name);
 		return;
 	}
@@ -384,7 +414,7 @@ static void cmd_rcpt(struct smtp_session *s, const char *args)
 		smtp_reply(s, "553 5.6.7 Non-ASCII address needs SMTPUTF8");
 		return;
 	}
-	smtp_rcpt_add(s, a.address);
+	smtp_rcpt_add(s, a.address, notify, orcpt);
 }
 
 static bool transaction_ready(struct smtp_session *s)

@@ -169,6 +169,8 @@ void smtp_transaction_reset(struct smtp_session *s)
 	s->sender = NULL;
 	s->smtputf8 = false;
 	s->declared_size = 0;
+	s->dsn_ret = DSN_RET_NONE;
+	s->envid = NULL;
 	array_clear(&s->rcpts);
 	buf_free(&s->message);
 	smtp_data_init(&s->data);

@@ -19,6 +19,7 @@
 #include "core/arena.h"
 #include "core/array.h"
 #include "core/buf.h"
+#include "delivery/dsn.h"
 #include "delivery/writer.h"
 #include "net/conn.h"
 #include "smtp/parser.h"
@@ -61,6 +62,8 @@ struct smtp_session {
 	char *sender;             /* NULL until MAIL; "" for <> */
 	bool smtputf8;
 	uint64_t declared_size;   /* MAIL ... SIZE= (RFC 1870); 0 when not given */
+	enum dsn_ret dsn_ret;     /* RFC 3461 RET */
+	char *envid;              /* RFC 3461 ENVID as received (txn_arena), or NULL */
 	ARRAY(struct delivery_rcpt) rcpts; /* address as given (after <Postmaster>
 					      expansion); account_id 0: remote */
 	struct buf message;
@@ -119,7 +122,8 @@ void smtp_auth_line(struct smtp_session *s, char *line, size_t len);
 /* ---- transaction.c ---- */
 
 /* RCPT: check the recipient and add it, or reply why not. */
-void smtp_rcpt_add(struct smtp_session *s, const char *address);
+void smtp_rcpt_add(struct smtp_session *s, const char *address, unsigned notify,
+		   const char *orcpt);
 /* The message is complete (DATA's end or BDAT LAST): deliver it and reply
  * (one reply, or one per recipient for LMTP), then reset the transaction. */
 void smtp_message_done(struct smtp_session *s);

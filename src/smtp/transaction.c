@@ -56,10 +56,12 @@ static bool rcpt_over_quota(struct smtp_session *s, int64_t account_id)
 	return !store_quota_allows(&quota, s->declared_size > 0 ? s->declared_size : 1, 1);
 }
 
-void smtp_rcpt_add(struct smtp_session *s, const char *address)
+void smtp_rcpt_add(struct smtp_session *s, const char *address, unsigned notify,
+		   const char *orcpt)
 {
 	enum smtp_kind kind = s->sloop->kind;
-	struct delivery_rcpt rcpt = { .address = (char *)address };
+	struct delivery_rcpt rcpt = { .address = (char *)address, .notify = notify,
+				      .orcpt = orcpt };
 
 	/* RFC 5321 §4.5.1: <Postmaster> without a domain must be accepted. */
 	if (strchr(address, '@') == NULL) {
@@ -243,7 +245,8 @@ void smtp_message_done(struct smtp_session *s)
 		trace_build(s, &s->delivering, &received_at);
 		buf_free(&s->message); /* the copy above is what is stored */
 		s->job = (struct delivery_job){
-			.id = s->id, .sender = s->sender, .rcpts = s->rcpts.items,
+			.id = s->id, .sender = s->sender, .envid = s->envid, .ret = s->dsn_ret,
+			.rcpts = s->rcpts.items,
 			.rcpt_count = s->rcpts.count, .data = s->delivering.data,
 			.size = s->delivering.len, .queued_at = received_at,
 			.over_quota_r = arena_zalloc(s->txn_arena, (s->rcpts.count + 1) *

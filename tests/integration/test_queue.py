@@ -36,11 +36,13 @@ class Sink:
     the reply its RCPT gets (default 250); data_reply is the reply after the
     data. Every message received is in .messages as (mail_from, [rcpts],
     bytes); .connections counts sessions. tls_cert/tls_key offer STARTTLS;
-    auth=(user, password) requires AUTH PLAIN or LOGIN after it."""
+    auth=(user, password) requires AUTH PLAIN or LOGIN after it; dsn offers
+    DSN (RFC 3461)."""
 
     def __init__(self, replies=None, data_reply='250 2.0.0 ok', tls=None, auth=None,
-                 size=None):
+                 size=None, dsn=False):
         self.replies = dict(replies or {})
+        self.dsn = dsn
         self.data_reply = data_reply
         self.tls = tls
         self.auth = auth
@@ -100,6 +102,8 @@ class Sink:
                 ext = ['8BITMIME', 'PIPELINING']
                 if self.size:
                     ext.append('SIZE %d' % self.size)
+                if self.dsn:
+                    ext.append('DSN')
                 if self.tls and not tls_on:
                     ext.append('STARTTLS')
                 if self.auth and tls_on:

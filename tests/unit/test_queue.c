@@ -194,6 +194,84 @@ static void dsn_is_a_multipart_report(void)
 	buf_free(&b);
 }
 
+/* RFC 3461 §4: "+" and "=" and what is not printable ASCII are "+XX";
+ * the hex digits must be upper case. */
+static void xtext_decodes_and_encodes(void)
+{
+	struct buf b = BUF_INIT;
+
+	UNIT_CHECK(dsn_xtext_decode("a+2Bb+3Dc", 9, &b) == 0);
+	UNIT_CHECK_STR(b.data, "a+b=c");
+	buf_clear(&b);
+	UNIT_CHECK(dsn_xtext_decode("a+2b", 4, &b) < 0);
+	buf_clear(&b);
+	UNIT_CHECK(dsn_xtext_decode("a+2", 3, &b) < 0);
+	buf_clear(&b);
+	UNIT_CHECK(dsn_xtext_decode("a=b", 3, &b) < 0);
+	buf_clear(&b);
+	UNIT_CHECK(dsn_xtext_decode("a b", 3, &b) < 0);
+	buf_clear(&b);
+	dsn_xtext_encode(&b, "x+y=z \xc3\xa9", 8);
+	buf_append_char(&b, '\0');
+	UNIT_CHECK_STR(b.data, "x+2By+3Dz+20+C3+A9");
+	buf_free(&b);
+	UNIT_CHECK(dsn_envid_valid("QQ314159") && !dsn_envid_valid("a+0Ab"));
+	UNIT_CHECK(dsn_orcpt_valid("rfc822;bob+40x.test") && !dsn_orcpt_valid("rfc822"));
+	UNIT_CHECK(!dsn_orcpt_valid(";bob") && !dsn_orcpt_valid("rf c;bob"));
+}
+
+static void notify_lists(void)
+{
+	unsigned n;
+	char out[64];
+
+	UNIT_CHECK(dsn_notify_parse("never", &n) == 0 && n == DSN_NOTIFY_NEVER);
+	UNIT_CHECK(dsn_notify_parse("Delay,SUCCESS", &n) == 0 &&
+		   n == (DSN_NOTIFY_DELAY | DSN_NOTIFY_SUCCESS));
+	dsn_notify_format(n, out, sizeof(out));
+	UNIT_CHECK_STR(out, "SUCCESS,DELAY");
+	UNIT_CHECK(dsn_notify_parse("NEVER,FAILURE", &n) < 0);
+	UNIT_CHECK(dsn_notify_parse("", &n) < 0);
+	UNIT_CHECK(dsn_notify_parse("SUCCESS,", &n) < 0);
+	/* Absent NOTIFY: FAILURE and DELAY, never SUCCESS. */
+	UNIT_CHECK(dsn_notify_wants(0, DSN_NOTIFY_FAILURE) && dsn_notify_wants(0, DSN_NOTIFY_DELAY));
+	UNIT_CHECK(!dsn_notify_wants(0, DSN_NOTIFY_SUCCESS));
+	UNIT_CHECK(!dsn_notify_wants(DSN_NOTIFY_NEVER, DSN_NOTIFY_FAILURE));
+}
+
+/* RFC 3464 fields of a mixed report; RET=FULL returns the whole message
+ * only because a recipient failed. */
+static void report_fields_and_returned_content(void)
+{
+	struct buf b = BUF_INIT;
+	const char *orig = "Subject: hi\r\n\r\nsecret body\r\n";
+	struct dsn_recipient r[2] = {
+		{ "bob@remote.test", "rfc822;Bob+40remote.test", DSN_ACTION_FAILED, "550 5.1.1 no" },
+		{ "eve@remote.test", NULL, DSN_ACTION_RELAYED, "250 ok" },
+	};
+	struct dsn_report report = {
+		.hostname = "mx.example.test", .sender = "a@example.test", .envid = "E+2B1",
+		.ret = DSN_RET_FULL, .rcpts = r, .count = 2, .original = orig,
+		.original_size = strlen(orig),
+	};
+
+	dsn_build_report(&b, &report);
+	UNIT_CHECK(strstr(b.data, "\r\nOriginal-Envelope-Id: E+1\r\n") != NULL);
+	UNIT_CHECK(strstr(b.data, "\r\nOriginal-Recipient: rfc822;Bob@remote.test\r\n"
+			   "Final-Recipient: rfc822; bob@remote.test\r\nAction: failed\r\n") != NULL);
+	UNIT_CHECK(strstr(b.data, "Action: relayed\r\nStatus: 2.0.0\r\n") != NULL);
+	UNIT_CHECK(strstr(b.data, "Content-Type: message/rfc822\r\n\r\nSubject: hi") != NULL);
+	UNIT_CHECK(strstr(b.data, "secret body") != NULL);
+	buf_clear(&b);
+	report.count = 1;
+	report.rcpts = &r[1];
+	dsn_build_report(&b, &report);
+	UNIT_CHECK(strstr(b.data, "secret body") == NULL);
+	UNIT_CHECK(strstr(b.data, "text/rfc822-headers") != NULL);
+	UNIT_CHECK(strstr(b.data, "Subject: Successful Mail Delivery Report") != NULL);
+	buf_free(&b);
+}
+
 int main(void)
 {
 	snprintf(test_dir, sizeof(test_dir), "/tmp/buzon-test-queue-XXXXXX");
@@ -206,6 +284,9 @@ int main(void)
 	UNIT_RUN(dot_stuffing_and_line_ends);
 	UNIT_RUN(dsn_status_codes);
 	UNIT_RUN(dsn_is_a_multipart_report);
+	UNIT_RUN(xtext_decodes_and_encodes);
+	UNIT_RUN(notify_lists);
+	UNIT_RUN(report_fields_and_returned_content);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
 	if (system(cmd) != 0)
