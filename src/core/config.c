@@ -437,6 +437,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(relay_host, config_parse_relay),
 	CONFIG_KEY(relay_user, config_parse_string),
 	CONFIG_KEY(relay_password_file, config_parse_path),
+	CONFIG_KEY(relay_tls_insecure, config_parse_bool),
+	CONFIG_KEY(relay_tls_ca_file, config_parse_path),
 	CONFIG_KEY(dsn_delay, config_parse_duration),
 	CONFIG_KEY(dns_resolver, config_parse_resolver),
 	CONFIG_KEY(mx_port, config_parse_port),
@@ -710,6 +712,7 @@ void config_free(struct config *config)
 	free(config->relay_host);
 	free(config->relay_user);
 	free(config->relay_password_file);
+	free(config->relay_tls_ca_file);
 	free(config->dns_resolver);
 	free(config->log_level);
 	free(config->user);

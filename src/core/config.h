@@ -33,6 +33,8 @@ struct config {
 	char *relay_host;      /* HOST:PORT or NULL */
 	char *relay_user;           /* AUTH name for relay_host; NULL = no AUTH */
 	char *relay_password_file;  /* its password, first line; set with relay_user */
+	bool relay_tls_insecure;    /* default false: relay_host's certificate is verified */
+	char *relay_tls_ca_file;    /* CAs for relay_host; NULL = the system store */
 	uint32_t dsn_delay;         /* seconds before a "delayed" DSN; default 4 hours */
 	char *dns_resolver;         /* numeric ADDRESS:PORT; NULL = /etc/resolv.conf */
 	uint32_t mx_port;           /* port of MX hosts; default 25 */

@@ -59,6 +59,10 @@
 #define QUEUE_DATA_INIT_MS (2 * 60 * 1000)
 #define QUEUE_DATA_BLOCK_MS (3 * 60 * 1000)
 #define QUEUE_DATA_END_MS (10 * 60 * 1000)
+/* RFC 2920 §3.1: a pipelined group must fit the peer's TCP window,
+ * "usually, but not always, 4K octets"; larger envelopes go in several
+ * groups. */
+#define QUEUE_PIPELINE_GROUP 4096
 /* Our reasons and the peer's replies, for the queue and the DSN. */
 #define QUEUE_ERROR_MAX 1024
 
@@ -74,7 +78,8 @@ struct queue_runner {
 	struct store_bus *bus;
 	int stop_fd;
 	struct dns_resolver resolver;
-	SSL_CTX *tls;
+	SSL_CTX *tls;          /* MX hosts: opportunistic, certificates not checked */
+	SSL_CTX *relay_tls;    /* relay_host: chain and name checked (unless relay_tls_insecure) */
 	char *relay_host, *relay_port, *relay_password;
 	pthread_t scheduler;
 	pthread_t workers[QUEUE_RUNNER_WORKERS];
@@ -163,6 +168,7 @@ struct queue_session {
 	uint64_t size_limit;   /* SIZE from EHLO, 0 = none said */
 	bool eightbit;         /* 8BITMIME offered */
 	bool dsn;              /* DSN offered (RFC 3461): parameters are passed on */
+	bool pipelining;       /* PIPELINING offered (RFC 2920): envelopes in one write */
 	char error[QUEUE_ERROR_MAX];
 };
 
@@ -291,13 +297,26 @@ static int queue_session_start(struct queue_session *s)
 		if (queue_command(s, "STARTTLS\r\n", QUEUE_COMMAND_MS, &reply) < 0)
 			return -1;
 		if (reply.code == 220) {
-			if (smtp_conn_starttls(s->conn, runner->tls,
-					       runner->relay_host ? runner->relay_host : s->host,
+			/* The relay is ours to trust: its certificate is checked
+			 * (relay_tls_ctx). MX hosts: opportunistic, unchecked. */
+			bool relay = runner->relay_host != NULL;
+			if (smtp_conn_starttls(s->conn, relay ? runner->relay_tls : runner->tls,
+					       relay ? runner->relay_host : s->host,
+					       relay && !runner->config->relay_tls_insecure,
 					       QUEUE_COMMAND_MS, s->error, sizeof(s->error)) < 0)
 				return -1;
 			if (queue_ehlo(s) < 0) /* RFC 3207 §4.2: forget what was said */
 				return -1;
 		}
+	}
+	/* Verified TLS to the relay means TLS at all: a relay that offers no
+	 * STARTTLS (or an attacker who removed it) gets nothing in clear
+	 * unless relay_tls_insecure allows it; the mail stays queued. */
+	if (runner->relay_host != NULL && !runner->config->relay_tls_insecure &&
+	    !smtp_conn_tls(s->conn)) {
+		snprintf(s->error, sizeof(s->error), "relay offers no STARTTLS "
+			 "(relay_tls_insecure = yes would send in clear)");
+		return -1;
 	}
 	if (runner->relay_password != NULL && queue_auth(s) < 0)
 		return -1;
@@ -305,6 +324,7 @@ static int queue_session_start(struct queue_session *s)
 	s->size_limit = size != NULL ? strtoull(size, NULL, 10) : 0;
 	s->eightbit = smtp_reply_has(&s->ehlo, "8BITMIME") != NULL;
 	s->dsn = smtp_reply_has(&s->ehlo, "DSN") != NULL;
+	s->pipelining = smtp_reply_has(&s->ehlo, "PIPELINING") != NULL;
 	return 0;
 }
 
@@ -339,6 +359,57 @@ static void queue_rcpt_params(struct queue_session *s, struct buf *line,
 	}
 }
 
+/* Send the envelope commands cmds[0..n) (MAIL, the RCPTs, DATA) and read
+ * their replies into replies[]; *answered_r is how many were read.
+ * With PIPELINING (RFC 2920 §3.1) they go in groups of at most
+ * QUEUE_PIPELINE_GROUP bytes, each group in one write, its replies read
+ * in order after it (counted, never matched by code or text); a group
+ * that small always fits the peer's window, so neither side can block the
+ * other. DATA is only ever last. Without PIPELINING one command at a time,
+ * stopping where RFC 5321 would: after a refused MAIL, or before DATA when
+ * no RCPT was accepted. -1 when the connection failed. */
+static int queue_envelope(struct queue_session *s, char **cmds, size_t n,
+			  struct smtp_reply *replies, size_t *answered_r)
+{
+	struct buf group = BUF_INIT;
+	size_t sent = 0, accepted = 0;
+	int ret = 0;
+
+	*answered_r = 0;
+	while (sent < n && ret == 0) {
+		size_t first = sent;
+
+		buf_clear(&group);
+		do {
+			buf_append_str(&group, cmds[sent++]);
+		} while (s->pipelining && sent < n &&
+			 group.len + strlen(cmds[sent]) <= QUEUE_PIPELINE_GROUP);
+		if (smtp_conn_write(s->conn, group.data, group.len, QUEUE_COMMAND_MS, s->error,
+				    sizeof(s->error)) < 0) {
+			ret = -1;
+			break;
+		}
+		for (size_t i = first; i < sent; i++) {
+			int timeout = i + 1 == n ? QUEUE_DATA_INIT_MS : QUEUE_COMMAND_MS;
+			if (smtp_conn_read(s->conn, timeout, &replies[i], s->error,
+					   sizeof(s->error)) < 0) {
+				ret = -1;
+				break;
+			}
+			*answered_r = i + 1;
+			if (i > 0 && i + 1 < n && replies[i].code / 100 == 2)
+				accepted++;
+		}
+		if (ret < 0 || s->pipelining)
+			continue;
+		if (replies[0].code / 100 != 2 || (sent == n - 1 && accepted == 0))
+			break; /* RFC 5321 §3.3: no RCPT after a refused MAIL, no DATA
+				  without a recipient */
+	}
+	buf_free(&group);
+	return ret;
+}
+
 /* Send one message to the recipients in due[0..count) and fill results.
  * -1 when the connection broke (results not filled: the caller records a
  * temporary failure for all). */
@@ -346,9 +417,10 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 			      const char *data, const struct queue_due *due, size_t count,
 			      struct queue_result *results, struct arena *arena)
 {
-	struct smtp_reply reply;
+	struct smtp_reply reply, *replies = mem_alloc((count + 2) * sizeof(*replies));
+	char **cmds = arena_alloc(arena, (count + 2) * sizeof(*cmds));
 	struct buf line = BUF_INIT;
-	size_t accepted = 0;
+	size_t accepted = 0, answered, n = count + 2;
 	int ret = -1;
 
 	for (size_t i = 0; i < count; i++)
@@ -360,6 +432,7 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 					 (unsigned long long)s->size_limit);
 		for (size_t i = 0; i < count; i++)
 			results[i] = (struct queue_result){ due[i].address, QUEUE_FAILED, why };
+		free(replies);
 		return 0;
 	}
 	buf_printf(&line, "MAIL FROM:<%s>", entry->sender);
@@ -374,43 +447,52 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 	if (s->dsn && entry->envid != NULL)
 		buf_printf(&line, " ENVID=%s", entry->envid);
 	buf_append_str(&line, "\r\n");
-	if (queue_command(s, line.data, QUEUE_COMMAND_MS, &reply) < 0)
-		goto out;
-	if (reply.code / 100 != 2) {
-		const char *text = arena_strdup(arena, reply.text);
-		for (size_t i = 0; i < count; i++)
-			results[i] = (struct queue_result){ due[i].address,
-				reply.code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING, text };
-		ret = queue_command(s, "RSET\r\n", QUEUE_COMMAND_MS, &reply);
-		goto out;
-	}
+	cmds[0] = arena_strdup(arena, line.data);
 	for (size_t i = 0; i < count; i++) {
 		buf_clear(&line);
 		buf_printf(&line, "RCPT TO:<%s>", due[i].address);
 		queue_rcpt_params(s, &line, &due[i]);
 		buf_append_str(&line, "\r\n");
-		if (queue_command(s, line.data, QUEUE_COMMAND_MS, &reply) < 0)
-			goto out;
-		results[i].reply = arena_strdup(arena, reply.text);
-		if (reply.code / 100 == 2) {
+		cmds[1 + i] = arena_strdup(arena, line.data);
+	}
+	cmds[n - 1] = "DATA\r\n";
+	if (queue_envelope(s, cmds, n, replies, &answered) < 0)
+		goto out;
+	/* Every status checked (RFC 2920 §3.1): MAIL, each RCPT, DATA. */
+	bool data_open = answered == n && replies[n - 1].code == 354;
+	if (replies[0].code / 100 != 2) {
+		const char *text = arena_strdup(arena, replies[0].text);
+		for (size_t i = 0; i < count; i++)
+			results[i] = (struct queue_result){ due[i].address,
+				replies[0].code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING, text };
+	}
+	for (size_t i = 0; i < count && replies[0].code / 100 == 2 && 1 + i < answered; i++) {
+		const struct smtp_reply *r = &replies[1 + i];
+		results[i].reply = arena_strdup(arena, r->text);
+		if (r->code / 100 == 2) {
 			results[i].state = QUEUE_DELIVERED; /* if DATA succeeds */
 			accepted++;
 		} else {
-			results[i].state = reply.code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING;
+			results[i].state = r->code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING;
 		}
 	}
-	if (accepted == 0) {
+	if (replies[0].code / 100 != 2 || accepted == 0) {
+		/* RFC 2920 §3.1: a DATA accepted anyway gets a lone dot. */
+		if (data_open && (smtp_conn_write(s->conn, ".\r\n", 3, QUEUE_COMMAND_MS, s->error,
+						  sizeof(s->error)) < 0 ||
+				  smtp_conn_read(s->conn, QUEUE_DATA_END_MS, &reply, s->error,
+						 sizeof(s->error)) < 0))
+			goto out;
 		ret = queue_command(s, "RSET\r\n", QUEUE_COMMAND_MS, &reply);
 		goto out;
 	}
-	if (queue_command(s, "DATA\r\n", QUEUE_DATA_INIT_MS, &reply) < 0)
-		goto out;
-	if (reply.code != 354) {
-		const char *text = arena_strdup(arena, reply.text);
+	if (!data_open) {
+		const struct smtp_reply *r = &replies[n - 1];
+		const char *text = arena_strdup(arena, r->text);
 		for (size_t i = 0; i < count; i++) {
 			if (results[i].state == QUEUE_DELIVERED)
 				results[i] = (struct queue_result){ due[i].address,
-					reply.code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING, text };
+					r->code / 100 == 5 ? QUEUE_FAILED : QUEUE_PENDING, text };
 		}
 		ret = queue_command(s, "RSET\r\n", QUEUE_COMMAND_MS, &reply);
 		goto out;
@@ -431,6 +513,7 @@ static int queue_send_message(struct queue_session *s, struct queue_entry *entry
 	}
 	ret = 0;
 out:
+	free(replies);
 	buf_free(&line);
 	return ret;
 }
@@ -871,6 +954,7 @@ static void queue_runner_free(struct queue_runner *runner)
 	free(runner->relay_host);
 	free(runner->relay_port);
 	SSL_CTX_free(runner->tls);
+	SSL_CTX_free(runner->relay_tls);
 	if (runner->stop_fd >= 0)
 		close(runner->stop_fd);
 	pthread_mutex_destroy(&runner->lock);
@@ -920,6 +1004,30 @@ struct queue_runner *queue_runner_start(const struct config *config, struct stor
 	}
 	SSL_CTX_set_min_proto_version(runner->tls, TLS1_2_VERSION);
 	SSL_CTX_set_verify(runner->tls, SSL_VERIFY_NONE, NULL);
+	/* relay_host is a server we chose and send our mail (and password)
+	 * to: its chain must lead to the system's CAs or relay_tls_ca_file and
+	 * it must be named relay_host, unless relay_tls_insecure says not. A
+	 * refused certificate is a temporary failure: the mail stays queued. */
+	if (config->relay_host != NULL) {
+		runner->relay_tls = SSL_CTX_new(TLS_client_method());
+		if (runner->relay_tls == NULL) {
+			*error_r = "queue: cannot create the TLS client context";
+			goto fail;
+		}
+		SSL_CTX_set_min_proto_version(runner->relay_tls, TLS1_2_VERSION);
+		SSL_CTX_set_verify(runner->relay_tls, config->relay_tls_insecure ?
+				   SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+		if (config->relay_tls_ca_file != NULL ?
+		    SSL_CTX_load_verify_locations(runner->relay_tls, config->relay_tls_ca_file,
+						  NULL) != 1 :
+		    SSL_CTX_set_default_verify_paths(runner->relay_tls) != 1) {
+			snprintf(error, sizeof(error), "queue: cannot load the CA certificates %s",
+				 config->relay_tls_ca_file != NULL ? config->relay_tls_ca_file :
+				 "of the system");
+			*error_r = error;
+			goto fail;
+		}
+	}
 
 	for (size_t i = 0; i < QUEUE_RUNNER_WORKERS; i++) {
 		struct queue_worker *w = mem_zalloc(sizeof(*w));

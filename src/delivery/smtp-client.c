@@ -5,6 +5,7 @@
  */
 #include "delivery/smtp-client.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/mem.h"
 
@@ -319,18 +321,29 @@ fail:
 	return -1;
 }
 
-int smtp_conn_starttls(struct smtp_conn *conn, void *ssl_ctx, const char *sni, int timeout_ms,
-		       char *error, size_t errlen)
+int smtp_conn_starttls(struct smtp_conn *conn, void *ssl_ctx, const char *host, bool verify_host,
+		       int timeout_ms, char *error, size_t errlen)
 {
 	int64_t deadline = smtp_now_ms() + timeout_ms;
+	unsigned char ip[16];
+	bool literal = host != NULL && (inet_pton(AF_INET, host, ip) == 1 ||
+					inet_pton(AF_INET6, host, ip) == 1);
 
 	/* RFC 3207 §4.2: what the server sent before TLS must be discarded. */
 	buf_clear(&conn->in);
 	conn->ssl = SSL_new(ssl_ctx);
 	if (conn->ssl == NULL || SSL_set_fd(conn->ssl, conn->fd) != 1)
 		goto fail;
-	if (sni != NULL)
-		SSL_set_tlsext_host_name(conn->ssl, sni);
+	/* RFC 6066 §3: SNI carries names, never address literals. */
+	if (host != NULL && !literal)
+		SSL_set_tlsext_host_name(conn->ssl, host);
+	if (verify_host && host != NULL) {
+		/* RFC 6125: the name we connected to must be in the certificate. */
+		X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl);
+		if ((literal ? X509_VERIFY_PARAM_set1_ip_asc(param, host) :
+		     SSL_set1_host(conn->ssl, host)) != 1)
+			goto fail;
+	}
 	for (;;) {
 		ERR_clear_error();
 		int r = SSL_connect(conn->ssl);
@@ -348,6 +361,10 @@ int smtp_conn_starttls(struct smtp_conn *conn, void *ssl_ctx, const char *sni, i
 			goto fail;
 	}
 fail:
-	snprintf(error, errlen, "TLS handshake failed");
+	if (conn->ssl != NULL && SSL_get_verify_result(conn->ssl) != X509_V_OK)
+		snprintf(error, errlen, "TLS handshake failed: certificate not trusted (%s)",
+			 X509_verify_cert_error_string(SSL_get_verify_result(conn->ssl)));
+	else
+		snprintf(error, errlen, "TLS handshake failed");
 	return -1;
 }

@@ -60,10 +60,13 @@ int smtp_conn_read(struct smtp_conn *conn, int timeout_ms, struct smtp_reply *re
 /* Send bytes within timeout_ms. */
 int smtp_conn_write(struct smtp_conn *conn, const void *data, size_t len, int timeout_ms,
 		    char *error, size_t errlen);
-/* TLS handshake (after "220" to STARTTLS) with ctx (an SSL_CTX *); sni may
- * be NULL. The peer's certificate is checked only as ctx says. */
-int smtp_conn_starttls(struct smtp_conn *conn, void *ssl_ctx, const char *sni, int timeout_ms,
-		       char *error, size_t errlen);
+/* TLS handshake (after "220" to STARTTLS) with ctx (an SSL_CTX *). host
+ * (may be NULL) is sent as SNI when it is a name. verify_host: the
+ * handshake also fails unless the certificate names host (a DNS name, or
+ * an IP address literal); the chain is checked as ctx says (SSL_VERIFY_PEER
+ * for a relay, none for opportunistic MX TLS). */
+int smtp_conn_starttls(struct smtp_conn *conn, void *ssl_ctx, const char *host, bool verify_host,
+		       int timeout_ms, char *error, size_t errlen);
 bool smtp_conn_tls(const struct smtp_conn *conn);
 
 #endif

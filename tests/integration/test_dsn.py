@@ -44,7 +44,8 @@ def reports(s):
 
 
 def relay(sink, **extra):
-    config = {'relay_host': '127.0.0.1:%d' % sink.port, 'queue_retry_base': '1s'}
+    config = {'relay_host': '127.0.0.1:%d' % sink.port, 'queue_retry_base': '1s',
+              'relay_tls_insecure': 'yes'}  # a plain loopback sink
     config.update(extra)
     return config
 

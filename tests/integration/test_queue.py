@@ -12,6 +12,7 @@ goes end to end through SMTP submission.
 
 import base64
 import os
+import select
 import smtplib
 import socket
 import sqlite3
@@ -31,18 +32,48 @@ WAIT = 15.0
 
 # ---- a tiny SMTP server ------------------------------------------------------
 
+class Lines:
+    """Lines from a socket (plain or TLS); readline(timeout) gives None when
+    no whole line came within timeout seconds, b'' at the end."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buf = b''
+
+    def readline(self, timeout=None):
+        while b'\n' not in self.buf:
+            if timeout is not None and not getattr(self.sock, 'pending', lambda: 0)():
+                if not select.select([self.sock], [], [], timeout)[0]:
+                    return None
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                line, self.buf = self.buf, b''
+                return line
+            self.buf += chunk
+        line, self.buf = self.buf.split(b'\n', 1)
+        return line + b'\n'
+
+
 class Sink:
     """An SMTP server on loopback. replies maps a recipient (lower case) to
     the reply its RCPT gets (default 250); data_reply is the reply after the
     data. Every message received is in .messages as (mail_from, [rcpts],
     bytes); .connections counts sessions. tls_cert/tls_key offer STARTTLS;
     auth=(user, password) requires AUTH PLAIN or LOGIN after it; dsn offers
-    DSN (RFC 3461)."""
+    DSN (RFC 3461); pipelining=False does not offer PIPELINING. With
+    watch_groups, each MAIL is answered only after the commands that came
+    with it without waiting for a reply (up to DATA, or a pause of 2 s):
+    .groups lists their verbs, one list per MAIL (RFC 2920 batching).
+    lax_data answers DATA with 354 even when no recipient was accepted."""
 
     def __init__(self, replies=None, data_reply='250 2.0.0 ok', tls=None, auth=None,
-                 size=None, dsn=False):
+                 size=None, dsn=False, pipelining=True, watch_groups=False, lax_data=False):
         self.replies = dict(replies or {})
         self.dsn = dsn
+        self.pipelining = pipelining
+        self.watch_groups = watch_groups
+        self.lax_data = lax_data
+        self.groups = []
         self.data_reply = data_reply
         self.tls = tls
         self.auth = auth
@@ -82,8 +113,9 @@ class Sink:
             conn.close()
 
     def _serve(self, conn):
-        f = conn.makefile('rb')
+        f = Lines(conn)
         out = conn
+        pending = []
 
         def send(line):
             out.sendall(line.encode() + b'\r\n')
@@ -91,15 +123,26 @@ class Sink:
         send('220 sink.test ESMTP')
         mail_from, rcpts, authed, tls_on = None, [], self.auth is None, False
         while True:
-            raw = f.readline()
+            raw = pending.pop(0) if pending else f.readline()
             if not raw:
                 return
             line = raw.decode('utf-8', 'replace').rstrip('\r\n')
             with self.lock:
                 self.transcript.append(line)
             verb = line.split(' ', 1)[0].upper()
+            if verb == 'MAIL' and self.watch_groups:
+                group = ['MAIL']
+                while group[-1] not in ('DATA', 'QUIT'):
+                    more = f.readline(timeout=2.0)
+                    if not more:
+                        break  # the client waits for our reply
+                    pending.append(more)
+                    group.append(more.decode('utf-8', 'replace').split(' ', 1)[0]
+                                 .split(':', 1)[0].strip().upper())
+                with self.lock:
+                    self.groups.append(group)
             if verb in ('EHLO', 'HELO'):
-                ext = ['8BITMIME', 'PIPELINING']
+                ext = ['8BITMIME'] + (['PIPELINING'] if self.pipelining else [])
                 if self.size:
                     ext.append('SIZE %d' % self.size)
                 if self.dsn:
@@ -116,7 +159,7 @@ class Sink:
                 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 ctx.load_cert_chain(*self.tls)
                 out = ctx.wrap_socket(conn, server_side=True)
-                f = out.makefile('rb')
+                f = Lines(out)
                 tls_on = True
             elif verb == 'AUTH':
                 parts = line.split()
@@ -145,6 +188,9 @@ class Sink:
                     rcpts.append(addr)
                 send(reply)
             elif verb == 'DATA':
+                if not rcpts and not self.lax_data:
+                    send('554 5.5.1 no valid recipients')
+                    continue
                 send('354 go on')
                 data = b''
                 while True:
@@ -304,7 +350,7 @@ def test_relay_host_gets_the_message_byte_exact():
     sink = Sink()
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port}) as s:
             data = message('relay')
             enqueue(s, ALICE, ['bob@remote.test'], data)
             got = sink.wait_messages(1)
@@ -381,7 +427,7 @@ def test_temporary_failure_is_retried_then_delivered():
     sink = Sink(replies={'bob@remote.test': '451 4.3.0 try later'})
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port,
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port,
                                     'queue_retry_base': '1h'}) as s:
             enqueue(s, ALICE, ['bob@remote.test'], message('retry'))
             out = wait_for(lambda: (lambda o: o if '451 4.3.0' in o else None)(queue_list(s)),
@@ -402,7 +448,7 @@ def test_permanent_failure_bounces_to_the_senders_inbox():
     sink = Sink(replies={'nobody@remote.test': '550 5.1.1 no such user'})
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port}) as s:
             enqueue(s, ALICE, ['nobody@remote.test', 'bob@remote.test'], message('bounce'))
             got = sink.wait_messages(1)
             assert got[0][1] == ['bob@remote.test']
@@ -445,7 +491,7 @@ def test_a_bounce_is_never_bounced():
     sink = Sink(replies={'x@remote.test': '550 5.1.1 no'})
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port}) as s:
             enqueue(s, '', ['x@remote.test'], message('dsn'))
             wait_for(lambda: 'queue is empty' in queue_list(s), 'the entry to go')
             assert inbox_messages(s) == []
@@ -458,7 +504,7 @@ def test_remote_sender_gets_its_bounce_queued_with_an_empty_sender():
     sink = Sink(replies={'x@remote.test': '550 5.1.1 no'})
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port}) as s:
             enqueue(s, 'someone@elsewhere.test', ['x@remote.test'], message('remote'))
             got = sink.wait_messages(1)
             assert got[0][0] == '' and got[0][1] == ['someone@elsewhere.test']
@@ -485,7 +531,7 @@ def test_relay_auth_goes_over_starttls():
     sink = Sink(tls=(cert, key), auth=('relayuser', 's3cret'))
     try:
         with harness.Server(accounts=ACCOUNTS,
-                            config={'relay_host': '127.0.0.1:%d' % sink.port,
+                            config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port,
                                     'relay_user': 'relayuser',
                                     'relay_password_file': pwfile}) as s:
             enqueue(s, ALICE, ['bob@remote.test'], message('auth'))
@@ -499,11 +545,75 @@ def test_relay_auth_goes_over_starttls():
         harness.shutil.rmtree(tmp, ignore_errors=True)
 
 
+def test_pipelining_peer_gets_mail_rcpts_and_data_in_one_group():
+    # RFC 2920: the envelope goes without waiting for replies; each
+    # recipient's reply is still its own (one refused, two delivered).
+    sink = Sink(watch_groups=True, replies={'no@remote.test': '550 5.1.1 no such user'})
+    try:
+        with harness.Server(accounts=ACCOUNTS,
+                            config={'relay_tls_insecure': 'yes',
+                                    'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+            enqueue(s, ALICE, ['a@remote.test', 'no@remote.test', 'b@remote.test'],
+                    message('piped'))
+            got = sink.wait_messages(1)
+            assert got[0][1] == ['a@remote.test', 'b@remote.test'], got
+            assert sink.groups[0] == ['MAIL', 'RCPT', 'RCPT', 'RCPT', 'DATA'], sink.groups
+            dsn = wait_for(lambda: inbox_messages(s), 'the bounce for no@')[0]
+            part = dsn.split(b'message/delivery-status', 1)[1]
+            assert b'Final-Recipient: rfc822; no@remote.test' in part
+            assert b'a@remote.test' not in part.split(b'text/rfc822-headers')[0]
+            wait_for(lambda: 'queue is empty' in queue_list(s), 'the entry to go')
+    finally:
+        sink.close()
+
+
+def test_pipelined_data_accepted_without_recipients_gets_a_lone_dot():
+    # RFC 2920 §3.1: every RCPT refused, yet this (lax) server says 354 to
+    # the DATA that came in the same group: the client ends it with ".".
+    sink = Sink(watch_groups=True, lax_data=True,
+                replies={'x@remote.test': '550 5.1.1 no', 'y@remote.test': '550 5.1.1 no'})
+    try:
+        with harness.Server(accounts=ACCOUNTS,
+                            config={'relay_tls_insecure': 'yes',
+                                    'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+            enqueue(s, ALICE, ['x@remote.test', 'y@remote.test'], message('none'))
+            got = sink.wait_messages(1)
+            assert got[0][1] == [] and got[0][2] == b'', got
+            assert sink.groups[0] == ['MAIL', 'RCPT', 'RCPT', 'DATA'], sink.groups
+            assert 'RSET' in sink.transcript
+            wait_for(lambda: inbox_messages(s), 'the bounce')
+            wait_for(lambda: 'queue is empty' in queue_list(s), 'the entry to go')
+    finally:
+        sink.close()
+
+
+def test_large_envelopes_go_in_groups_and_no_pipelining_without_the_extension():
+    # 60 recipients with long names pass the 4 KB group limit: several
+    # groups, all delivered. A peer without PIPELINING gets MAIL alone.
+    many = ['%s-%02d@remote.test' % ('r' * 80, i) for i in range(60)]
+    piped = Sink(watch_groups=True)
+    plain = Sink(watch_groups=True, pipelining=False)
+    try:
+        for sink in (piped, plain):
+            with harness.Server(accounts=ACCOUNTS,
+                                config={'relay_tls_insecure': 'yes',
+                                        'relay_host': '127.0.0.1:%d' % sink.port}) as s:
+                enqueue(s, ALICE, many, message('many'))
+                got = sink.wait_messages(1)
+                assert sorted(got[0][1]) == sorted(many)
+                wait_for(lambda: 'queue is empty' in queue_list(s), 'the entry to go')
+        assert piped.groups[0][0] == 'MAIL' and 1 < len(piped.groups[0]) < 62, piped.groups
+        assert plain.groups[0] == ['MAIL'], plain.groups
+    finally:
+        piped.close()
+        plain.close()
+
+
 def test_queue_survives_kill_9_and_delivers_after_restart():
     sink = Sink(replies={'bob@remote.test': '451 4.3.0 later'})
     try:
         s = harness.Server(accounts=ACCOUNTS,
-                           config={'relay_host': '127.0.0.1:%d' % sink.port,
+                           config={'relay_tls_insecure': 'yes', 'relay_host': '127.0.0.1:%d' % sink.port,
                                    'queue_retry_base': '1h'})
         with s:
             ids = [enqueue(s, ALICE, ['bob@remote.test'], message('k%d' % i)) for i in range(3)]
