@@ -32,6 +32,7 @@
 
 #include "core/buf.h"
 #include "core/mem.h"
+#include "delivery/dsn.h"
 
 /* Writers wait this long for each other (a runner commit is quick). */
 #define QUEUE_BUSY_TIMEOUT_MS 10000
@@ -44,6 +45,7 @@ struct queue {
 	sqlite3 *db;
 	unsigned retry_base;
 	unsigned lifetime;
+	unsigned dsn_delay;   /* config dsn_delay: when a "delayed" DSN is due */
 	char error[512];
 };
 
@@ -137,6 +139,7 @@ int queue_open(const struct config *config, struct queue **queue_r, const char *
 
 	queue->retry_base = config->queue_retry_base;
 	queue->lifetime = config->queue_lifetime;
+	queue->dsn_delay = config->dsn_delay;
 	if (mkdir(config->data_dir, 0700) < 0 && errno != EEXIST) {
 		snprintf(error, sizeof(error), "queue: mkdir %s: %s", config->data_dir,
 			 strerror(errno));
@@ -535,7 +538,7 @@ int queue_record(struct queue *queue, int64_t message_id, const struct queue_res
 	if (queue_exec(queue, "BEGIN IMMEDIATE", error_r) < 0)
 		return -1;
 	created = queue_prepare(queue, "SELECT created FROM message WHERE id = ?", error_r);
-	attempts = queue_prepare(queue, "SELECT attempts FROM recipient "
+	attempts = queue_prepare(queue, "SELECT attempts, notify, delay_reported FROM recipient "
 				 "WHERE message_id = ? AND address = ? AND state = 0", error_r);
 	update = queue_prepare(queue, "UPDATE recipient SET state = ?, attempts = ?, "
 			       "next_attempt = ?, last_reply = ? WHERE message_id = ? AND address = ?",
@@ -557,6 +560,8 @@ int queue_record(struct queue *queue, int64_t message_id, const struct queue_res
 		if (sqlite3_step(attempts) != SQLITE_ROW)
 			continue; /* deleted or settled meanwhile */
 		tries = (unsigned)sqlite3_column_int(attempts, 0) + 1;
+		unsigned notify = (unsigned)sqlite3_column_int(attempts, 1);
+		bool delay_reported = sqlite3_column_int(attempts, 2) != 0;
 		if (state == QUEUE_PENDING && now - born >= (long long)queue->lifetime) {
 			/* RFC 5321 §4.5.4.1: give up after the queue's lifetime. */
 			state = QUEUE_FAILED;
@@ -567,8 +572,15 @@ int queue_record(struct queue *queue, int64_t message_id, const struct queue_res
 		sqlite3_reset(update);
 		sqlite3_bind_int(update, 1, (int)state);
 		sqlite3_bind_int(update, 2, (int)tries);
-		sqlite3_bind_int64(update, 3, state == QUEUE_PENDING ?
-				   now + queue_retry_delay(tries, queue->retry_base) : now);
+		long long next = now + queue_retry_delay(tries, queue->retry_base);
+		long long warn = born + (long long)queue->dsn_delay;
+		/* RFC 3461 §5.2.5: the "delayed" DSN goes out after an attempt;
+		 * make one happen when dsn_delay is reached, not at whatever
+		 * backoff step comes after it. */
+		if (!delay_reported && dsn_notify_wants(notify, DSN_NOTIFY_DELAY) && warn > now &&
+		    warn < next)
+			next = warn;
+		sqlite3_bind_int64(update, 3, state == QUEUE_PENDING ? next : now);
 		sqlite3_bind_text(update, 4, reply, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(update, 5, message_id);
 		sqlite3_bind_text(update, 6, r->address, -1, SQLITE_STATIC);

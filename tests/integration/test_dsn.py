@@ -147,14 +147,15 @@ def test_failure_reports_respect_notify_and_ret():
 
 
 def test_delay_report_goes_once_to_those_who_allow_it():
-    # dsn_delay 1s: at the second attempt bob (NOTIFY=DELAY,FAILURE) and
-    # eve (no NOTIFY: FAILURE,DELAY) are reported delayed, carol
-    # (NOTIFY=FAILURE) is not; later attempts add no second report.
+    # dsn_delay 2s, retries an hour apart: an attempt is made when the
+    # 2 s are up, and bob (NOTIFY=DELAY,FAILURE) and eve (no NOTIFY:
+    # FAILURE,DELAY) are reported delayed, carol (NOTIFY=FAILURE) is not;
+    # later attempts add no second report.
     sink = Sink(replies={'bob@remote.test': '451 4.2.0 busy', 'carol@remote.test': '451 4.2.0 busy',
                          'eve@remote.test': '451 4.2.0 busy'})
     try:
         with harness.Server(accounts=ACCOUNTS, listeners=LISTENERS,
-                            config=relay(sink, dsn_delay='1s')) as s:
+                            config=relay(sink, dsn_delay='2s', queue_retry_base='1h')) as s:
             submit(s, '<alice@example.test>',
                    ['<bob@remote.test> NOTIFY=DELAY,FAILURE', '<carol@remote.test> NOTIFY=FAILURE',
                     '<eve@remote.test>'], 'slow')
