@@ -308,15 +308,20 @@ void imap_sort_item_fill(const struct imap_sort_program *program, struct arena *
 		case IMAP_SORT_CC:
 			item->cc = sort_mailbox_key(arena, info->cc_addr);
 			break;
+		/* RFC 5957 §3.1: the value kept at save time from the ENVELOPE's
+		 * first address; messages stored before it was kept fall back to
+		 * the display name read from the stored field text */
 		case IMAP_SORT_DISPLAYFROM:
 			if (item->display_from == NULL)
 				item->display_from = sort_fold(
-					arena, imap_sort_display_name(arena, info->from, info->from_addr));
+					arena, info->from_display != NULL ? info->from_display :
+					imap_sort_display_name(arena, info->from, info->from_addr));
 			break;
 		case IMAP_SORT_DISPLAYTO:
 			if (item->display_to == NULL)
 				item->display_to = sort_fold(
-					arena, imap_sort_display_name(arena, info->to, info->to_addr));
+					arena, info->to_display != NULL ? info->to_display :
+					imap_sort_display_name(arena, info->to, info->to_addr));
 			break;
 		}
 	}

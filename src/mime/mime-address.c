@@ -242,6 +242,33 @@ void mime_render_address_list(struct arena *arena, struct buf *out, const char *
 	array_free(&list);
 }
 
+/* RFC 5957 §3.1 display form of the first address of the field, as
+ * ENVELOPE shows it: its addr-name, RFC 2047-decoded, when it has one (for
+ * a group, the group's name); else "mailbox@host" as ENVELOPE has them,
+ * "foo@MISSING_DOMAIN" for a bare "foo" (Dovecot sorts it so, unlike SORT
+ * FROM, which takes the mailbox alone). NULL when the field has no
+ * address. */
+char *mime_first_display(struct arena *arena, const char *value)
+{
+	mime_address_array list = ARRAY_INIT;
+	char *r = NULL;
+
+	if (value == NULL)
+		return NULL;
+	mime_addr_parse_list(arena, value, &list);
+	if (list.count > 0) {
+		const struct mime_address *a = &list.items[0];
+		if (a->name != NULL && a->name[0] != '\0')
+			r = mime_decode_header(arena, a->name, strlen(a->name));
+		else if (a->mailbox != NULL && a->host != NULL)
+			r = arena_printf(arena, "%s@%s", a->mailbox, a->host);
+		else if (a->mailbox != NULL)
+			r = arena_strdup(arena, a->mailbox);
+	}
+	array_free(&list);
+	return r;
+}
+
 /* The first address of the field as ENVELOPE shows it (RFC 5256 §3: SORT
  * FROM/TO/CC use the mailbox of the first envelope address): "mailbox@host",
  * or the mailbox alone when it has no real host (a group's name, "foo"

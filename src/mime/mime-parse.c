@@ -460,6 +460,8 @@ static void mime_fill_search_fields(struct mime_message *msg, struct arena *aren
 	msg->from_addr = mime_first_address(arena, v[MIME_H_FROM]);
 	msg->to_addr = mime_first_address(arena, v[MIME_H_TO]);
 	msg->cc_addr = mime_first_address(arena, v[MIME_H_CC]);
+	msg->from_display = mime_first_display(arena, v[MIME_H_FROM]);
+	msg->to_display = mime_first_display(arena, v[MIME_H_TO]);
 	if (v[MIME_H_DATE] != NULL)
 		msg->has_date = mime_parse_date(v[MIME_H_DATE], &msg->date,
 						&msg->date_tz_minutes) == 0;

@@ -121,6 +121,7 @@ char *mime_param_pct_decode(struct arena *arena, const char *s);
 /* mime-address.c */
 void mime_render_address_list(struct arena *arena, struct buf *out, const char *value);
 char *mime_first_address(struct arena *arena, const char *value);
+char *mime_first_display(struct arena *arena, const char *value);
 
 /* mime-imap.c */
 void mime_render_string(struct buf *out, const char *s, size_t len);

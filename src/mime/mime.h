@@ -66,6 +66,9 @@ struct mime_message {
 	char *from, *to, *cc, *bcc, *subject, *message_id, *in_reply_to, *references;
 	/* First address of From/To/Cc as "local@domain" (SORT, rule 2), or NULL. */
 	char *from_addr, *to_addr, *cc_addr;
+	/* RFC 5957 display value of the first From/To address (SORT DISPLAYFROM,
+	 * DISPLAYTO): its decoded name, else its address; NULL when none. */
+	char *from_display, *to_display;
 	/* The Date: header as seconds since the epoch (UTC) and its zone offset in
 	 * minutes; has_date is false when absent or unparsable. */
 	bool has_date;

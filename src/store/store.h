@@ -379,6 +379,9 @@ struct store_message_info {
 	/* SEARCH / SORT fields (decoded UTF-8; NULL when absent) */
 	char *from, *to, *cc, *bcc, *subject;
 	char *from_addr, *to_addr, *cc_addr;
+	/* RFC 5957 display values (mime.h); NULL also for messages stored
+	 * before schema version 3 kept them */
+	char *from_display, *to_display;
 	bool has_sent_date;
 	int64_t sent_date;
 	/* THREAD REFERENCES (RFC 5256): the raw decoded header values */

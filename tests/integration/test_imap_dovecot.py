@@ -184,18 +184,7 @@ KNOWN_DIFFERENCES = [
 # comparisons are left out (same forms as above) only so that main stays
 # green until they are fixed. Each entry must still fail when included
 # (test_known_differences_still_occur); fixing the bug means deleting it.
-_SORT_DISPLAY = ('RFC 5957 §3: the display value of an address is its ENVELOPE addr-name '
-                 'when there is one (a group: its name; else mailbox@host, else mailbox); '
-                 'buzon takes only a phrase before "<" from the raw header, so a name '
-                 'given as a comment ("bbb@ddd.com (John X. Doe)"), a group ("IETF-Announce:;") '
-                 'and an address without a domain ("foo") sort differently from Dovecot.')
-
 BUZON_BUGS_LEFT_OUT = [
-    ('command', ('msg_01', 'msg_03', 'msg_04', 'msg_05', 'msg_06', 'msg_14', 'msg_20',
-                 'msg_27', 'msg_29', 'msg_43', 'msg_44'), r'^(UID )?SORT \(.*DISPLAYFROM',
-     _SORT_DISPLAY),
-    ('command', ('msg_05', 'msg_15', 'msg_27', 'msg_36', 'encapsulated'),
-     r'^(UID )?SORT \(.*DISPLAYTO', _SORT_DISPLAY),
 ]
 
 # ---- the messages ------------------------------------------------------------------

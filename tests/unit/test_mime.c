@@ -65,6 +65,9 @@ static void simple_text_message_has_exact_envelope_and_bodystructure(void)
 	UNIT_CHECK_STR(m->from, "Alice Example <alice@example.test>");
 	UNIT_CHECK_STR(m->from_addr, "alice@example.test");
 	UNIT_CHECK_STR(m->to_addr, "bob@example.test");
+	/* RFC 5957 §3.1: the name when there is one, else the address */
+	UNIT_CHECK_STR(m->from_display, "Alice Example");
+	UNIT_CHECK_STR(m->to_display, "bob@example.test");
 	UNIT_CHECK(m->cc == NULL && m->cc_addr == NULL);
 	UNIT_CHECK(m->has_date && m->date == 760686745 && m->date_tz_minutes == -480);
 	UNIT_CHECK_STR(m->preview, "Hello Bob. How are you?");
@@ -384,6 +387,26 @@ static void group_addresses_use_rfc9051_group_markers(void)
 	/* RFC 5256 §3: SORT uses the first envelope address: the group's name */
 	UNIT_CHECK_STR(m->to_addr, "Friends");
 	UNIT_CHECK_STR(m->cc_addr, "route@c.test");
+	UNIT_CHECK_STR(m->to_display, "Friends"); /* a group: its name (RFC 5957) */
+	arena_free(a);
+}
+
+/* RFC 5957 §3.1: DISPLAYFROM / DISPLAYTO sort on the ENVELOPE addr-name,
+ * decoded, whatever form carried it, else on the address. */
+static void display_values_follow_the_envelope(void)
+{
+	struct arena *a = arena_new();
+	struct mime_message *m = parse(a,
+		"From: bbb@ddd.com (John X. Doe)\r\n"
+		"To: foo\r\n\r\n");
+
+	UNIT_CHECK_STR(m->from_display, "John X. Doe");
+	UNIT_CHECK_STR(m->to_display, "foo@MISSING_DOMAIN");
+	m = parse(a, "From: =?utf-8?q?Doe=2C_J=C3=BCrgen?= <j@x.test>\r\nTo: \"\" <e@x.test>\r\n\r\n");
+	UNIT_CHECK_STR(m->from_display, "Doe, J\xc3\xbcrgen");
+	UNIT_CHECK_STR(m->to_display, "e@x.test");
+	m = parse(a, "Subject: none\r\n\r\n");
+	UNIT_CHECK(m->from_display == NULL && m->to_display == NULL);
 	arena_free(a);
 }
 
@@ -801,6 +824,7 @@ int main(void)
 	UNIT_RUN(rfc2047_subjects_are_decoded_and_adjacent_words_joined);
 	UNIT_RUN(eight_bit_raw_headers_become_utf8_and_literals);
 	UNIT_RUN(group_addresses_use_rfc9051_group_markers);
+	UNIT_RUN(display_values_follow_the_envelope);
 	UNIT_RUN(missing_end_boundary_ends_last_part_at_end);
 	UNIT_RUN(boundary_that_never_appears_gives_one_empty_part);
 	UNIT_RUN(nested_multipart_may_reuse_the_parent_boundary);

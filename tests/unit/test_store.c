@@ -528,6 +528,8 @@ static void quota_migration_counts_existing_mail(void)
 				 * has none of it */
 				"ALTER TABLE account DROP COLUMN scram;"
 				"DROP TABLE app_password;"
+				"ALTER TABLE blob DROP COLUMN from_display;"
+				"ALTER TABLE blob DROP COLUMN to_display;"
 				"PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
 	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
@@ -610,6 +612,46 @@ static void acl_and_per_user_seen(void)
 	struct store_mailbox *mbs;
 	UNIT_CHECK(store_mailbox_list(t.store, sys, t.arena, &mbs, &count, &t.error) == 0 &&
 		   count == 0);
+	test_close(&t);
+}
+
+/* A version-8 file (before the RFC 5957 display values) opens; its
+ * messages read with no display value (SORT falls back), new ones get one. */
+static void display_migration_keeps_old_messages(void)
+{
+	static const char msg[] = "From: \"Old, Sender\" <old@example.test>\r\n\r\nmail\r\n";
+	struct test_store t;
+	struct store_new_message m = { .data = msg, .size = sizeof(msg) - 1 };
+	struct store_message_info info;
+	uint32_t uid, uid2, uidvalidity;
+	char path[TEST_PATH_MAX + 16];
+	sqlite3 *db;
+
+	test_open(&t);
+	int64_t inbox = test_mailbox_id(&t, "INBOX");
+	UNIT_CHECK(store_message_append(t.store, inbox, &m, 1, &uid, &uidvalidity, &t.error) == 0);
+	store_close(t.store);
+	t.store = NULL;
+	snprintf(path, sizeof(path), "%s/buzon.db", t.dir);
+	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	UNIT_CHECK(sqlite3_exec(db, "ALTER TABLE blob DROP COLUMN from_display;"
+				"ALTER TABLE blob DROP COLUMN to_display;"
+				"PRAGMA user_version = 8;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	if (t.store == NULL) {
+		test_close(&t);
+		return;
+	}
+	struct arena *arena = arena_new();
+	UNIT_CHECK(store_message_get(t.store, inbox, uid, STORE_INFO_SEARCH, arena, &info,
+				     &t.error) == 0);
+	UNIT_CHECK(info.from_display == NULL && info.from_addr != NULL);
+	UNIT_CHECK(store_message_append(t.store, inbox, &m, 1, &uid2, &uidvalidity, &t.error) == 0);
+	UNIT_CHECK(store_message_get(t.store, inbox, uid2, STORE_INFO_SEARCH, arena, &info,
+				     &t.error) == 0);
+	UNIT_CHECK_STR(info.from_display, "Old, Sender");
+	arena_free(arena);
 	test_close(&t);
 }
 
@@ -1564,6 +1606,7 @@ int main(void)
 	UNIT_RUN(quota_usage_is_exact_and_limits_refuse_growth);
 	UNIT_RUN(quota_migration_counts_existing_mail);
 	UNIT_RUN(acl_and_per_user_seen);
+	UNIT_RUN(display_migration_keeps_old_messages);
 	UNIT_RUN(mailbox_create_list_delete);
 	UNIT_RUN(mailbox_rename_moves_children);
 	UNIT_RUN(mailbox_rename_inbox_moves_messages);

@@ -25,7 +25,8 @@ enum {
 	COL_UID, COL_FLAGS, COL_MODSEQ, COL_KEYWORDS, COL_INTERNAL_DATE, COL_INTERNAL_DATE_TZ,
 	COL_SAVE_DATE, COL_SIZE, COL_BLOB_ID, COL_PREVIEW, COL_SUBJECT, COL_FROM, COL_TO,
 	COL_CC, COL_BCC, COL_FROM_ADDR, COL_TO_ADDR, COL_CC_ADDR, COL_SENT_DATE,
-	COL_MESSAGE_ID, COL_IN_REPLY_TO, COL_REFERENCES, COL_HEADER_SIZE, COL_ENVELOPE, COL_BODYSTRUCTURE, COL_BODY, COL_PARTS,
+	COL_MESSAGE_ID, COL_IN_REPLY_TO, COL_REFERENCES, COL_FROM_DISPLAY, COL_TO_DISPLAY,
+	COL_HEADER_SIZE, COL_ENVELOPE, COL_BODYSTRUCTURE, COL_BODY, COL_PARTS,
 };
 
 /* Bind a C string, NULL as SQL NULL. The string outlives the step. */
@@ -66,6 +67,8 @@ int sqlite_insert_blob(struct store *store, int64_t account_id,
 	sqlite_bind_str(stmt, 19, p->message_id);
 	sqlite_bind_str(stmt, 20, p->in_reply_to);
 	sqlite_bind_str(stmt, 21, p->references);
+	sqlite_bind_str(stmt, 22, p->from_display);
+	sqlite_bind_str(stmt, 23, p->to_display);
 	if (sqlite_exec(store, stmt, "store message") < 0)
 		return STORE_EFAIL;
 	*blob_id_r = sqlite3_last_insert_rowid(store->db);
@@ -369,6 +372,8 @@ static void sqlite_info_read(sqlite3_stmt *stmt, unsigned what, struct arena *ar
 	info->message_id = sqlite_info_str(stmt, COL_MESSAGE_ID, arena);
 	info->in_reply_to = sqlite_info_str(stmt, COL_IN_REPLY_TO, arena);
 	info->references = sqlite_info_str(stmt, COL_REFERENCES, arena);
+	info->from_display = sqlite_info_str(stmt, COL_FROM_DISPLAY, arena);
+	info->to_display = sqlite_info_str(stmt, COL_TO_DISPLAY, arena);
 }
 
 /* Room for "M" and a 64-bit id in hex. */

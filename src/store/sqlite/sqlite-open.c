@@ -31,7 +31,8 @@
  *   blob(id, account_id -> account, refcount, size, header_size,
  *        sent_date, sent_date_tz, envelope, bodystructure, body, parts,
  *        preview, subject, from_text, to_text, cc_text, bcc_text,
- *        from_addr, to_addr, cc_addr, message_id, in_reply_to, refs)
+ *        from_addr, to_addr, cc_addr, message_id, in_reply_to, refs,
+ *        from_display, to_display)   -- RFC 5957 SORT keys (version 9)
  *        -- the parse results of rule 2, shared by every copy
  *   blob_data(blob_id -> blob, data)  -- the message bytes, apart from the
  *        metadata so that scans of blob never walk overflow pages
@@ -374,6 +375,11 @@ static const struct sqlite_migration sqlite_migrations[] = {
 	     " DELETE FROM metadata WHERE mailbox_id = old.id; END;"
 	     "CREATE TRIGGER account_metadata_gc AFTER DELETE ON account BEGIN"
 	     " DELETE FROM metadata WHERE account_id = old.id; END;" },
+	/* 8 -> 9: the RFC 5957 display values SORT DISPLAYFROM / DISPLAYTO
+	 * use, kept at save time (rule 2). Older messages have NULL there
+	 * and are sorted from the stored From/To text instead. */
+	{ 9, "ALTER TABLE blob ADD COLUMN from_display TEXT;"
+	     "ALTER TABLE blob ADD COLUMN to_display TEXT;" },
 };
 
 #define SQLITE_BASE_VERSION 2

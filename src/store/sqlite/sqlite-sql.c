@@ -17,7 +17,8 @@
 	"m.uid, m.flags, m.modseq, m.keywords, m.internal_date, m.internal_date_tz, " \
 	"m.save_date, m.size, m.blob_id, " \
 	"b.preview, b.subject, b.from_text, b.to_text, b.cc_text, b.bcc_text, " \
-	"b.from_addr, b.to_addr, b.cc_addr, b.sent_date, b.message_id, b.in_reply_to, b.refs"
+	"b.from_addr, b.to_addr, b.cc_addr, b.sent_date, b.message_id, b.in_reply_to, b.refs, " \
+	"b.from_display, b.to_display"
 
 const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BEGIN_READ] = "BEGIN",
@@ -159,9 +160,10 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_BLOB_INSERT] =
 		"INSERT INTO blob (account_id, size, header_size, sent_date, sent_date_tz, "
 		"envelope, bodystructure, body, parts, preview, subject, from_text, to_text, "
-		"cc_text, bcc_text, from_addr, to_addr, cc_addr, message_id, in_reply_to, refs) "
+		"cc_text, bcc_text, from_addr, to_addr, cc_addr, message_id, in_reply_to, refs, "
+		"from_display, to_display) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-		"?17, ?18, ?19, ?20, ?21)",
+		"?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	[SQL_BLOB_DATA_INSERT] =
 		"INSERT INTO blob_data (blob_id, data) VALUES (?1, ?2)",
 	[SQL_BLOB_TEXT_INSERT] =
