@@ -313,9 +313,12 @@ static enum append_build_error append_url_read(struct imap_session *s, const cha
 }
 
 /* Put a CATENATE message together (RFC 4469 §3): the parts in order. On
- * BADURL, *bad_url_r is the first URL that failed (§4.1). */
+ * BADURL, *bad_url_r is the first URL that failed (§4.1). *room_r is what
+ * the command may still build: the messages of one MULTIAPPEND together
+ * hold at most one maximal message plus IMAP_MAX_APPEND_EXTRA, as its
+ * literals do (parser.h), whatever the URLs name. */
 static enum append_build_error append_build(struct imap_session *s, struct append_message *m,
-					    const char **bad_url_r)
+					    const char **bad_url_r, uint64_t *room_r)
 {
 	uint64_t limit = s->server->config->max_message_size;
 	enum append_build_error r = APPEND_BUILD_OK;
@@ -323,6 +326,8 @@ static enum append_build_error append_build(struct imap_session *s, struct appen
 
 	if (!m->catenate)
 		return APPEND_BUILD_OK;
+	if (limit > *room_r)
+		limit = *room_r;
 	for (size_t i = 0; r == APPEND_BUILD_OK && i < m->part_count; i++) {
 		const struct append_part *part = &m->parts[i];
 		if (part->url != NULL) {
@@ -338,6 +343,7 @@ static enum append_build_error append_build(struct imap_session *s, struct appen
 	if (r == APPEND_BUILD_OK) {
 		m->msg.data = arena_memdup(s->cmd_arena, out.data != NULL ? out.data : "", out.len);
 		m->msg.size = out.len;
+		*room_r -= out.len;
 	}
 	buf_free(&out);
 	return r;
@@ -435,8 +441,9 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_INSERT)) /* RFC 4314 §4 */
 		return IMAP_CMD_DONE;
 	struct store_new_message *news = arena_alloc(s->cmd_arena, count * sizeof(*news));
+	uint64_t room = s->server->config->max_message_size + IMAP_MAX_APPEND_EXTRA;
 	for (size_t i = 0; r == 0 && i < count; i++) {
-		enum append_build_error built = append_build(s, &msgs[i], &bad_url);
+		enum append_build_error built = append_build(s, &msgs[i], &bad_url, &room);
 		if (built != APPEND_BUILD_OK) {
 			append_build_refuse(s, built, bad_url);
 			return IMAP_CMD_DONE;
@@ -528,7 +535,9 @@ static enum imap_cmd_status cmd_replace(struct imap_session *s, struct imap_pars
 		imap_cmd_no(s, "[TRYCREATE] No such mailbox");
 		return IMAP_CMD_DONE;
 	}
-	enum append_build_error built = r < 0 ? APPEND_BUILD_FAILED : append_build(s, &m, &bad_url);
+	uint64_t room = s->server->config->max_message_size;
+	enum append_build_error built = r < 0 ? APPEND_BUILD_FAILED :
+						append_build(s, &m, &bad_url, &room);
 	if (built != APPEND_BUILD_OK) {
 		append_build_refuse(s, built, bad_url);
 		return IMAP_CMD_DONE;

@@ -171,6 +171,25 @@ def test_toobig_when_the_result_exceeds_the_limit():
     r.close()
 
 
+def test_one_command_cannot_build_more_than_its_literals_could_carry():
+    """A MULTIAPPEND of small CATENATE messages that each name a big
+    message: together they may not pass max_message_size + 8 MB (what
+    the literals of one APPEND may carry), or memory would grow with the
+    number of URLs."""
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE Budget')
+    _, tagged = r.append('Budget', b'Subject: big\r\n\r\n' + b'y' * 60000 + b'\r\n')
+    _, uid = harness.appenduid(tagged)
+    one = b' CATENATE (URL "/Budget/;UID=%d")' % uid
+    _, tagged = r.cmd(b'APPEND Budget' + one * 100)
+    assert harness.status(tagged) == 'OK', tagged          # 6 MB: fits
+    _, tagged = r.cmd(b'APPEND Budget' + one * 200)
+    assert harness.status(tagged) == 'NO' and '[TOOBIG]' in tagged, tagged  # 12 MB
+    untagged, _ = r.ok('STATUS Budget (MESSAGES)')
+    assert untagged == ['* STATUS "Budget" (MESSAGES 101)'], untagged
+    r.close()
+
+
 def test_multiappend_with_catenate_is_all_or_nothing():
     r = server().raw(USER, PASSWORD)
     _, uid = setup_original(r, 'Multi')
