@@ -20,87 +20,11 @@
 
 #include <string.h>
 
-/* Mailboxes named in one command: more than any folder list a client
- * shows; the bound keeps a hostile command from naming thousands. */
-#define ESEARCH_MAX_NAMED 256
-
-enum esearch_filter_kind {
-	ESEARCH_MAILBOXES,   /* exactly these */
-	ESEARCH_SUBTREE,     /* these and everything below */
-	ESEARCH_SUBTREE_ONE, /* these and their children (RFC 7377 §2.2) */
-};
-
+/* A named source, decoded (UTF-8, INBOX normalised). */
 struct esearch_named {
-	char *name; /* UTF-8, INBOX normalised */
-	enum esearch_filter_kind kind;
+	char *name;
+	enum imap_esearch_filter filter;
 };
-
-struct esearch_sources {
-	bool selected, inboxes, personal, subscribed;
-	struct esearch_named *named;
-	size_t named_count;
-};
-
-/* one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")" (RFC 5465 §8) */
-static bool esearch_parse_names(struct imap_session *s, struct imap_parser *p,
-				enum esearch_filter_kind kind, struct esearch_sources *src)
-{
-	bool list = imap_peek_char(p, '(');
-
-	if (list)
-		p->p++;
-	do {
-		if (src->named_count == ESEARCH_MAX_NAMED)
-			return imap_parser_fail(p, "[LIMIT] Too many mailboxes");
-		char *name = imap_parse_mailbox(s, p);
-		if (name == NULL)
-			return false;
-		src->named[src->named_count].name = name;
-		src->named[src->named_count].kind = kind;
-		src->named_count++;
-	} while (list && imap_peek_char(p, ' ') && p->p++);
-	return !list || imap_parse_char(p, ')');
-}
-
-/* "IN" SP "(" filter-mailboxes *(SP filter-mailboxes) [SP "(" scope-options ")"] ")"
- * with the word IN already read (RFC 7377 §4). No scope option is defined,
- * so any is unknown: BAD. */
-static bool esearch_parse_sources(struct imap_session *s, struct imap_parser *p,
-				  struct esearch_sources *src)
-{
-	char *word;
-
-	src->named = arena_alloc(s->cmd_arena, ESEARCH_MAX_NAMED * sizeof(*src->named));
-	if (!imap_parse_sp(p) || !imap_parse_char(p, '('))
-		return imap_parser_fail(p, "Expected IN (source options)");
-	do {
-		if (imap_peek_char(p, '('))
-			return imap_parser_fail(p, "Unknown scope option");
-		if (!imap_parse_atom(p, &word))
-			return imap_parser_fail(p, "Expected a source option");
-		if (str_eq_nocase(word, "selected"))
-			src->selected = true;
-		else if (str_eq_nocase(word, "inboxes"))
-			src->inboxes = true;
-		else if (str_eq_nocase(word, "personal"))
-			src->personal = true;
-		else if (str_eq_nocase(word, "subscribed"))
-			src->subscribed = true;
-		else if (str_eq_nocase(word, "mailboxes") || str_eq_nocase(word, "subtree") ||
-			 str_eq_nocase(word, "subtree-one")) {
-			enum esearch_filter_kind kind =
-				str_eq_nocase(word, "mailboxes") ? ESEARCH_MAILBOXES :
-				str_eq_nocase(word, "subtree")	 ? ESEARCH_SUBTREE :
-								   ESEARCH_SUBTREE_ONE;
-			if (!imap_parse_sp(p) || !esearch_parse_names(s, p, kind, src))
-				return false;
-		} else {
-			/* includes "selected-delayed", forbidden by RFC 7377 §2.2 */
-			return imap_parser_fail(p, "Unknown source option");
-		}
-	} while (imap_peek_char(p, ' ') && p->p++);
-	return imap_parse_char(p, ')');
-}
 
 /* Does a named filter take mailbox name? */
 static bool esearch_named_matches(const struct esearch_named *n, const char *name)
@@ -109,13 +33,15 @@ static bool esearch_named_matches(const struct esearch_named *n, const char *nam
 
 	if (strcmp(name, n->name) == 0)
 		return true;
-	if (n->kind == ESEARCH_MAILBOXES || strncmp(name, n->name, len) != 0 || name[len] != '/')
+	if (n->filter == IMAP_ESEARCH_MAILBOXES || strncmp(name, n->name, len) != 0 ||
+	    name[len] != '/')
 		return false;
-	return n->kind == ESEARCH_SUBTREE || strchr(name + len + 1, '/') == NULL;
+	return n->filter == IMAP_ESEARCH_SUBTREE || strchr(name + len + 1, '/') == NULL;
 }
 
-static bool esearch_wanted(struct imap_session *s, const struct esearch_sources *src,
-			   const struct store_mailbox *mb, char **subs, size_t sub_count)
+static bool esearch_wanted(struct imap_session *s, const struct imap_esearch_sources *src,
+			   const struct esearch_named *named, const struct store_mailbox *mb,
+			   char **subs, size_t sub_count)
 {
 	if (src->personal)
 		return true;
@@ -128,8 +54,8 @@ static bool esearch_wanted(struct imap_session *s, const struct esearch_sources 
 		if (strcmp(subs[i], mb->name) == 0)
 			return true;
 	}
-	for (size_t i = 0; i < src->named_count; i++) {
-		if (esearch_named_matches(&src->named[i], mb->name))
+	for (size_t i = 0; i < src->name_count; i++) {
+		if (esearch_named_matches(&named[i], mb->name))
 			return true;
 	}
 	return false;
@@ -173,28 +99,28 @@ static int esearch_other_mailbox(struct imap_session *s, struct imap_search_quer
 /* ESEARCH [SP esearch-source-opts] [SP search-return-opts] SP search-program */
 static enum imap_cmd_status cmd_esearch(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	struct esearch_sources src = { 0 };
+	struct imap_esearch_sources src;
 	struct imap_search_query *query;
 	struct store_mailbox *mbs;
 	const char *error;
 	char **subs = NULL;
 	size_t mb_count, sub_count = 0;
-	const char *save = p->p;
-	char *word;
 
-	/* the optional IN (...) comes first; search_parse reads from the SP */
-	if (imap_parse_sp(p) && imap_parse_atom(p, &word) && str_eq_nocase(word, "IN")) {
-		if (!esearch_parse_sources(s, p, &src))
-			return imap_cmd_syntax(s, p);
-	} else {
-		p->p = save;
-		p->error = NULL;
-		src.selected = true; /* §2.2: no source options means "selected" */
-	}
-	if (!imap_search_parse(p, &query) || !imap_parse_eol(p))
+	if (!imap_esearch_parse_sources(p, &src) || !imap_search_parse(p, &query) ||
+	    !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
+	if (!src.given)
+		src.selected = true; /* §2.2: no source options means "selected" */
+	struct esearch_named *named = arena_alloc(s->cmd_arena,
+						  (src.name_count + 1) * sizeof(*named));
+	for (size_t i = 0; i < src.name_count; i++) {
+		named[i].filter = src.names[i].filter;
+		named[i].name = imap_decode_mailbox(s, p, src.names[i].raw, src.names[i].len);
+		if (named[i].name == NULL)
+			return imap_cmd_syntax(s, p);
+	}
 	bool only_selected = src.selected && !src.inboxes && !src.personal && !src.subscribed &&
-			     src.named_count == 0;
+			     src.name_count == 0;
 	/* §2.2: "selected" needs the selected state; SAVE only with it alone */
 	if (src.selected && s->view == NULL) {
 		imap_cmd_bad(s, "No mailbox selected");
@@ -227,7 +153,7 @@ static enum imap_cmd_status cmd_esearch(struct imap_session *s, struct imap_pars
 	if (ret < 0)
 		log_error("imap: esearch for %s: %s", s->account_name, error);
 	for (size_t i = 0; ret == 0 && i < mb_count; i++) {
-		if (!esearch_wanted(s, &src, &mbs[i], subs, sub_count))
+		if (!esearch_wanted(s, &src, named, &mbs[i], subs, sub_count))
 			continue;
 		if (s->view != NULL && s->view->mailbox_id == mbs[i].id)
 			ret = imap_search_answer_mailbox(s, query, s->view->name,

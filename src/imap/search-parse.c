@@ -553,8 +553,6 @@ static bool search_take_word(struct imap_parser *parser, const char *word)
 	return true;
 }
 
-/* RFC 9051 §9 search-return-opts: "RETURN" SP "(" [opt *(SP opt)] ")".
- * Unknown options are refused with BAD, as §6.4.4 requires. */
 bool imap_partial_parse(struct imap_parser *parser, struct imap_partial_range *range_r)
 {
 	bool negative = imap_peek_char(parser, '-');
@@ -591,6 +589,8 @@ void imap_partial_slice(const struct imap_partial_range *range, size_t count, si
 	*end_r = (size_t)end;
 }
 
+/* RFC 9051 §9 search-return-opts: "RETURN" SP "(" [opt *(SP opt)] ")".
+ * Unknown options are refused with BAD, as §6.4.4 requires. */
 static bool search_parse_return(struct imap_parser *parser, struct imap_search_query *query)
 {
 	static const struct { const char *name; unsigned bit; } options[] = {
@@ -673,6 +673,73 @@ bool imap_search_parse(struct imap_parser *parser, struct imap_search_query **qu
 		return false;
 	*query_r = query;
 	return true;
+}
+
+/* one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")" (RFC 5465 §8) */
+static bool esearch_parse_names(struct imap_parser *p, enum imap_esearch_filter filter,
+				struct imap_esearch_sources *src)
+{
+	bool list = imap_peek_char(p, '(');
+
+	if (list)
+		p->p++;
+	do {
+		struct imap_esearch_name *n;
+		if (src->name_count == IMAP_ESEARCH_MAX_NAMES)
+			return imap_parser_fail(p, "[LIMIT] Too many mailboxes");
+		n = &src->names[src->name_count];
+		if (!imap_parse_astring(p, &n->raw, &n->len))
+			return false;
+		n->filter = filter;
+		src->name_count++;
+	} while (list && imap_peek_char(p, ' ') && p->p++);
+	return !list || imap_parse_char(p, ')');
+}
+
+bool imap_esearch_parse_sources(struct imap_parser *p, struct imap_esearch_sources *src)
+{
+	const char *start = p->p;
+	char *word;
+
+	memset(src, 0, sizeof(*src));
+	if (!imap_peek_char(p, ' '))
+		return true;
+	p->p++;
+	if (!search_take_word(p, "IN")) {
+		p->p = start;
+		return true;
+	}
+	src->given = true;
+	src->names = arena_alloc(p->arena, IMAP_ESEARCH_MAX_NAMES * sizeof(*src->names));
+	if (!imap_parse_char(p, '('))
+		return imap_parser_fail(p, "Expected IN (source options)");
+	do {
+		if (imap_peek_char(p, '('))
+			return imap_parser_fail(p, "Unknown scope option"); /* none is defined */
+		if (!imap_parse_atom(p, &word))
+			return imap_parser_fail(p, "Expected a source option");
+		if (str_eq_nocase(word, "selected"))
+			src->selected = true;
+		else if (str_eq_nocase(word, "inboxes"))
+			src->inboxes = true;
+		else if (str_eq_nocase(word, "personal"))
+			src->personal = true;
+		else if (str_eq_nocase(word, "subscribed"))
+			src->subscribed = true;
+		else if (str_eq_nocase(word, "mailboxes") || str_eq_nocase(word, "subtree") ||
+			 str_eq_nocase(word, "subtree-one")) {
+			enum imap_esearch_filter filter =
+				str_eq_nocase(word, "mailboxes") ? IMAP_ESEARCH_MAILBOXES :
+				str_eq_nocase(word, "subtree")	 ? IMAP_ESEARCH_SUBTREE :
+								   IMAP_ESEARCH_SUBTREE_ONE;
+			if (!imap_parse_sp(p) || !esearch_parse_names(p, filter, src))
+				return false;
+		} else {
+			/* includes "selected-delayed", forbidden by RFC 7377 §2.2 */
+			return imap_parser_fail(p, "Unknown source option");
+		}
+	} while (imap_peek_char(p, ' ') && p->p++);
+	return imap_parse_char(p, ')');
 }
 
 bool imap_search_parse_return(struct imap_parser *parser, struct imap_search_query *query)

@@ -138,6 +138,36 @@ bool imap_partial_parse(struct imap_parser *parser, struct imap_partial_range *r
 void imap_partial_slice(const struct imap_partial_range *range, size_t count, size_t *start_r,
 			size_t *end_r);
 
+/* RFC 7377 §2.2 source options of ESEARCH: "IN" SP "(" filter-mailboxes
+ * *(SP filter-mailboxes) ")" (RFC 5465 §8 filter-mailboxes, with
+ * subtree-one and without selected-delayed). Mailbox names are kept as
+ * sent (astrings, not yet decoded from modified UTF-7; a literal may hold
+ * a NUL, which the command refuses). */
+enum imap_esearch_filter {
+	IMAP_ESEARCH_MAILBOXES,   /* exactly these */
+	IMAP_ESEARCH_SUBTREE,     /* these and everything below */
+	IMAP_ESEARCH_SUBTREE_ONE, /* these and their children */
+};
+/* Names in one command: more than any folder list a client shows; the
+ * bound keeps a hostile command from naming thousands. */
+#define IMAP_ESEARCH_MAX_NAMES 256
+struct imap_esearch_name {
+	char *raw;
+	size_t len;
+	enum imap_esearch_filter filter;
+};
+struct imap_esearch_sources {
+	bool given;  /* IN (...) was there; else "selected" is meant */
+	bool selected, inboxes, personal, subscribed;
+	struct imap_esearch_name *names;
+	size_t name_count;
+};
+/* Parse " IN (...)" if the next word is IN (with parser at the space after
+ * ESEARCH); otherwise consume nothing and leave sources->given false. Pure:
+ * allocates only from parser->arena. Scope options (none is defined) and
+ * unknown filters are errors. */
+bool imap_esearch_parse_sources(struct imap_parser *parser, struct imap_esearch_sources *sources);
+
 /* MULTISEARCH (RFC 7377 §2.1, cmd-esearch.c): run query over the
  * mailbox of s->view (the caller may have put a view of any of the user's
  * mailboxes there) and, when something matched, send one "* ESEARCH (TAG

@@ -1,8 +1,8 @@
 /*
  * fuzz_imap: libFuzzer target for the IMAP command parser: the framer
  * (lines, literals, limits) on input cut into chunks, then the lexer and the
- * command-specific parsers (sequence sets, flags, FETCH, SEARCH, NOTIFY) on every
- * complete command. Nothing here may crash, hang or leak on any bytes.
+ * command-specific parsers (sequence sets, flags, FETCH, SEARCH, ESEARCH, NOTIFY) on
+ * every complete command. Nothing here may crash, hang or leak on any bytes.
  */
 #include "imap/fetch.h"
 #include "imap/notify.h"
@@ -44,6 +44,12 @@ static void fuzz_command(struct arena *arena, const char *data, size_t len)
 	if (str_eq_nocase(name, "FETCH")) {
 		struct imap_fetch_request *req;
 		if (imap_fetch_parse(&p, &req) && imap_fetch_parse_modifiers(&p, req))
+			(void)imap_parse_eol(&p);
+	} else if (str_eq_nocase(name, "ESEARCH")) {
+		/* RFC 7377: IN (sources) then SEARCH's own arguments */
+		struct imap_esearch_sources src;
+		struct imap_search_query *q;
+		if (imap_esearch_parse_sources(&p, &src) && imap_search_parse(&p, &q))
 			(void)imap_parse_eol(&p);
 	} else if (str_eq_nocase(name, "SEARCH")) {
 		struct imap_search_query *q;

@@ -342,6 +342,42 @@ static void search_return_options_ask_for_esearch(void)
 	arena_free(arena);
 }
 
+/* RFC 7377 §2.2: ESEARCH's IN (...) before SEARCH's own arguments. */
+static bool test_esearch(struct arena *arena, const char *args, struct imap_esearch_sources *src)
+{
+	struct imap_parser parser;
+	struct imap_search_query *query;
+
+	imap_parser_init(&parser, arena, args, strlen(args));
+	return imap_esearch_parse_sources(&parser, src) && imap_search_parse(&parser, &query) &&
+	       imap_parse_eol(&parser);
+}
+
+static void esearch_source_options(void)
+{
+	struct arena *arena = arena_new();
+	struct imap_esearch_sources src;
+
+	UNIT_CHECK(test_esearch(arena, " SUBJECT x", &src) && !src.given);
+	UNIT_CHECK(test_esearch(arena, " INTERNALDATE", &src) == false); /* not a key: BAD */
+	UNIT_CHECK(test_esearch(arena, " IN (personal inboxes) RETURN (COUNT) ALL", &src));
+	UNIT_CHECK(src.given && src.personal && src.inboxes && !src.selected && !src.subscribed);
+	UNIT_CHECK(test_esearch(arena, " in (Selected subtree-one (Work \"Old Mail\") "
+				       "mailboxes INBOX subscribed) 1:100", &src));
+	UNIT_CHECK(src.selected && src.subscribed && src.name_count == 3);
+	UNIT_CHECK(src.name_count == 3 && src.names[1].filter == IMAP_ESEARCH_SUBTREE_ONE);
+	UNIT_CHECK(src.name_count == 3 && strcmp(src.names[1].raw, "Old Mail") == 0);
+	UNIT_CHECK(src.name_count == 3 && src.names[2].filter == IMAP_ESEARCH_MAILBOXES);
+	static const char *const bad[] = {
+		" IN () ALL", " IN (selected-delayed) ALL", " IN (personal (DEPTH 1)) ALL",
+		" IN (mailboxes) ALL", " IN (mailboxes ()) ALL", " IN (x) ALL", " IN personal ALL",
+		" IN (personal)", " IN (subtree (a b) ALL",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		UNIT_CHECK(!test_esearch(arena, bad[i], &src));
+	arena_free(arena);
+}
+
 /* RFC 9394 §3.1: positions of results, from either end, clamped. */
 static void search_partial_slices_results(void)
 {
@@ -499,6 +535,7 @@ int main(void)
 	UNIT_RUN(search_charset_is_checked_but_not_an_error);
 	UNIT_RUN(search_return_options_ask_for_esearch);
 	UNIT_RUN(search_partial_slices_results);
+	UNIT_RUN(esearch_source_options);
 	UNIT_RUN(search_dates_are_validated);
 	UNIT_RUN(search_refuses_malformed_criteria);
 	UNIT_RUN(search_nesting_is_bounded);
