@@ -267,11 +267,6 @@ static size_t serve_open_listeners(const struct config *config, struct serve_lis
 		const char *error;
 		if (!addr->enabled)
 			continue;
-		if (serve_listener_keys[i].protocol == NULL) {
-			log_warn("serve: the %s listener is not implemented yet; not started",
-				 serve_listener_keys[i].name);
-			continue;
-		}
 		out[n] = (struct serve_listener){ serve_listener_keys[i].name, addr,
 						  serve_listener_keys[i].protocol,
 						  serve_listener_keys[i].implicit_tls, -1 };
