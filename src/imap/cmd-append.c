@@ -469,7 +469,7 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 		imap_cmd_no(s, "[SERVERBUG] Message not saved");
 		return IMAP_CMD_DONE;
 	}
-	imap_notify_own_messages(s, ref.mailbox.id);
+	imap_notify_own_messages(s, ref.mailbox.id, uids, count);
 	struct buf set = BUF_INIT;
 	imap_write_uidset(&set, uids, count);
 	imap_cmd_ok(s, "[APPENDUID %u %s] APPEND completed", uidvalidity, set.data);
@@ -557,7 +557,7 @@ static enum imap_cmd_status cmd_replace(struct imap_session *s, struct imap_pars
 		imap_cmd_no(s, "[SERVERBUG] Message not replaced");
 		return IMAP_CMD_DONE;
 	}
-	imap_notify_own_messages(s, mb.id);
+	imap_notify_own_messages(s, mb.id, &new_uid, 1);
 	imap_untagged(s, "OK [APPENDUID %u %u] Replacement message ready", uidvalidity, new_uid);
 	s->view->msgs.items[index].expunged = true;
 	s->view->has_expunged = true;

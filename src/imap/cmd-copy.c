@@ -118,7 +118,7 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	} else if (copied == 0) {
 		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
 	} else {
-		imap_notify_own_messages(s, dest.id);
+		imap_notify_own_messages(s, dest.id, dst_uids, copied);
 		copy_report(s, uid, move, uidvalidity, src_uids, dst_uids, copied);
 	}
 	return IMAP_CMD_DONE;

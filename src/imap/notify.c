@@ -36,9 +36,10 @@
  * ServerMetadataChange (no METADATA); asking for them is NO [BADEVENT ...]
  * listing what is (§3.1). Events this session caused are not sent (§5
  * SHOULD omit): MailboxName and SubscriptionChange for its own
- * CREATE/DELETE/RENAME/(UN)SUBSCRIBE, and MessageNew (a STATUS) for the
- * non-selected mailboxes its APPEND/COPY/MOVE/REPLACE added to. The
- * selected mailbox is reported as always (EXISTS is RFC 9051 §7's).
+ * CREATE/DELETE/RENAME/(UN)SUBSCRIBE, MessageNew (a STATUS) for the
+ * non-selected mailboxes its APPEND/COPY/MOVE/REPLACE added to, and
+ * (§5.2 SHOULD NOT) MessageNew's FETCH for the messages it added to the
+ * selected mailbox itself. Their EXISTS goes out as always (RFC 9051 §7).
  */
 #include "imap/fetch.h"
 #include "imap/notify.h"
@@ -89,6 +90,10 @@ struct imap_notify {
 	/* mailboxes this session's own APPEND / COPY / MOVE / REPLACE added
 	 * to during the current command (heap; emptied at its end) */
 	ARRAY(int64_t) own;
+	/* UIDs the current command added to the selected mailbox itself:
+	 * no MessageNew FETCH for them (§5.2 SHOULD NOT; heap; emptied at the
+	 * command's end, after its view sync told EXISTS) */
+	ARRAY(uint32_t) own_uids;
 };
 
 /* ---- matching --------------------------------------------------------------- */
@@ -563,8 +568,26 @@ void imap_notify_command_end(struct imap_session *s)
 	}
 	if (s->notify->own.count > 0)
 		notify_absorb_own(s);
+	/* the view sync before this call has seen the command's own messages */
+	array_clear(&s->notify->own_uids);
 	notify_others(s);
 	(void)notify_check_overflow(s);
+}
+
+static int notify_uid_compare(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Binary search: a COPY of many messages into the selected mailbox must
+ * not cost their square. own_uids is sorted first by the caller. */
+static bool notify_uid_is_own(const struct imap_notify *n, uint32_t uid)
+{
+	return n->own_uids.count > 0 &&
+	       bsearch(&uid, n->own_uids.items, n->own_uids.count, sizeof(uint32_t),
+		       notify_uid_compare) != NULL;
 }
 
 void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count)
@@ -578,15 +601,38 @@ void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count
 	imap_parser_init(&parser, s->cmd_arena, n->fetch_atts, strlen(n->fetch_atts));
 	if (!imap_fetch_parse_items(&parser, &request))
 		return; /* parsed once already at NOTIFY SET: cannot happen */
-	/* 1: the client stopped reading; the caller's overflow check follows */
-	if (imap_fetch_unsolicited(s, request, first, count) < 0)
-		log_warn("imap: notify %s: fetching new messages failed", s->account_name);
+	/* §5.2: one FETCH per run of messages others added; none for what
+	 * this client's own APPEND / COPY / MOVE put here */
+	size_t end = first + count;
+	if (n->own_uids.count > 1)
+		qsort(n->own_uids.items, n->own_uids.count, sizeof(uint32_t), notify_uid_compare);
+	for (size_t i = first; i < end;) {
+		while (i < end && notify_uid_is_own(n, s->view->msgs.items[i].uid))
+			i++;
+		size_t run = i;
+		while (i < end && !notify_uid_is_own(n, s->view->msgs.items[i].uid))
+			i++;
+		if (i == run)
+			continue;
+		/* 1: the client stopped reading; the caller's overflow check follows */
+		int r = imap_fetch_unsolicited(s, request, run, i - run);
+		if (r < 0)
+			log_warn("imap: notify %s: fetching new messages failed", s->account_name);
+		if (r != 0)
+			return;
+	}
 }
 
-void imap_notify_own_messages(struct imap_session *s, int64_t mailbox_id)
+void imap_notify_own_messages(struct imap_session *s, int64_t mailbox_id, const uint32_t *uids,
+			      size_t count)
 {
-	if (s->notify != NULL)
-		array_push(&s->notify->own, mailbox_id);
+	if (s->notify == NULL)
+		return;
+	array_push(&s->notify->own, mailbox_id);
+	if (s->view == NULL || s->view->mailbox_id != mailbox_id)
+		return;
+	for (size_t i = 0; i < count; i++)
+		array_push(&s->notify->own_uids, uids[i]);
 }
 
 void imap_notify_free(struct imap_session *s)
@@ -598,6 +644,7 @@ void imap_notify_free(struct imap_session *s)
 	if (n == NULL)
 		return;
 	array_free(&n->own);
+	array_free(&n->own_uids);
 	arena_free(n->snap_arena);
 	arena_free(n->arena);
 	free(n);

@@ -318,9 +318,11 @@ void imap_notify_command_end(struct imap_session *s);
 /* From the view sync, after EXISTS: the MessageNew fetch attributes of the
  * new messages view->msgs[first, first+count). */
 void imap_notify_new_messages(struct imap_session *s, size_t first, size_t count);
-/* This command added messages to mailbox_id (APPEND, COPY, MOVE, REPLACE):
- * no MessageNew STATUS for it at the command's end (RFC 5465 §5). */
-void imap_notify_own_messages(struct imap_session *s, int64_t mailbox_id);
+/* This command added messages uids[0..count) to mailbox_id (APPEND, COPY,
+ * MOVE, REPLACE): no MessageNew STATUS for it at the command's end (RFC
+ * 5465 §5), and no MessageNew FETCH when it is the selected one (§5.2). */
+void imap_notify_own_messages(struct imap_session *s, int64_t mailbox_id, const uint32_t *uids,
+			      size_t count);
 /* NOTIFY NONE, logout, UNAUTHENTICATE. */
 void imap_notify_free(struct imap_session *s);
 

@@ -229,6 +229,43 @@ def test_own_append_copy_move_are_not_reported_back():
     a.close()
 
 
+def test_own_append_copy_into_selected_get_exists_but_no_messagenew_fetch():
+    """RFC 5465 §5.2: "A FETCH response SHOULD NOT be generated for a new
+    message created by the client on this particular connection, for
+    instance, as the result of an APPEND or COPY command to the selected
+    mailbox". The EXISTS still comes (RFC 9051 §7); a message another
+    session adds gets its FETCH, also when it arrives in the same command's
+    window as W's own."""
+    user = new_account()
+    w, a = pair(user)
+    w.ok('SELECT INBOX')
+    w.ok('NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge)) '
+         '(personal (MessageNew MessageExpunge))')
+    lines, _ = w.append('INBOX', msg('mine'))
+    assert '* 1 EXISTS' in lines, lines
+    assert not [l for l in lines if ' FETCH ' in l], lines
+    # MULTIAPPEND, COPY and REPLACE of W into the selected mailbox: the same
+    lines, _ = w.ok('APPEND INBOX {%d+}\r\n%s {%d+}\r\n%s' % (
+        len(msg('m2')), msg('m2').decode(), len(msg('m3')), msg('m3').decode()))
+    assert '* 3 EXISTS' in lines, lines
+    assert not [l for l in lines if ' FETCH ' in l], lines
+    lines, _ = w.ok('COPY 1:2 INBOX')
+    assert '* 5 EXISTS' in lines, lines
+    assert not [l for l in lines if ' FETCH ' in l], lines
+    lines, _ = w.ok('UID REPLACE 1 INBOX {%d+}\r\n%s' % (len(msg('r')), msg('r').decode()))
+    assert not [l for l in lines if ' FETCH ' in l and 'UID 6' in l], lines
+    quiet(w)
+    # another session's APPEND to the selected mailbox is pushed with FETCH
+    a.append('INBOX', msg('theirs'))
+    got = expect(w, lambda l: ' FETCH ' in l, 'FETCH of the other session\'s message')
+    assert got[-1].startswith('* ') and 'UID 7' in got[-1], got
+    # and W's own messages were never fetched at it afterwards
+    lines, _ = w.ok('NOOP')
+    assert not [l for l in lines if ' FETCH ' in l], lines
+    w.close()
+    a.close()
+
+
 def test_filters_mailboxes_subtree_inboxes_subscribed():
     user = new_account()
     w, a = pair(user)
