@@ -14,12 +14,21 @@
 #                prints the same "ok"/"FAIL" lines; counted the same way.
 #                BUZON points at the sanitizer build; the harness fails a
 #                test when the server's log shows a sanitizer report.
+#   postgres     the integration files again with BUZON_STORE=postgres: one
+#                real PostgreSQL (tests/integration/pgserver.py: Debian's
+#                initdb + postgres in a temporary folder on a loopback port)
+#                shared by the run, a fresh database per test server. Files
+#                named in tests/integration/postgres-skip are not run (each
+#                line says why: known failing while the back end is being
+#                built, or nothing of the store in it); their names are
+#                printed. When PostgreSQL cannot be started the section is
+#                skipped with the reason (counted as nothing).
 #   fuzz         each fuzz target for FUZZ_SECONDS (default 20) on a temporary
 #                copy of tests/fuzz/corpus/NAME/ (so new inputs never dirty
 #                the repo); one pass or one failure per target. Crash inputs
 #                are kept in build/fuzz/artifacts/.
 #
-#   scripts/check.sh [unit|integration|fuzz ...]   (default: all three)
+#   scripts/check.sh [unit|integration|postgres|fuzz ...]   (default: all four)
 #
 # Exit status 0 only when nothing failed.
 set -uo pipefail
@@ -42,7 +51,15 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export PYTHONDONTWRITEBYTECODE=1
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/buzon-check.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+# The postgres section's PostgreSQL folder while it runs (stopped at exit).
+PG_FOLDER=
+cleanup() {
+	if [ -n "$PG_FOLDER" ]; then
+		python3 tests/integration/pgserver.py stop "$PG_FOLDER"
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 total_passed=0
 total_failed=0
@@ -84,7 +101,7 @@ count_result() {
 	done < <(grep '^FAIL ' "$log")
 	section_passed=$((section_passed + ok))
 	section_failed=$((section_failed + fail))
-	printf '  %-40s %4d ok %4d failed\n' "$name" "$ok" "$fail"
+	printf '  %-40s %4d ok %4d failed %5s s\n' "$name" "$ok" "$fail" "${4:-}"
 	if [ "$fail" -ne 0 ]; then
 		show_log "$log"
 	fi
@@ -141,11 +158,52 @@ run_integration() {
 		[ -e "$file" ] || continue
 		name=$(basename "$file" .py)
 		log=$TMP/$name.log
+		started=$SECONDS
 		run_logged "$INTEGRATION_TIMEOUT" "$log" python3 "$file"
 		status=$?
-		count_result "$name" "$log" "$status"
+		count_result "$name" "$log" "$status" $((SECONDS - started))
 	done
 	section_end integration
+}
+
+# The integration files again, on the PostgreSQL store (see the top).
+run_postgres() {
+	local file name log status out url skipped=() started
+	section_start "integration, store = postgres"
+	if [ ! -x "$BUZON" ]; then
+		missing buzon "not built ($BUZON)"
+		section_end "integration, store = postgres"
+		return
+	fi
+	if ! out=$(python3 tests/integration/pgserver.py start 2> "$TMP/pgserver.err"); then
+		echo "  skipped: PostgreSQL could not be started: $(tail -n 5 "$TMP/pgserver.err")"
+		section_end "integration, store = postgres"
+		return
+	fi
+	url=$(printf '%s\n' "$out" | sed -n 1p)
+	PG_FOLDER=$(printf '%s\n' "$out" | sed -n 2p)
+	echo "  PostgreSQL $url ($PG_FOLDER)"
+	for file in tests/integration/test_*.py; do
+		[ -e "$file" ] || continue
+		name=$(basename "$file" .py)
+		if grep -q "^$name\b" tests/integration/postgres-skip; then
+			skipped+=("$name")
+			continue
+		fi
+		log=$TMP/pg-$name.log
+		started=$SECONDS
+		BUZON_STORE=postgres BUZON_PG_URL=$url \
+			run_logged "$INTEGRATION_TIMEOUT" "$log" python3 "$file"
+		status=$?
+		count_result "$name" "$log" "$status" $((SECONDS - started))
+	done
+	python3 tests/integration/pgserver.py stop "$PG_FOLDER"
+	PG_FOLDER=
+	if [ ${#skipped[@]} -gt 0 ]; then
+		echo "  not run on postgres (tests/integration/postgres-skip says why):"
+		printf '%s\n' "${skipped[@]}" | fmt -w 96 | sed 's/^/    /'
+	fi
+	section_end "integration, store = postgres"
 }
 
 # One fuzz target on a temporary copy of its corpus.
@@ -198,14 +256,15 @@ run_fuzz() {
 
 sections=("$@")
 if [ ${#sections[@]} -eq 0 ]; then
-	sections=(unit integration fuzz)
+	sections=(unit integration postgres fuzz)
 fi
 for section in "${sections[@]}"; do
 	case $section in
 	unit) run_unit ;;
 	integration) run_integration ;;
+	postgres) run_postgres ;;
 	fuzz) run_fuzz ;;
-	*) echo "check.sh: unknown section '$section' (unit, integration, fuzz)" >&2; exit 2 ;;
+	*) echo "check.sh: unknown section '$section' (unit, integration, postgres, fuzz)" >&2; exit 2 ;;
 	esac
 done
 

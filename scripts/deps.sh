@@ -17,8 +17,11 @@ libcrypt-dev zlib1g-dev libpq-dev"
 # To test: the real clients the integration tests drive (fetchmail: the
 # POP3 download client of test_pop3_fetchmail), pgrep/ps, and Dovecot's IMAP
 # server (dovecot-imapd: the reference test_imap_dovecot compares buzon with),
-# GNU gsasl (the SCRAM-SHA-256(-PLUS) client of test_auth).
-TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail dovecot-imapd gsasl"
+# GNU gsasl (the SCRAM-SHA-256(-PLUS) client of test_auth), PostgreSQL's
+# server (postgresql: initdb and postgres, which tests/integration/pgserver.py
+# starts on a temporary folder for the postgres store's tests).
+TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail dovecot-imapd gsasl
+postgresql"
 
 ALL_PACKAGES=$(echo $BUILD_PACKAGES $TEST_PACKAGES)
 

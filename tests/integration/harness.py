@@ -22,6 +22,13 @@ status 0 and its log holds no AddressSanitizer / UBSan / LeakSanitizer
 report. Every CLI call is checked for sanitizer reports the same way.
 
 The binary is $BUZON (make check sets build/san/bin/buzon), else bin/buzon.
+With BUZON_STORE=postgres every Server gets `store = postgres` and the
+`postgres_url` of a fresh database (dropped when the server's folder is
+removed) on a real PostgreSQL (pgserver.py): the one BUZON_PG_URL names
+(make check starts one for the whole run), else one started for this test
+process. When PostgreSQL cannot be started, the tests skip, saying why. A
+config that sets `store` itself is left alone (pg_database() gives a test
+its own database, e.g. for two servers sharing one).
 Set BUZON_KEEP=1 to keep the temporary directories (always kept, and named
 on stderr, when a server misbehaved).
 
@@ -79,6 +86,8 @@ import time
 import traceback
 import unittest
 
+import pgserver
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Lines a sanitizer prints; any of them in a log fails the test.
@@ -100,6 +109,45 @@ CLI_TIMEOUT = 30.0
 CLIENT_TIMEOUT = 10.0
 
 DEFAULT_DOMAIN = 'example.test'
+
+# The store back end every Server uses: 'sqlite' (default) or 'postgres'.
+STORE = os.environ.get('BUZON_STORE', 'sqlite')
+
+_pg = None
+_pg_databases = 0
+
+
+def pg_server():
+    """The PostgreSQL the tests use (pgserver.PgServer, started on first use
+    and stopped at exit unless BUZON_PG_URL names a running one); raises
+    unittest.SkipTest saying why when PostgreSQL cannot be started."""
+    global _pg
+    if _pg is None:
+        try:
+            srv = pgserver.PgServer(os.environ.get('BUZON_PG_URL') or None)
+            srv.start()
+        except (pgserver.PgUnavailable, OSError, subprocess.SubprocessError) as e:
+            raise unittest.SkipTest('PostgreSQL unavailable: %s' % e)
+        atexit.register(srv.stop)
+        _pg = srv
+    return _pg
+
+
+def pg_database():
+    """(name, postgres_url) of a new empty database; drop it with
+    pg_server().drop_database(name)."""
+    global _pg_databases
+    srv = pg_server()
+    _pg_databases += 1
+    name = 'buzon_%d_%d' % (os.getpid(), _pg_databases)
+    return name, srv.create_database(name)
+
+
+def sqlite_only(why):
+    """Skip the calling test under BUZON_STORE=postgres (why: what it does
+    that only the SQLite store has)."""
+    if STORE == 'postgres':
+        raise unittest.SkipTest('SQLite store only: %s' % why)
 
 
 def buzon_path():
@@ -178,6 +226,13 @@ class Server:
 
     def __init__(self, accounts=None, domains=None, config=None,
                  listeners=('imap', 'imaps'), serve=True, buzon=None):
+        # First, as it may skip the test (PostgreSQL unavailable).
+        self.pg_database = None
+        config = dict(config or {})
+        if STORE == 'postgres' and 'store' not in config:
+            self.pg_database, url = pg_database()
+            config['store'] = 'postgres'
+            config['postgres_url'] = url
         self.buzon = buzon or buzon_path()
         self.host = '127.0.0.1'
         self.accounts = {}
@@ -192,7 +247,7 @@ class Server:
         self.proc = None
         self._log_file = None
         self._keep = bool(os.environ.get('BUZON_KEEP'))
-        self._write_config(domains, config or {})
+        self._write_config(domains, config)
 
     # ---- setup ---------------------------------------------------------
 
@@ -397,9 +452,13 @@ class Server:
     def _cleanup(self, keep):
         if keep or self._keep:
             if keep:
-                sys.stderr.write('harness: kept %s\n' % self.dir)
+                sys.stderr.write('harness: kept %s%s\n' % (
+                    self.dir, ' and database %s' % self.pg_database if self.pg_database else ''))
             return
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.pg_database is not None:
+            pg_server().drop_database(self.pg_database)
+            self.pg_database = None
 
 
 class ModuleServer:

@@ -146,6 +146,7 @@ def test_authentication_and_authorization_failed():
 
 
 def test_corruption_when_the_stored_bytes_are_damaged():
+    harness.sqlite_only("damages the bytes in buzon.db with sqlite3")
     s = server()
     r = s.raw(USER, PASSWORD)
     r.ok('CREATE Damaged')
