@@ -81,7 +81,8 @@ run_logged() {
 	(timeout -k 10 "$limit" "$@" > "$log" 2>&1; exit $?) 2>/dev/null
 }
 
-# Count one test program's output ($2, a log file) given its exit status ($3).
+# Count one test program's output ($2, a log file) given its exit status ($3);
+# $4, when given, is how many seconds it took (printed).
 count_result() {
 	local name=$1 log=$2 status=$3 ok fail
 	ok=$(grep -c '^ok ' "$log")
@@ -101,7 +102,11 @@ count_result() {
 	done < <(grep '^FAIL ' "$log")
 	section_passed=$((section_passed + ok))
 	section_failed=$((section_failed + fail))
-	printf '  %-40s %4d ok %4d failed %5s s\n' "$name" "$ok" "$fail" "${4:-}"
+	if [ -n "${4:-}" ]; then
+		printf '  %-40s %4d ok %4d failed %5d s\n' "$name" "$ok" "$fail" "$4"
+	else
+		printf '  %-40s %4d ok %4d failed\n' "$name" "$ok" "$fail"
+	fi
 	if [ "$fail" -ne 0 ]; then
 		show_log "$log"
 	fi

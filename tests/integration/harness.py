@@ -320,6 +320,16 @@ class Server:
                                           % (name, port, START_TIMEOUT, self.log_tail()))
                     time.sleep(0.05)
 
+    def store_config(self):
+        """The config keys that name this server's store (data_dir, and the
+        PostgreSQL database when there is one), for a second server on the
+        same store: Server(config=s.store_config())."""
+        keys = {'data_dir': self.data_dir}
+        if self.pg_database is not None:
+            keys['store'] = 'postgres'
+            keys['postgres_url'] = pg_server().url(self.pg_database)
+        return keys
+
     # ---- the command line -------------------------------------------------
 
     def cli(self, *args, input=None, config=True):

@@ -91,7 +91,7 @@ def test_idle_of_another_account_hears_nothing():
 
 def test_second_server_on_the_same_store_reaches_idle_with_flags_and_expunge():
     with harness.Server(accounts=ACCOUNTS, listeners=('imap',)) as s:
-        with harness.Server(listeners=('imap',), config={'data_dir': s.data_dir}) as s2:
+        with harness.Server(listeners=('imap',), config=s.store_config()) as s2:
             s2.accounts = dict(s.accounts)
             w = s2.raw(ALICE)
             for n in (1, 2):
