@@ -1,8 +1,10 @@
 /*
- * fuzz_imap_url: libFuzzer target for the IMAP URL parser that CATENATE
- * uses (imap/url.h, RFC 5092): the whole input is one URL, as the astring
- * after "URL" would carry it; the same bytes are also tried as a
- * ;SECTION= spec. Nothing may crash, hang or leak on any bytes.
+ * fuzz_imap_url: libFuzzer target for the IMAP URL parser that CATENATE,
+ * URLFETCH, GENURLAUTH and BURL use (imap/url.h, RFC 5092, RFC 4467's
+ * authimapurl): the whole input is one URL, as the astring after "URL"
+ * would carry it; the same bytes are also tried as a ;SECTION= spec and as
+ * an RFC 3339 ;EXPIRE= date-time. Nothing may crash, hang or leak on any
+ * bytes.
  */
 #include "core/arena.h"
 #include "imap/fetch.h"
@@ -33,7 +35,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)strlen(url.section.part);
 		for (size_t i = 0; i < url.section.field_count; i++)
 			(void)strlen(url.section.fields[i]);
+		/* what URLAUTH then reads (urlauth.c) */
+		if (url.access_user != NULL)
+			(void)strlen(url.access_user);
+		if (url.mechanism != NULL)
+			(void)strlen(url.mechanism);
+		if (url.token != NULL)
+			(void)strlen(url.token);
+		if (url.rump_len > size)
+			__builtin_trap();
 	}
+	int64_t t;
+	(void)imap_url_parse_datetime(text, size, &t);
 	(void)imap_fetch_parse_section_spec(arena, text, size, &section);
 	arena_free(arena);
 	return 0;
