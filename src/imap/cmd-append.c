@@ -14,6 +14,7 @@
 #include "imap/fetch.h"
 #include "imap/session.h"
 #include "imap/url.h"
+#include "imap/urlauth.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "store/acl.h"
@@ -250,17 +251,15 @@ static bool append_url_mailbox(struct imap_session *s, const struct imap_url *ur
 static enum append_build_error append_url_read(struct imap_session *s, const char *text,
 					       size_t len, uint64_t limit, struct buf *out)
 {
-	struct arena *arena = s->cmd_arena;
-	struct store_message_info info;
-	struct imap_fetch_range range;
 	struct imap_url url;
-	struct mime_part *parts = NULL;
-	size_t part_count = 0, offset, length;
-	const char *error, *data;
+	const char *error;
 	int64_t mailbox_id;
 	uint32_t uidvalidity;
 
-	if (strlen(text) != len || !imap_url_parse(arena, text, len, &url, &error))
+	if (strlen(text) != len || !imap_url_parse(s->cmd_arena, text, len, &url, &error))
+		return APPEND_BUILD_BADURL;
+	/* A URLAUTH URL is for URLFETCH and BURL (RFC 4467), not here. */
+	if (url.access != IMAP_URL_ACCESS_NONE)
 		return APPEND_BUILD_BADURL;
 	if (url.user != NULL && (!str_eq_nocase(url.user, s->account_name) ||
 				 !str_eq_nocase(url.host, s->server->config->hostname)))
@@ -268,48 +267,16 @@ static enum append_build_error append_url_read(struct imap_session *s, const cha
 	if (!append_url_mailbox(s, &url, &mailbox_id, &uidvalidity) ||
 	    (url.uidvalidity != 0 && url.uidvalidity != uidvalidity))
 		return APPEND_BUILD_BADURL;
-	int r = store_message_get(s->store, mailbox_id, url.uid, STORE_INFO_STRUCTURE, arena, &info,
-				  &error);
-	if (r == STORE_ENOTFOUND)
-		return APPEND_BUILD_BADURL;
-	if (r < 0) {
-		log_error("imap: catenate: reading %s: %s", text, error);
+	switch (imap_url_read(s->store, s->cmd_arena, mailbox_id, &url, limit, out)) {
+	case IMAP_URLAUTH_OK:
+		return APPEND_BUILD_OK;
+	case IMAP_URLAUTH_TOOBIG:
+		return APPEND_BUILD_TOOBIG;
+	case IMAP_URLAUTH_FAILED:
 		return APPEND_BUILD_FAILED;
-	}
-	if (info.parts == NULL ||
-	    mime_parts_deserialize(arena, info.parts, &parts, &part_count) < 0)
-		part_count = 0;
-	if (!imap_fetch_section_range(&url.section, parts, part_count, info.size, &range))
+	default:
 		return APPEND_BUILD_BADURL;
-	struct imap_fetch_item item = {
-		.partial = url.partial, .origin = url.origin, .length = url.length,
-	};
-	struct buf filtered = BUF_INIT;
-	size_t total = (size_t)(range.end - range.start);
-	bool fields = url.section.text == IMAP_SECTION_HEADER_FIELDS ||
-		      url.section.text == IMAP_SECTION_HEADER_FIELDS_NOT;
-	if (!fields && total > limit - out->len)
-		return APPEND_BUILD_TOOBIG; /* before reading a byte of it */
-	if (store_blob_read(s->store, info.blob_id, (size_t)range.start, total, arena, &data,
-			    &length, &error) < 0) {
-		log_error("imap: catenate: reading %s: %s", text, error);
-		return APPEND_BUILD_FAILED;
 	}
-	if (fields) {
-		mime_header_filter(data, length, (const char *const *)url.section.fields,
-				   url.section.field_count,
-				   url.section.text == IMAP_SECTION_HEADER_FIELDS_NOT, &filtered);
-		data = filtered.data != NULL ? filtered.data : "";
-		length = filtered.len;
-	}
-	imap_fetch_partial(&item, length, &offset, &length);
-	enum append_build_error result = APPEND_BUILD_OK;
-	if (length > limit - out->len)
-		result = APPEND_BUILD_TOOBIG;
-	else
-		buf_append(out, data + offset, length);
-	buf_free(&filtered);
-	return result;
 }
 
 /* Put a CATENATE message together (RFC 4469 §3): the parts in order. On

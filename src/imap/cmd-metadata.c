@@ -17,6 +17,7 @@
  * METADATA) are not sent.
  */
 #include "imap/session.h"
+#include "imap/urlauth.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "store/acl.h"
@@ -230,6 +231,12 @@ static int metadata_get_one(struct imap_session *s, int64_t mailbox_id, const ch
 		}
 	}
 	for (size_t i = 0; i < count; i++) {
+		/* URLAUTH's mailbox access keys (urlauth.h) are the server's
+		 * secret: RFC 4467 §1, the client never learns or sets them. */
+		if (imap_urlauth_entry_hidden(list[i].entry)) {
+			list[i].entry = NULL;
+			continue;
+		}
 		if (g->depth != METADATA_DEPTH_ALL &&
 		    metadata_depth_of(list[i].entry, name) > g->depth)
 			continue;
@@ -242,7 +249,10 @@ static int metadata_get_one(struct imap_session *s, int64_t mailbox_id, const ch
 		metadata_write_pair(out, list[i].entry, list[i].value, list[i].value_len, first);
 	}
 	/* A name asked for by itself that has no value says so with NIL. */
-	if (!found && g->depth == 0 && count == 0)
+	size_t visible = 0;
+	for (size_t i = 0; i < count; i++)
+		visible += list[i].entry != NULL;
+	if (!found && g->depth == 0 && visible == 0)
 		metadata_write_pair(out, name, NULL, 0, first);
 	return 0;
 }
@@ -319,7 +329,7 @@ static enum imap_cmd_status cmd_setmetadata(struct imap_session *s, struct imap_
 	const char *mailbox, *error = NULL;
 	int64_t mailbox_id = 0;
 	size_t count = 0, len, too_big = 0;
-	bool server_shared = false;
+	bool server_shared = false, hidden = false;
 
 	if (!imap_parse_sp(p) || (mailbox = metadata_target(s, p, &mailbox_id)) == NULL ||
 	    !imap_parse_sp(p) || !imap_parse_char(p, '('))
@@ -344,6 +354,8 @@ static enum imap_cmd_status cmd_setmetadata(struct imap_session *s, struct imap_
 			return imap_cmd_syntax(s, p);
 		}
 		str_lower(entry);
+		if (imap_urlauth_entry_hidden(entry))
+			hidden = true;
 		if (value != NULL && len > METADATA_MAX_VALUE)
 			too_big = len;
 		server_shared |= mailbox_id == 0 && str_has_prefix_nocase(entry, "/shared");
@@ -356,6 +368,10 @@ static enum imap_cmd_status cmd_setmetadata(struct imap_session *s, struct imap_
 		return imap_cmd_syntax(s, p);
 	if (s->result_status != NULL)
 		return IMAP_CMD_DONE; /* the mailbox was refused */
+	if (hidden) {
+		imap_cmd_no(s, "[NOPERM] That entry is the server's");
+		return IMAP_CMD_DONE;
+	}
 	if (server_shared) {
 		imap_cmd_no(s, "[NOPERM] Shared server annotations are the administrator's");
 		return IMAP_CMD_DONE;

@@ -133,6 +133,7 @@ static void select_send_info(struct imap_session *s)
 	imap_write_mailboxid(&s->scratch, view->mailbox_id, view->uidvalidity);
 	buf_append_str(&s->scratch, ")] Mailbox id\r\n"); /* RFC 8474 §4.2 */
 	imap_flush_scratch(s);
+	imap_untagged(s, "OK [URLMECH INTERNAL] URLAUTH mechanisms"); /* RFC 4467 §8 */
 	if (s->condstore) /* RFC 7162 §3.1.2.1 */
 		imap_untagged(s, "OK [HIGHESTMODSEQ %llu] Highest",
 			      (unsigned long long)view->modseq);

@@ -26,6 +26,9 @@ extern const struct imap_command imap_cmd_def_getquota, imap_cmd_def_getquotaroo
 /* RFC 4314 ACL (cmd-acl.c) */
 extern const struct imap_command imap_cmd_def_deleteacl, imap_cmd_def_getacl,
 	imap_cmd_def_listrights, imap_cmd_def_myrights, imap_cmd_def_setacl;
+/* RFC 4467 URLAUTH (cmd-urlauth.c) */
+extern const struct imap_command imap_cmd_def_genurlauth, imap_cmd_def_resetkey,
+	imap_cmd_def_urlfetch;
 /* RFC 5464 METADATA (cmd-metadata.c) */
 extern const struct imap_command imap_cmd_def_getmetadata, imap_cmd_def_setmetadata;
 
@@ -55,6 +58,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_examine,   /* §6.3.3 */
 	&imap_cmd_def_expunge,   /* §6.4.3 */
 	&imap_cmd_def_fetch,     /* §6.4.5 */
+	&imap_cmd_def_genurlauth, /* RFC 4467 §7 */
 	&imap_cmd_def_getacl,    /* RFC 4314 §3.3 */
 	&imap_cmd_def_getmetadata, /* RFC 5464 §4.2 */
 	&imap_cmd_def_getquota,  /* RFC 9208 §4.1.1 */
@@ -73,6 +77,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_notify,    /* RFC 5465 */
 	&imap_cmd_def_rename,    /* §6.3.6 */
 	&imap_cmd_def_replace,   /* RFC 8508 */
+	&imap_cmd_def_resetkey,  /* RFC 4467 §7 */
 	&imap_cmd_def_search,    /* §6.4.4 */
 	&imap_cmd_def_select,    /* §6.3.2 */
 	&imap_cmd_def_setacl,    /* RFC 4314 §3.1 */
@@ -87,6 +92,7 @@ static const struct imap_command *const imap_commands[] = {
 	&imap_cmd_def_unauthenticate, /* RFC 8437 */
 	&imap_cmd_def_unselect,  /* §6.4.2, RFC 3691 */
 	&imap_cmd_def_unsubscribe, /* §6.3.8 */
+	&imap_cmd_def_urlfetch,  /* RFC 4467 §7 */
 };
 
 const struct imap_command *imap_command_find(const char *name)

@@ -255,6 +255,11 @@ struct imap_mailbox_ref {
 /* Resolve name; 0 (see ref->exists) or a STORE_E* code for a store
  * failure. Rights of one's own mailboxes are ACL_ALL. */
 int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_mailbox_ref *ref);
+/* The same for any account (URLAUTH resolves a URL in the namespace of
+ * the user who made it, whoever fetches it); strings in arena. */
+int imap_mailbox_resolve_as(struct store *store, struct arena *arena, int64_t account_id,
+			    const char *account_name, const char *name,
+			    struct imap_mailbox_ref *ref);
 /* Answer NO when ref does not exist or lacks any of needed: NONEXISTENT
  * when the user may not even see it (no "l", RFC 4314 §6: do not reveal
  * it), else NOPERM. Returns true when it answered. */

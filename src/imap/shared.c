@@ -33,7 +33,7 @@ bool imap_name_is_foreign(const char *name)
 
 /* The owner's address and its own name for a foreign name; false when the
  * name stops at the namespace or the owner ("Other Users/bob"). */
-static bool shared_split(struct imap_session *s, const char *name, const char **owner_r,
+static bool shared_split(struct arena *arena, const char *name, const char **owner_r,
 			 const char **rest_r)
 {
 	if (strncmp(name, IMAP_NS_SHARED, strlen(IMAP_NS_SHARED)) == 0) {
@@ -45,17 +45,19 @@ static bool shared_split(struct imap_session *s, const char *name, const char **
 	const char *slash = strchr(user, '/');
 	if (slash == NULL || slash == user || slash[1] == '\0')
 		return false;
-	*owner_r = str_lower(arena_strndup(s->cmd_arena, user, (size_t)(slash - user)));
+	*owner_r = str_lower(arena_strndup(arena, user, (size_t)(slash - user)));
 	*rest_r = slash + 1;
 	/* RFC 9051 §5.1: INBOX in any case, also as a parent. */
 	if (str_eq_nocase(*rest_r, "INBOX"))
 		*rest_r = "INBOX";
 	else if (str_has_prefix_nocase(*rest_r, "INBOX/"))
-		*rest_r = arena_printf(s->cmd_arena, "INBOX%s", *rest_r + 5);
+		*rest_r = arena_printf(arena, "INBOX%s", *rest_r + 5);
 	return true;
 }
 
-int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_mailbox_ref *ref)
+int imap_mailbox_resolve_as(struct store *store, struct arena *arena, int64_t account_id,
+			    const char *account_name, const char *name,
+			    struct imap_mailbox_ref *ref)
 {
 	struct store_account account;
 	struct store_acl_entry *entries;
@@ -64,31 +66,31 @@ int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_m
 	int r;
 
 	memset(ref, 0, sizeof(*ref));
-	ref->owner_id = s->account_id;
-	ref->owner = s->account_name;
+	ref->owner_id = account_id;
+	ref->owner = account_name;
 	ref->name = name;
 	ref->rights = ACL_ALL;
 	if (imap_name_is_foreign(name)) {
 		ref->foreign = true;
 		ref->owner_id = 0;
 		ref->rights = 0;
-		if (!shared_split(s, name, &owner, &rest))
+		if (!shared_split(arena, name, &owner, &rest))
 			return 0;
 		ref->owner = owner;
 		ref->name = rest;
-		r = store_account_find(s->store, owner, s->cmd_arena, &account, &error);
+		r = store_account_find(store, owner, arena, &account, &error);
 		if (r == STORE_ENOTFOUND)
 			return 0;
 		if (r < 0)
 			goto fail;
 		ref->owner_id = account.id;
-		if (account.id == s->account_id) {
+		if (account.id == account_id) {
 			/* One's own mailbox by its other name. */
 			ref->foreign = false;
 			ref->rights = ACL_ALL;
 		}
 	}
-	r = store_mailbox_find(s->store, ref->owner_id, ref->name, s->cmd_arena, &ref->mailbox,
+	r = store_mailbox_find(store, ref->owner_id, ref->name, arena, &ref->mailbox,
 			       &error);
 	if (r == STORE_ENOTFOUND)
 		return 0;
@@ -96,15 +98,21 @@ int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_m
 		goto fail;
 	ref->exists = true;
 	if (ref->foreign) {
-		if ((r = store_acl_list(s->store, ref->mailbox.id, s->cmd_arena, &entries, &count,
+		if ((r = store_acl_list(store, ref->mailbox.id, arena, &entries, &count,
 					&error)) < 0)
 			goto fail;
-		ref->rights = acl_rights_of(entries, count, s->account_name);
+		ref->rights = acl_rights_of(entries, count, account_name);
 	}
 	return 0;
 fail:
-	log_error("imap: %s: resolving %s: %s", s->account_name, name, error);
+	log_error("imap: %s: resolving %s: %s", account_name, name, error);
 	return r;
+}
+
+int imap_mailbox_resolve(struct imap_session *s, const char *name, struct imap_mailbox_ref *ref)
+{
+	return imap_mailbox_resolve_as(s->store, s->cmd_arena, s->account_id, s->account_name,
+				       name, ref);
 }
 
 bool imap_mailbox_denied(struct imap_session *s, const struct imap_mailbox_ref *ref,

@@ -2,17 +2,21 @@
  * command: the SMTP verbs (RFC 5321 §4.1.1) and their extensions: EHLO /
  * HELO / LHLO, STARTTLS (RFC 3207), AUTH (RFC 4954; auth/auth.c), MAIL
  * and RCPT with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), DSN
- * (RFC 3461) parameters, DATA, BDAT (RFC 3030), RSET, NOOP, VRFY, HELP,
- * QUIT. Enhanced status codes (RFC 2034, RFC 3463) on every reply.
+ * (RFC 3461) parameters, DATA, BDAT (RFC 3030), BURL (RFC 4468, submission:
+ * the URL resolved in this process by imap/urlauth.c, with the checks of
+ * URLFETCH), RSET, NOOP, VRFY, HELP, QUIT. Enhanced status codes (RFC
+ * 2034, RFC 3463) on every reply.
  */
 #include "smtp/session.h"
 #include "auth/auth.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "delivery/dsn.h"
+#include "imap/urlauth.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* RFC 4954 §4 leaves the delay to us: a failed password is answered late
  * so that guessing is slow for the guesser and free for everyone else. */
@@ -34,7 +38,7 @@ static const char *auth_ext(struct smtp_session *s)
 static void cmd_ehlo(struct smtp_session *s, enum smtp_verb verb, const char *args)
 {
 	bool lmtp = s->sloop->kind == SMTP_KIND_LMTP;
-	const char *ext[12];
+	const char *ext[13];
 	size_t n = 0;
 	char size[64];
 
@@ -61,6 +65,10 @@ static void cmd_ehlo(struct smtp_session *s, enum smtp_verb verb, const char *ar
 	if (s->sloop->kind == SMTP_KIND_SUBMISSION && s->account_id == 0 && smtp_auth_allowed(s))
 		ext[n++] = auth_ext(s);                 /* RFC 4954 */
 	ext[n++] = "8BITMIME";                          /* RFC 6152 */
+	/* RFC 4468 §3.1: submission only; "imap" once logged in, as the
+	 * URLAUTH URLs it takes are submit+<that user>'s (§3.3). */
+	if (s->sloop->kind == SMTP_KIND_SUBMISSION)
+		ext[n++] = s->account_id != 0 ? "BURL imap" : "BURL";
 	ext[n++] = "CHUNKING";                          /* RFC 3030 */
 	ext[n++] = "DSN";                               /* RFC 3461 */
 	ext[n++] = "ENHANCEDSTATUSCODES";               /* RFC 2034 */
@@ -481,6 +489,88 @@ static void cmd_bdat(struct smtp_session *s, const char *args)
 	smtp_session_data_timeout(s);
 }
 
+/* RFC 4468 §3: BURL url [LAST], in place of DATA and mixed with BDAT. The
+ * URL is resolved here, at once, by the store of this loop: the same
+ * checks as URLFETCH (imap/urlauth.c) for a submission server acting for
+ * the authenticated user (access submit+USER, authuser, anonymous). Any
+ * failure fails the whole transaction (§3.2). */
+static void cmd_burl(struct smtp_session *s, const char *args)
+{
+	size_t n = strcspn(args, " ");
+	bool last = false;
+
+	if (s->sloop->kind != SMTP_KIND_SUBMISSION) {
+		/* §3.1: never on MX (or LMTP) */
+		smtp_reply(s, "502 5.5.1 Command not implemented");
+		return;
+	}
+	if (n == 0 || (args[n] != '\0' && !(last = str_eq_nocase(args + n + 1, "LAST")))) {
+		smtp_reply(s, "501 5.5.4 Syntax: BURL absolute-URI [LAST]");
+		return;
+	}
+	if (s->sender == NULL) {
+		smtp_reply(s, "503 5.5.1 Need MAIL first");
+		return;
+	}
+	if (s->rcpts.count == 0) {
+		/* §6: no resolution without a valid recipient */
+		smtp_reply(s, "554 5.5.0 No recipients have been specified");
+		return;
+	}
+	if (!str_has_prefix_nocase(args, "imap://")) {
+		smtp_reply(s, "554 5.7.8 URL resolution requires trust relationship");
+		smtp_transaction_reset(s);
+		return;
+	}
+	if (!s->bdat_used) {
+		/* from here on the message is built from chunks: no DATA */
+		s->bdat_used = true;
+		buf_free(&s->message);
+		smtp_data_init(&s->data);
+	}
+	const struct imap_urlauth_requester who = {
+		.account_id = s->account_id, .address = s->account, .submit = true,
+	};
+	const char *url = arena_strndup(s->line_arena, args, n);
+	size_t before = s->message.len;
+	uint64_t limit = s->config->max_message_size;
+	enum imap_urlauth_result r =
+		imap_urlauth_fetch(s->sloop->store, s->line_arena, s->config->hostname, &who, url,
+				   n, (int64_t)time(NULL), limit, &s->message);
+	switch (r) {
+	case IMAP_URLAUTH_OK:
+		break;
+	case IMAP_URLAUTH_BADURL:
+		/* not one of our URLAUTH URLs: another server's or a plain one */
+		smtp_reply(s, "554 5.7.8 URL resolution requires trust relationship");
+		break;
+	case IMAP_URLAUTH_DENIED:
+		smtp_reply(s, "554 5.7.0 IMAP URL authorization failed");
+		break;
+	case IMAP_URLAUTH_MISSING:
+		smtp_reply(s, "554 5.6.6 IMAP URL resolution failed");
+		break;
+	case IMAP_URLAUTH_TOOBIG:
+		smtp_reply(s, "554 5.3.4 Message too big for system");
+		break;
+	case IMAP_URLAUTH_FAILED:
+		smtp_reply(s, "451 4.4.1 IMAP server unavailable");
+		break;
+	}
+	if (r != IMAP_URLAUTH_OK) {
+		log_info("smtp: %s: BURL by %s refused (%d)", s->id, s->account, (int)r);
+		smtp_transaction_reset(s);
+		return;
+	}
+	s->data.size = s->message.len;
+	log_info("smtp: %s: BURL by %s: %zu octets", s->id, s->account, s->message.len - before);
+	if (last) {
+		smtp_message_done(s);
+		return;
+	}
+	smtp_reply(s, "250 2.5.0 Waiting for additional BURL or BDAT commands");
+}
+
 /* ---- dispatch ------------------------------------------------------------------------ */
 
 void smtp_command(struct smtp_session *s, char *line, size_t len)
@@ -515,6 +605,9 @@ void smtp_command(struct smtp_session *s, char *line, size_t len)
 		break;
 	case SMTP_VERB_BDAT:
 		cmd_bdat(s, args);
+		break;
+	case SMTP_VERB_BURL:
+		cmd_burl(s, args);
 		break;
 	case SMTP_VERB_RSET:
 		smtp_transaction_reset(s);

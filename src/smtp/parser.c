@@ -48,7 +48,8 @@ static const struct {
 	const char *name;
 	enum smtp_verb verb;
 } smtp_verbs[] = {
-	{ "AUTH", SMTP_VERB_AUTH }, { "BDAT", SMTP_VERB_BDAT }, { "DATA", SMTP_VERB_DATA },
+	{ "AUTH", SMTP_VERB_AUTH }, { "BDAT", SMTP_VERB_BDAT }, { "BURL", SMTP_VERB_BURL },
+	{ "DATA", SMTP_VERB_DATA },
 	{ "EHLO", SMTP_VERB_EHLO }, { "EXPN", SMTP_VERB_EXPN }, { "HELO", SMTP_VERB_HELO },
 	{ "HELP", SMTP_VERB_HELP }, { "LHLO", SMTP_VERB_LHLO }, { "MAIL", SMTP_VERB_MAIL },
 	{ "NOOP", SMTP_VERB_NOOP }, { "QUIT", SMTP_VERB_QUIT }, { "RCPT", SMTP_VERB_RCPT },
