@@ -4,7 +4,10 @@
  * shared with submission's BURL (RFC 4468).
  *
  * URLFETCH answers NIL for any URL that fails (RFC 4467 §7: whatever the
- * reason, so it tells nothing), and gathers all the data of one command
+ * reason, so it tells nothing), takes RFC 5524's per-URL parameters
+ * (URLAUTH=BINARY: BODY, BINARY, BODYPARTSTRUCTURE; BINARY and
+ * BODYPARTSTRUCTURE need a URL naming a whole part, else NIL), and gathers
+ * all the data of one command
  * in memory first: its total is bounded by URLFETCH_MAX_TOTAL(config), and
  * a command asking for more gets NO [LIMIT] (RFC 5530) instead.
  */
@@ -126,17 +129,82 @@ static enum imap_cmd_status cmd_genurlauth(struct imap_session *s, struct imap_p
 	return IMAP_CMD_DONE;
 }
 
-/* URLFETCH 1*(SP url-full) (RFC 4467 §7): "* URLFETCH url data ..." with
- * NIL for every URL that does not resolve, then OK. */
+/* One URL of URLFETCH and what RFC 5524 asks for it (ext NULL: as RFC
+ * 4467, the URL alone or in parentheses with no parameter). */
+struct urlfetch_arg {
+	char *url;
+	size_t len;
+	struct imap_urlauth_extended *ext;
+};
+
+/* url-fetch-arg = url-full / "(" url-full *(SP url-fetch-param) ")"
+ * (RFC 5524 §5); each parameter once, never both BINARY and BODY. */
+static bool urlfetch_parse_arg(struct imap_session *s, struct imap_parser *p,
+			       struct urlfetch_arg *arg)
+{
+	arg->ext = NULL;
+	if (!imap_peek_char(p, '('))
+		return imap_parse_astring(p, &arg->url, &arg->len);
+	p->p++;
+	if (!imap_parse_astring(p, &arg->url, &arg->len))
+		return false;
+	struct imap_urlauth_extended ext = { 0 };
+	bool any = false;
+	while (imap_peek_char(p, ' ')) {
+		char *param;
+		bool *flag;
+		p->p++;
+		if (!imap_parse_atom(p, &param))
+			return false;
+		if (str_eq_nocase(param, "BODY"))
+			flag = &ext.body;
+		else if (str_eq_nocase(param, "BINARY"))
+			flag = &ext.binary;
+		else if (str_eq_nocase(param, "BODYPARTSTRUCTURE"))
+			flag = &ext.bodypartstructure;
+		else
+			return imap_parser_fail(p, "Unknown URLFETCH parameter");
+		if (*flag)
+			return imap_parser_fail(p, "URLFETCH parameter repeated");
+		*flag = any = true;
+	}
+	if (ext.body && ext.binary)
+		return imap_parser_fail(p, "BODY and BINARY exclude each other");
+	if (!imap_parse_char(p, ')'))
+		return false;
+	if (any) {
+		arg->ext = arena_alloc(s->cmd_arena, sizeof(ext));
+		*arg->ext = ext;
+	}
+	return true;
+}
+
+/* The data of one URL: a string, a literal8 when it holds a NUL (RFC
+ * 5524 §5 url-meta-binary). */
+static void urlfetch_write_data(struct imap_session *s, struct buf *out, const struct buf *data)
+{
+	const char *bytes = data->data != NULL ? data->data : "";
+
+	if (memchr(bytes, '\0', data->len) != NULL) {
+		buf_printf(out, "~{%zu}\r\n", data->len);
+		buf_append(out, bytes, data->len);
+		return;
+	}
+	imap_write_string(out, bytes, data->len, s->utf8);
+}
+
+/* URLFETCH 1*(SP url-fetch-arg) (RFC 4467 §7, RFC 5524): one "* URLFETCH"
+ * with each URL and its data, or NIL for every URL that does not resolve,
+ * then OK. */
 static enum imap_cmd_status cmd_urlfetch(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	char *urls[URLAUTH_MAX_URLS];
-	size_t lens[URLAUTH_MAX_URLS], count = 0;
+	struct urlfetch_arg args[URLAUTH_MAX_URLS];
+	size_t count = 0;
 
 	do {
 		if (count == URLAUTH_MAX_URLS)
 			return imap_parser_fail(p, "Too many URLs"), imap_cmd_syntax(s, p);
-		if (!imap_parse_sp(p) || !imap_parse_astring(p, &urls[count], &lens[count]))
+		if (!imap_parse_sp(p) || !urlfetch_parse_arg(s, p, &args[count]))
 			return imap_cmd_syntax(s, p);
 		count++;
 	} while (imap_peek_char(p, ' '));
@@ -151,10 +219,12 @@ static enum imap_cmd_status cmd_urlfetch(struct imap_session *s, struct imap_par
 	struct buf data = BUF_INIT, *out = &s->scratch;
 	buf_append_str(out, "* URLFETCH");
 	for (size_t i = 0; i < count; i++) {
+		struct imap_urlauth_extended *ext = args[i].ext;
 		data.len = 0;
 		enum imap_urlauth_result r =
 			imap_urlauth_fetch(s->store, s->cmd_arena, s->server->config->hostname,
-					   &who, urls[i], lens[i], now, budget - used, &data);
+					   &who, args[i].url, args[i].len, now, budget - used, ext,
+					   &data);
 		if (r == IMAP_URLAUTH_TOOBIG || r == IMAP_URLAUTH_FAILED) {
 			buf_free(&data);
 			buf_free(out);
@@ -165,16 +235,29 @@ static enum imap_cmd_status cmd_urlfetch(struct imap_session *s, struct imap_par
 			return IMAP_CMD_DONE;
 		}
 		buf_append_char(out, ' ');
-		imap_write_string(out, urls[i], lens[i], s->utf8);
-		buf_append_char(out, ' ');
+		imap_write_string(out, args[i].url, args[i].len, s->utf8);
 		if (r != IMAP_URLAUTH_OK) {
 			log_info("imap: %s: urlfetch refused (%d)", s->account_name, (int)r);
-			buf_append_str(out, "NIL");
+			buf_append_str(out, " NIL");
 			continue;
 		}
 		used += data.len;
-		/* §7: a valid URL whose data is empty is "", never NIL */
-		imap_write_string(out, data.data != NULL ? data.data : "", data.len, s->utf8);
+		if (ext == NULL) {
+			/* RFC 4467 §7: a valid URL whose data is empty is "", never NIL */
+			buf_append_char(out, ' ');
+			urlfetch_write_data(s, out, &data);
+			continue;
+		}
+		/* RFC 5524 §3.2: the metadata items asked for, each in parentheses */
+		if (ext->bodypartstructure)
+			buf_printf(out, " (BODYPARTSTRUCTURE %s)", ext->structure);
+		if (ext->binary && ext->undecodable) {
+			buf_append_str(out, " (BINARY NIL)");
+		} else if (ext->binary || ext->body) {
+			buf_append_str(out, ext->binary ? " (BINARY " : " (BODY ");
+			urlfetch_write_data(s, out, &data);
+			buf_append_char(out, ')');
+		}
 	}
 	buf_free(&data);
 	buf_append_str(out, "\r\n");

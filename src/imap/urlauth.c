@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 bool imap_urlauth_entry_hidden(const char *entry)
@@ -190,9 +191,240 @@ bool imap_urlauth_generate(struct store *store, struct arena *arena, const char 
 	return true;
 }
 
-enum imap_urlauth_result imap_url_read(struct store *store, struct arena *arena,
-				       int64_t mailbox_id, const struct imap_url *url,
-				       uint64_t limit, struct buf *out)
+/* ---- body structures in wire form (RFC 9051 §7.5.2) ------------------------------ */
+
+/* Nesting a body structure may have: MIME_MAX_DEPTH parts, each a list
+ * within a list (message parts add an envelope and a body). */
+#define BODYSTRUCTURE_MAX_DEPTH 256
+/* Elements of one body list that matter: the 1-part fields up to a
+ * message's body (9), or a multipart's children (as many as parts). */
+#define BODYSTRUCTURE_MAX_ELEMENTS 4096
+
+/* The end of the value at wire[i] (a list, quoted string, literal, atom or
+ * number), or 0 when it is malformed. */
+static size_t bs_skip(const char *wire, size_t len, size_t i, unsigned depth)
+{
+	if (i >= len || depth > BODYSTRUCTURE_MAX_DEPTH)
+		return 0;
+	if (wire[i] == '(') {
+		i++;
+		while (i < len && wire[i] != ')') {
+			if (wire[i] == ' ') {
+				i++;
+				continue;
+			}
+			if ((i = bs_skip(wire, len, i, depth + 1)) == 0)
+				return 0;
+		}
+		return i < len ? i + 1 : 0;
+	}
+	if (wire[i] == '"') {
+		for (i++; i < len && wire[i] != '"'; i++) {
+			if (wire[i] == '\\')
+				i++;
+		}
+		return i < len ? i + 1 : 0;
+	}
+	if (wire[i] == '{') {
+		uint64_t n = 0;
+		for (i++; i < len && wire[i] >= '0' && wire[i] <= '9'; i++) {
+			if (n > len)
+				return 0;
+			n = n * 10 + (uint64_t)(wire[i] - '0');
+		}
+		if (i + 3 > len || wire[i] != '}' || wire[i + 1] != '\r' || wire[i + 2] != '\n' ||
+		    n > len - (i + 3))
+			return 0;
+		return i + 3 + (size_t)n;
+	}
+	size_t start = i;
+	while (i < len && wire[i] != ' ' && wire[i] != '(' && wire[i] != ')')
+		i++;
+	return i > start ? i : 0;
+}
+
+/* The elements of the list at wire[start]: where each begins and ends. */
+static size_t bs_elements(const char *wire, size_t len, size_t start, size_t *begin,
+			  size_t *end, size_t max)
+{
+	size_t n = 0, i = start + 1;
+
+	while (i < len && wire[i] != ')' && n < max) {
+		if (wire[i] == ' ') {
+			i++;
+			continue;
+		}
+		size_t next = bs_skip(wire, len, i, 1);
+		if (next == 0)
+			return 0;
+		begin[n] = i;
+		end[n++] = next;
+		i = next;
+	}
+	return n;
+}
+
+static bool bs_atom_is(const char *wire, size_t begin, size_t end, const char *quoted)
+{
+	size_t n = strlen(quoted);
+
+	return end - begin == n && str_eq_nocase_n(wire + begin, n, quoted);
+}
+
+bool imap_bodystructure_find(const char *wire, size_t wire_len, const char *section,
+			     size_t *start_r, size_t *len_r)
+{
+	size_t *begin = malloc(BODYSTRUCTURE_MAX_ELEMENTS * sizeof(size_t) * 2);
+	size_t *end = begin + BODYSTRUCTURE_MAX_ELEMENTS;
+	size_t start = 0, stop;
+	bool container = true; /* the body of a message: its part 1 is itself */
+	bool found = false;
+	const char *p = section;
+
+	if (begin == NULL)
+		return false;
+	if (wire_len == 0 || wire[0] != '(' || (stop = bs_skip(wire, wire_len, 0, 0)) == 0)
+		goto out;
+	while (*p != '\0') {
+		char *next;
+		if (*p < '0' || *p > '9')
+			goto out;
+		unsigned long n = strtoul(p, &next, 10);
+		if (n == 0 || (*next != '.' && *next != '\0') || (*next == '.' && next[1] == '\0'))
+			goto out;
+		size_t count = bs_elements(wire, stop, start, begin, end,
+					   BODYSTRUCTURE_MAX_ELEMENTS);
+		if (count == 0)
+			goto out;
+		if (wire[begin[0]] == '(') {
+			/* multipart: its children lead the list */
+			size_t children = 0;
+			while (children < count && wire[begin[children]] == '(')
+				children++;
+			if (n > children)
+				goto out;
+			start = begin[n - 1];
+			stop = end[n - 1];
+			container = false;
+		} else if (container) {
+			if (n != 1)
+				goto out;
+			container = false;
+		} else if (count >= 9 && bs_atom_is(wire, begin[0], end[0], "\"MESSAGE\"") &&
+			   (bs_atom_is(wire, begin[1], end[1], "\"RFC822\"") ||
+			    bs_atom_is(wire, begin[1], end[1], "\"GLOBAL\"")) &&
+			   wire[begin[8]] == '(') {
+			/* into the encapsulated message; n applies to its body */
+			start = begin[8];
+			stop = end[8];
+			container = true;
+			continue;
+		} else {
+			goto out;
+		}
+		p = *next == '.' ? next + 1 : next;
+	}
+	*start_r = start;
+	*len_r = stop - start;
+	found = true;
+out:
+	free(begin);
+	return found;
+}
+
+char *imap_bodystructure_as_binary(struct arena *arena, const char *part, size_t len,
+				   uint64_t size)
+{
+	size_t begin[8], end[8];
+	size_t count = bs_elements(part, len, 0, begin, end, 8);
+
+	/* body-type-basic / body-type-text: type subtype params id desc
+	 * encoding size ... (RFC 9051 §9); not a multipart, not a message */
+	if (count < 7 || part[begin[0]] == '(' ||
+	    bs_atom_is(part, begin[0], end[0], "\"MESSAGE\"") ||
+	    (part[begin[6]] < '0' || part[begin[6]] > '9'))
+		return arena_strndup(arena, part, len);
+	return arena_printf(arena, "%.*s\"BINARY\" %llu%.*s", (int)begin[5], part,
+			    (unsigned long long)size, (int)(len - end[6]), part + end[6]);
+}
+
+/* The part's bytes with its Content-Transfer-Encoding undone (RFC 3516
+ * §4.3, as FETCH BINARY): multiparts, messages and the whole message go as
+ * they are. 1 for an encoding we do not know, <0 on a read error. */
+static int url_read_binary(struct store *store, struct arena *arena, int64_t blob_id,
+			   const struct mime_part *part, struct buf *out)
+{
+	const char *header, *body, *error;
+	size_t header_len, body_len;
+	bool whole = part->section[0] == '\0';
+	uint32_t start = whole ? 0 : part->body_offset;
+
+	if (store_blob_read(store, blob_id, start, part->body_end - start, arena, &body,
+			    &body_len, &error) < 0 ||
+	    (!whole && store_blob_read(store, blob_id, part->header_offset,
+				       part->body_offset - part->header_offset, arena, &header,
+				       &header_len, &error) < 0)) {
+		log_error("imap: url: reading blob %lld: %s", (long long)blob_id, error);
+		return -1;
+	}
+	if (whole || part->multipart || part->message) {
+		buf_append(out, body, body_len);
+		return 0;
+	}
+	char *encoding = mime_header_get(arena, header, header_len, "Content-Transfer-Encoding");
+	return mime_decode_transfer(encoding, body, body_len, out) < 0 ? 1 : 0;
+}
+
+/* RFC 5524 §3: BINARY and BODYPARTSTRUCTURE of a part section. */
+static enum imap_urlauth_result url_read_extended(struct store *store, struct arena *arena,
+						  const struct store_message_info *info,
+						  const struct mime_part *parts, size_t part_count,
+						  const struct imap_url *url, uint64_t limit,
+						  struct imap_urlauth_extended *ext,
+						  struct buf *out)
+{
+	const struct mime_part *part = mime_parts_find(parts, part_count, url->section.part);
+	struct buf data = BUF_INIT;
+	size_t offset, length, start, len;
+
+	if (url->section.text != IMAP_SECTION_ALL || part == NULL)
+		return IMAP_URLAUTH_MISSING;
+	int r = url_read_binary(store, arena, info->blob_id, part, &data);
+	if (r < 0) {
+		buf_free(&data);
+		return IMAP_URLAUTH_FAILED;
+	}
+	ext->undecodable = r > 0;
+	struct imap_fetch_item item = {
+		.partial = url->partial, .origin = url->origin, .length = url->length,
+	};
+	imap_fetch_partial(&item, data.len, &offset, &length);
+	if (ext->bodypartstructure) {
+		const char *wire = info->bodystructure != NULL ? info->bodystructure : "";
+		if (!imap_bodystructure_find(wire, strlen(wire), url->section.part, &start, &len)) {
+			buf_free(&data);
+			return IMAP_URLAUTH_MISSING;
+		}
+		ext->structure = ext->binary && !ext->undecodable ?
+			imap_bodystructure_as_binary(arena, wire + start, len, length) :
+			arena_strndup(arena, wire + start, len);
+	}
+	enum imap_urlauth_result result = IMAP_URLAUTH_OK;
+	if (ext->binary && !ext->undecodable) {
+		if (out->len > limit || length > limit - out->len)
+			result = IMAP_URLAUTH_TOOBIG;
+		else
+			buf_append(out, data.data != NULL ? data.data + offset : "", length);
+	}
+	buf_free(&data);
+	return result;
+}
+
+/* imap_url_read, or with ext the RFC 5524 items. */
+static enum imap_urlauth_result url_read(struct store *store, struct arena *arena,
+					 int64_t mailbox_id, const struct imap_url *url,
+					 uint64_t limit, struct imap_urlauth_extended *ext,
+					 struct buf *out)
 {
 	struct store_message_info info;
 	struct imap_fetch_range range;
@@ -213,6 +445,14 @@ enum imap_urlauth_result imap_url_read(struct store *store, struct arena *arena,
 		part_count = 0;
 	if (!imap_fetch_section_range(&url->section, parts, part_count, info.size, &range))
 		return IMAP_URLAUTH_MISSING;
+	if (ext != NULL && (ext->binary || ext->bodypartstructure)) {
+		enum imap_urlauth_result r2 = url_read_extended(store, arena, &info, parts,
+								part_count, url, limit, ext, out);
+		if (r2 != IMAP_URLAUTH_OK || !ext->body)
+			return r2;
+	} else if (ext != NULL && !ext->body) {
+		return IMAP_URLAUTH_OK;
+	}
 	struct imap_fetch_item item = {
 		.partial = url->partial, .origin = url->origin, .length = url->length,
 	};
@@ -244,6 +484,13 @@ enum imap_urlauth_result imap_url_read(struct store *store, struct arena *arena,
 	return result;
 }
 
+enum imap_urlauth_result imap_url_read(struct store *store, struct arena *arena,
+				       int64_t mailbox_id, const struct imap_url *url,
+				       uint64_t limit, struct buf *out)
+{
+	return url_read(store, arena, mailbox_id, url, limit, NULL, out);
+}
+
 /* RFC 4467 §3: may who use a URL with this access identifier? A
  * submission server (BURL) acts for its authenticated user: submit+ that
  * user, or the identifiers any logged-in session may use (RFC 4468 §3.3).
@@ -270,7 +517,8 @@ enum imap_urlauth_result imap_urlauth_fetch(struct store *store, struct arena *a
 					    const char *hostname,
 					    const struct imap_urlauth_requester *who,
 					    const char *url, size_t len, int64_t now,
-					    uint64_t limit, struct buf *out)
+					    uint64_t limit, struct imap_urlauth_extended *ext,
+					    struct buf *out)
 {
 	struct imap_url parsed;
 	struct imap_mailbox_ref ref = { 0 };
@@ -330,7 +578,7 @@ enum imap_urlauth_result imap_urlauth_fetch(struct store *store, struct arena *a
 		return IMAP_URLAUTH_DENIED;
 	if (parsed.uidvalidity != 0 && parsed.uidvalidity != ref.mailbox.uidvalidity)
 		return IMAP_URLAUTH_MISSING;
-	return imap_url_read(store, arena, ref.mailbox.id, &parsed, limit, out);
+	return url_read(store, arena, ref.mailbox.id, &parsed, limit, ext, out);
 failed:
 	log_error("imap: urlauth: %s", error);
 	return IMAP_URLAUTH_FAILED;

@@ -83,6 +83,16 @@ enum imap_urlauth_result {
 	IMAP_URLAUTH_FAILED,   /* the store failed */
 };
 
+/* RFC 5524 (URLAUTH=BINARY): what an extended URLFETCH asks of one URL,
+ * and what it gets besides the data. */
+struct imap_urlauth_extended {
+	bool body;              /* BODY: the data as stored */
+	bool binary;            /* BINARY: its Content-Transfer-Encoding undone */
+	bool bodypartstructure; /* BODYPARTSTRUCTURE */
+	char *structure;        /* out: the part's body structure (arena) */
+	bool undecodable;       /* out: BINARY met an unknown encoding (send NIL) */
+};
+
 /* Resolve a full URLAUTH URL (URLFETCH, BURL): check it (RFC 4467 §6, in
  * constant time for the token; a plausible random key when the owner or
  * mailbox does not exist, so failures take the same time), the expiry,
@@ -90,12 +100,28 @@ enum imap_urlauth_result {
  * the mailbox ("r", RFC 4467 §7 URLFETCH: the URL grants only what its
  * owner may do now), then append the bytes it names to out (as BODY.PEEK
  * would return them). now: seconds since the epoch. Nothing is appended
- * unless the result is OK; more than limit bytes appended is TOOBIG. */
+ * unless the result is OK; more than limit bytes appended is TOOBIG.
+ * ext (NULL: plain RFC 4467) asks for RFC 5524's items instead: BINARY and
+ * BODYPARTSTRUCTURE need a part section (a number, or none), else MISSING;
+ * out gets BINARY's or BODY's data, nothing when neither was asked. */
 enum imap_urlauth_result imap_urlauth_fetch(struct store *store, struct arena *arena,
 					    const char *hostname,
 					    const struct imap_urlauth_requester *who,
 					    const char *url, size_t len, int64_t now,
-					    uint64_t limit, struct buf *out);
+					    uint64_t limit, struct imap_urlauth_extended *ext,
+					    struct buf *out);
+
+/* The body structure of part section ("" the message, "1.2", ...) within
+ * a message's extended body structure in wire form (RFC 9051 §7.5.2, as
+ * kept at save time): *start_r and *len_r delimit it in wire. False when
+ * the message has no such part. Pure. */
+bool imap_bodystructure_find(const char *wire, size_t wire_len, const char *section,
+			     size_t *start_r, size_t *len_r);
+/* The same part's structure with its encoding said to be "BINARY" and its
+ * size size (RFC 5524 §3.2: the structure of the data as returned), for a
+ * part that is neither multipart nor a message; else a copy. Arena. */
+char *imap_bodystructure_as_binary(struct arena *arena, const char *part, size_t len,
+				   uint64_t size);
 
 /* The IMAP URL reading CATENATE also uses (cmd-append.c): the bytes of
  * message uid of mailbox_id that section and partial of url name, appended

@@ -536,7 +536,7 @@ static void cmd_burl(struct smtp_session *s, const char *args)
 	uint64_t limit = s->config->max_message_size;
 	enum imap_urlauth_result r =
 		imap_urlauth_fetch(s->sloop->store, s->line_arena, s->config->hostname, &who, url,
-				   n, (int64_t)time(NULL), limit, &s->message);
+				   n, (int64_t)time(NULL), limit, NULL, &s->message);
 	switch (r) {
 	case IMAP_URLAUTH_OK:
 		break;

@@ -9,6 +9,7 @@
 #include "core/arena.h"
 #include "imap/fetch.h"
 #include "imap/url.h"
+#include "imap/urlauth.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -47,6 +48,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	int64_t t;
 	(void)imap_url_parse_datetime(text, size, &t);
+	/* and as a body structure, for URLFETCH's BODYPARTSTRUCTURE (its
+	 * input is our own stored wire form, but it must not trust it) */
+	size_t start, len;
+	if (imap_bodystructure_find(text, size, "2.1", &start, &len) &&
+	    (start > size || len > size - start))
+		__builtin_trap();
+	if (imap_bodystructure_find(text, size, "", &start, &len))
+		(void)imap_bodystructure_as_binary(arena, text + start, len, 7);
 	(void)imap_fetch_parse_section_spec(arena, text, size, &section);
 	arena_free(arena);
 	return 0;

@@ -8,6 +8,7 @@ server (BURL), and that resolves it against the same store with the checks
 of URLFETCH for "submit+<the submitting user>".
 """
 
+import base64
 import hashlib
 import hmac
 import os
@@ -83,6 +84,7 @@ def urlfetch(r, *urls):
 def test_token_is_hmac_sha1_of_the_rump_under_the_stored_key():
     # The INTERNAL token recomputed here with Python's hmac from the key
     # kept in the store (private server metadata of (INBOX, alice)).
+    harness.sqlite_only('reads the key from buzon.db')
     s = server()
     r = s.raw(ALICE)
     _, uid = append(r)
@@ -421,6 +423,85 @@ def test_burl_refusals():
     assert mx.docmd('BURL', submit + ' LAST')[0] == 502
     mx.quit()
     alice.close()
+
+
+# ---- URLAUTH=BINARY (RFC 5524) -----------------------------------------------------
+
+PAYLOAD = b'\x00\x01binary\x00data\xff'
+BINMSG = (b'From: alice@example.test\r\n'
+          b'Subject: binary\r\n'
+          b'MIME-Version: 1.0\r\n'
+          b'Content-Type: multipart/mixed; boundary="x"\r\n'
+          b'\r\n'
+          b'--x\r\n'
+          b'Content-Type: text/plain\r\n'
+          b'\r\n'
+          b'hello\r\n'
+          b'--x\r\n'
+          b'Content-Type: application/octet-stream\r\n'
+          b'Content-Transfer-Encoding: base64\r\n'
+          b'\r\n' + base64.b64encode(PAYLOAD) + b'\r\n'
+          b'--x\r\n'
+          b'Content-Type: text/plain\r\n'
+          b'Content-Transfer-Encoding: x-unknown\r\n'
+          b'\r\n'
+          b'zzz\r\n'
+          b'--x--\r\n')
+
+
+def urlfetch_ext(r, args):
+    """The raw text of the one * URLFETCH response to URLFETCH args."""
+    lines, _ = r.ok('URLFETCH ' + args)
+    fetched = [l for l in lines if l.startswith('* URLFETCH ')]
+    assert len(fetched) == 1, lines
+    return fetched[0]
+
+
+def test_urlfetch_binary_and_bodypartstructure():
+    r = server().raw(ALICE)
+    lines, _ = r.ok('CAPABILITY')
+    assert ' URLAUTH=BINARY' in lines[0], lines
+    _, uid = append(r, data=BINMSG)
+    text = genurlauth(r, rump(ALICE, uid, rest='/;SECTION=1'))
+    blob = genurlauth(r, rump(ALICE, uid, rest='/;SECTION=2'))
+    odd = genurlauth(r, rump(ALICE, uid, rest='/;SECTION=3'))
+    head = genurlauth(r, rump(ALICE, uid, rest='/;SECTION=HEADER'))
+    q = harness.quote
+    # BINARY: decoded, a literal8 because it holds NULs
+    line = urlfetch_ext(r, '(%s BINARY)' % q(blob))
+    assert line == '* URLFETCH %s (BINARY ~{%d}\r\n%s)' % (
+        q(blob), len(PAYLOAD), PAYLOAD.decode('latin-1')), line
+    # BODY: as stored; BODYPARTSTRUCTURE first, as in the RFC's examples
+    encoded = base64.b64encode(PAYLOAD).decode()
+    line = urlfetch_ext(r, '(%s BODY BODYPARTSTRUCTURE)' % q(blob))
+    structure = '("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BASE64" %d' % len(encoded)
+    assert line.startswith('* URLFETCH %s (BODYPARTSTRUCTURE %s' % (q(blob), structure)), line
+    assert line.endswith(') (BODY "%s")' % encoded), line
+    # BINARY with BODYPARTSTRUCTURE: the structure of the decoded data
+    line = urlfetch_ext(r, '(%s BODYPARTSTRUCTURE BINARY)' % q(blob))
+    assert ('(BODYPARTSTRUCTURE ("APPLICATION" "OCTET-STREAM" NIL NIL NIL "BINARY" %d'
+            % len(PAYLOAD)) in line, line
+    # an encoding nobody knows: the structure as is, BINARY NIL
+    line = urlfetch_ext(r, '(%s BINARY BODYPARTSTRUCTURE)' % q(odd))
+    assert '"X-UNKNOWN"' in line and line.endswith(' (BINARY NIL)'), line
+    # the whole message and a text part; a text part needs no literal8
+    line = urlfetch_ext(r, '(%s BINARY) (%s) %s' % (q(text), q(text), q(text)))
+    assert line == '* URLFETCH %s (BINARY "hello") %s "hello" %s "hello"' % (
+        q(text), q(text), q(text)), line
+    # BINARY / BODYPARTSTRUCTURE of a header section: NIL
+    line = urlfetch_ext(r, '(%s BINARY) (%s BODYPARTSTRUCTURE) (%s BODY)' % (
+        q(head), q(head), q(head)))
+    assert line.startswith('* URLFETCH %s NIL %s NIL %s (BODY ' % (q(head), q(head), q(head))), line
+    # a failing URL is NIL whatever was asked
+    bad = blob[:-1] + ('0' if blob[-1] != '0' else '1')
+    assert urlfetch_ext(r, '(%s BINARY BODYPARTSTRUCTURE)' % q(bad)) == \
+        '* URLFETCH %s NIL' % q(bad)
+    for args in ['(%s BINARY BODY)' % q(blob), '(%s BINARY BINARY)' % q(blob),
+                 '(%s FOO)' % q(blob), '(%s BINARY' % q(blob), '(%s (BINARY))' % q(blob),
+                 '()']:
+        _, tagged = r.cmd('URLFETCH ' + args)
+        assert harness.status(tagged) == 'BAD', (args, tagged)
+    r.close()
 
 
 def test_server_stops_cleanly():

@@ -14,6 +14,7 @@
 #include "core/arena.h"
 #include "imap/url.h"
 #include "imap/urlauth.h"
+#include "mime/mime.h"
 #include "unit.h"
 
 #define RUMP "imap://joe%40example.com@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred"
@@ -155,8 +156,96 @@ static void urlauth_key_entries_are_hidden(void)
 	UNIT_CHECK(!imap_urlauth_entry_hidden("/shared/vendor/buzon/urlauth/internal"));
 }
 
+static const char nested[] =
+	"From: a@example.test\r\n"
+	"Subject: nested\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"o\"\r\n"
+	"\r\n"
+	"--o\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"one\r\n"
+	"--o\r\n"
+	"Content-Type: message/rfc822\r\n"
+	"\r\n"
+	"Subject: inner\r\n"
+	"Content-Type: multipart/alternative; boundary=\"i\"\r\n"
+	"\r\n"
+	"--i\r\n"
+	"Content-Type: text/plain\r\n"
+	"\r\n"
+	"inner plain\r\n"
+	"--i\r\n"
+	"Content-Type: text/html\r\n"
+	"\r\n"
+	"<p>inner</p>\r\n"
+	"--i--\r\n"
+	"--o\r\n"
+	"Content-Type: application/octet-stream; name=\"x (1).bin\"\r\n"
+	"Content-Transfer-Encoding: base64\r\n"
+	"\r\n"
+	"AAECAw==\r\n"
+	"--o--\r\n";
+
+/* The structure of section in the message's BODYSTRUCTURE, or NULL. */
+static char *find_part(struct arena *arena, const char *wire, const char *section)
+{
+	size_t start, len;
+
+	if (!imap_bodystructure_find(wire, strlen(wire), section, &start, &len))
+		return NULL;
+	return arena_strndup(arena, wire + start, len);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return s != NULL && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void bodystructure_parts_are_found_by_section(void)
+{
+	struct arena *arena = arena_new();
+	struct mime_message *msg = mime_parse_message(arena, nested, strlen(nested));
+	const char *wire = msg->bodystructure;
+
+	UNIT_CHECK_STR(find_part(arena, wire, ""), wire);
+	UNIT_CHECK(starts(find_part(arena, wire, "1"), "(\"TEXT\" \"PLAIN\""));
+	UNIT_CHECK(starts(find_part(arena, wire, "2"), "(\"MESSAGE\" \"RFC822\""));
+	char *alt = find_part(arena, wire, "2.1");
+	UNIT_CHECK(starts(alt, "(\"TEXT\" \"PLAIN\""));
+	UNIT_CHECK(starts(find_part(arena, wire, "2.2"), "(\"TEXT\" \"HTML\""));
+	char *bin = find_part(arena, wire, "3");
+	UNIT_CHECK(starts(bin, "(\"APPLICATION\" \"OCTET-STREAM\""));
+	UNIT_CHECK(bin != NULL && strstr(bin, "\"BASE64\" 8") != NULL);
+	static const char *const none[] = { "4", "0", "1.1", "2.3", "3.1", "x", "1.", ".1", " 1", "+1", "1..2",
+					    "2.1.1", "-1", "99999999999999999999" };
+	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++)
+		UNIT_CHECK(find_part(arena, wire, none[i]) == NULL);
+
+	/* BINARY: the encoding and size of the data as returned */
+	char *as_binary = imap_bodystructure_as_binary(arena, bin, strlen(bin), 4);
+	UNIT_CHECK(strstr(as_binary, "\"BINARY\" 4") != NULL);
+	UNIT_CHECK(strstr(as_binary, "BASE64") == NULL);
+	UNIT_CHECK(strncmp(as_binary, bin, strstr(bin, "\"BASE64\"") - bin) == 0);
+	UNIT_CHECK_STR(imap_bodystructure_as_binary(arena, wire, strlen(wire), 4), wire);
+
+	/* a single-part message: part 1 is its body */
+	const char *single = "Subject: s\r\nContent-Type: text/plain\r\n\r\nhi\r\n";
+	msg = mime_parse_message(arena, single, strlen(single));
+	UNIT_CHECK_STR(find_part(arena, msg->bodystructure, "1"), msg->bodystructure);
+	UNIT_CHECK(find_part(arena, msg->bodystructure, "2") == NULL);
+	/* malformed wire forms find nothing */
+	static const char *const bad[] = { "", "(", "((", "(\"a", "({5}\r\nab)", "({x}\r\n)",
+					   ")", "(()" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		UNIT_CHECK(find_part(arena, bad[i], "1") == NULL && find_part(arena, bad[i], "") == NULL);
+	arena_free(arena);
+}
+
 int main(void)
 {
+	UNIT_RUN(bodystructure_parts_are_found_by_section);
 	UNIT_RUN(urlauth_token_is_hmac_sha1_hex);
 	UNIT_RUN(urlauth_rump_and_full_urls_parse);
 	UNIT_RUN(urlauth_expire_parses_and_is_part_of_the_rump);
