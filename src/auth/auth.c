@@ -682,7 +682,9 @@ static enum auth_status auth_scram_first(struct auth_request *r, const char *msg
 		log_error("%s: account lookup %s: %s", r->protocol, r->user, error);
 		return auth_finish(r, AUTH_UNAVAILABLE, 0, NULL);
 	}
-	r->scram_known = found == 0 && scram_keys_decode(account.scram, &keys) == 0;
+	/* Only SHA-256 keys serve SCRAM-SHA-256 (a SHA-1 entry is not ours). */
+	r->scram_known = found == 0 && scram_keys_decode(account.scram, &keys) == 0 &&
+			 keys.digest == SCRAM_DIGEST_SHA256;
 	if (r->scram_known) {
 		r->scram_account_id = account.id;
 		r->scram_address = account.address;

@@ -10,7 +10,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +17,8 @@
 #include "core/mem.h"
 #include "core/str.h"
 
-#define SCRAM_PREFIX "SCRAM-SHA-256$"
+/* RFC 5803's names of the stored forms, indexed by enum scram_digest. */
+static const char *const scram_prefixes[] = { "SCRAM-SHA-256$", "SCRAM-SHA-1$" };
 #define SCRAM_NEW_SALT_LEN 16
 /* A client-first-message longer than this is not a login attempt. */
 #define SCRAM_MESSAGE_MAX 4096
@@ -64,36 +64,61 @@ static int scram_base64_decode_fixed(const char *in, size_t len, unsigned char *
 	return r;
 }
 
-static int scram_hmac(const unsigned char *key, size_t key_len, const void *data, size_t len,
+/* H() of the mechanism: the only place the digest is chosen. */
+static const EVP_MD *scram_md(enum scram_digest digest)
+{
+	return digest == SCRAM_DIGEST_SHA1 ? EVP_sha1() : EVP_sha256();
+}
+
+size_t scram_digest_len(enum scram_digest digest)
+{
+	return digest == SCRAM_DIGEST_SHA1 ? 20 : 32;
+}
+
+/* HMAC(key, data) with digest's hash into out (scram_digest_len bytes). */
+static int scram_hmac(enum scram_digest digest, const unsigned char *key, size_t key_len,
+		      const void *data, size_t len, unsigned char out[SCRAM_KEY_LEN])
+{
+	unsigned int out_len = SCRAM_KEY_LEN;
+
+	return HMAC(scram_md(digest), key, (int)key_len, data, len, out, &out_len) != NULL &&
+			       out_len == scram_digest_len(digest)
+		       ? 0 : -1;
+}
+
+/* H(data) with digest's hash into out. */
+static int scram_hash(enum scram_digest digest, const unsigned char *data, size_t len,
 		      unsigned char out[SCRAM_KEY_LEN])
 {
 	unsigned int out_len = SCRAM_KEY_LEN;
 
-	return HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &out_len) != NULL &&
-			       out_len == SCRAM_KEY_LEN
+	return EVP_Digest(data, len, out, &out_len, scram_md(digest), NULL) == 1 &&
+			       out_len == scram_digest_len(digest)
 		       ? 0 : -1;
 }
 
 /* RFC 5802 §3: SaltedPassword = Hi(password, salt, i) (PBKDF2-HMAC),
  * ClientKey = HMAC(SaltedPassword, "Client Key"), StoredKey = H(ClientKey),
  * ServerKey = HMAC(SaltedPassword, "Server Key"). */
-int scram_keys_derive(const char *password, const unsigned char *salt, size_t salt_len,
-		      unsigned iterations, struct scram_keys *keys_r)
+int scram_keys_derive(enum scram_digest digest, const char *password, const unsigned char *salt,
+		      size_t salt_len, unsigned iterations, struct scram_keys *keys_r)
 {
 	unsigned char salted[SCRAM_KEY_LEN], client_key[SCRAM_KEY_LEN];
+	size_t key_len = scram_digest_len(digest);
 	int r = -1;
 
 	if (salt_len > SCRAM_SALT_MAX || iterations == 0 || iterations > SCRAM_ITERATIONS_MAX)
 		return -1;
 	memset(keys_r, 0, sizeof(*keys_r));
+	keys_r->digest = digest;
 	keys_r->iterations = iterations;
 	keys_r->salt_len = salt_len;
 	memcpy(keys_r->salt, salt, salt_len);
 	if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password), salt, (int)salt_len,
-			      (int)iterations, EVP_sha256(), SCRAM_KEY_LEN, salted) == 1 &&
-	    scram_hmac(salted, sizeof(salted), "Client Key", 10, client_key) == 0 &&
-	    SHA256(client_key, sizeof(client_key), keys_r->stored_key) != NULL &&
-	    scram_hmac(salted, sizeof(salted), "Server Key", 10, keys_r->server_key) == 0)
+			      (int)iterations, scram_md(digest), (int)key_len, salted) == 1 &&
+	    scram_hmac(digest, salted, key_len, "Client Key", 10, client_key) == 0 &&
+	    scram_hash(digest, client_key, key_len, keys_r->stored_key) == 0 &&
+	    scram_hmac(digest, salted, key_len, "Server Key", 10, keys_r->server_key) == 0)
 		r = 0;
 	OPENSSL_cleanse(salted, sizeof(salted));
 	OPENSSL_cleanse(client_key, sizeof(client_key));
@@ -107,12 +132,14 @@ int scram_keys_new(const char *password, char **encoded_r, const char **error_r)
 
 	*encoded_r = NULL;
 	if (RAND_bytes(salt, sizeof(salt)) != 1 ||
-	    scram_keys_derive(password, salt, sizeof(salt), SCRAM_ITERATIONS, &keys) < 0) {
+	    scram_keys_derive(SCRAM_DIGEST_SHA256, password, salt, sizeof(salt),
+			      SCRAM_ITERATIONS, &keys) < 0) {
 		*error_r = "SCRAM key derivation failed";
 		return -1;
 	}
 	struct arena *arena = arena_new();
-	char *text = arena_printf(arena, SCRAM_PREFIX "%u:%s$%s:%s", keys.iterations,
+	char *text = arena_printf(arena, "%s%u:%s$%s:%s", scram_prefixes[keys.digest],
+				  keys.iterations,
 				  scram_base64_encode(arena, keys.salt, keys.salt_len),
 				  scram_base64_encode(arena, keys.stored_key, SCRAM_KEY_LEN),
 				  scram_base64_encode(arena, keys.server_key, SCRAM_KEY_LEN));
@@ -127,9 +154,20 @@ int scram_keys_decode(const char *encoded, struct scram_keys *keys_r)
 	size_t n;
 	uint32_t iterations;
 
-	if (encoded == NULL || strncmp(encoded, SCRAM_PREFIX, strlen(SCRAM_PREFIX)) != 0)
+	enum scram_digest digest;
+
+	if (encoded == NULL)
 		return -1;
-	const char *p = encoded + strlen(SCRAM_PREFIX);
+	if (strncmp(encoded, scram_prefixes[SCRAM_DIGEST_SHA256],
+		    strlen(scram_prefixes[SCRAM_DIGEST_SHA256])) == 0)
+		digest = SCRAM_DIGEST_SHA256;
+	else if (strncmp(encoded, scram_prefixes[SCRAM_DIGEST_SHA1],
+			 strlen(scram_prefixes[SCRAM_DIGEST_SHA1])) == 0)
+		digest = SCRAM_DIGEST_SHA1;
+	else
+		return -1;
+	size_t key_len = scram_digest_len(digest);
+	const char *p = encoded + strlen(scram_prefixes[digest]);
 	const char *colon1 = strchr(p, ':');
 	const char *dollar = colon1 ? strchr(colon1, '$') : NULL;
 	const char *colon2 = dollar ? strchr(dollar, ':') : NULL;
@@ -137,16 +175,17 @@ int scram_keys_decode(const char *encoded, struct scram_keys *keys_r)
 	    iterations == 0 || iterations > SCRAM_ITERATIONS_MAX)
 		return -1;
 	memset(keys_r, 0, sizeof(*keys_r));
+	keys_r->digest = digest;
 	keys_r->iterations = iterations;
 	if (scram_base64_decode_fixed(colon1 + 1, (size_t)(dollar - colon1 - 1), keys_r->salt,
 				      SCRAM_SALT_MAX, &keys_r->salt_len) < 0 ||
 	    keys_r->salt_len == 0 ||
 	    scram_base64_decode_fixed(dollar + 1, (size_t)(colon2 - dollar - 1),
 				      keys_r->stored_key, SCRAM_KEY_LEN, &n) < 0 ||
-	    n != SCRAM_KEY_LEN ||
+	    n != key_len ||
 	    scram_base64_decode_fixed(colon2 + 1, strlen(colon2 + 1), keys_r->server_key,
 				      SCRAM_KEY_LEN, &n) < 0 ||
-	    n != SCRAM_KEY_LEN)
+	    n != key_len)
 		return -1;
 	return 0;
 }
@@ -311,6 +350,8 @@ int scram_server_check_final(struct scram_server *s, struct arena *arena, const 
 	size_t vlen, proof_len, pos = 0, n;
 	unsigned char proof[SCRAM_KEY_LEN], signature[SCRAM_KEY_LEN], key[SCRAM_KEY_LEN];
 	unsigned char stored[SCRAM_KEY_LEN];
+	enum scram_digest digest = s->keys.digest;
+	size_t key_len = scram_digest_len(digest);
 
 	if (len == 0 || len > SCRAM_MESSAGE_MAX || memchr(msg, '\0', len) != NULL ||
 	    s->server_first == NULL) {
@@ -345,7 +386,7 @@ int scram_server_check_final(struct scram_server *s, struct arena *arena, const 
 	}
 	if (!scram_next_attr(msg, len, &pos, 'p', &proof_b64, &proof_len) || pos != len ||
 	    scram_base64_decode_fixed(proof_b64, proof_len, proof, sizeof(proof), &n) < 0 ||
-	    n != SCRAM_KEY_LEN) {
+	    n != key_len) {
 		*error_r = "Invalid SCRAM proof";
 		return -1;
 	}
@@ -373,27 +414,26 @@ int scram_server_check_final(struct scram_server *s, struct arena *arena, const 
 	 * proof is right when H(ClientKey) = StoredKey. */
 	char *auth_message = arena_printf(arena, "%s,%s,%.*s", s->client_first_bare,
 					  s->server_first, (int)without_proof_end, msg);
-	if (scram_hmac(s->keys.stored_key, SCRAM_KEY_LEN, auth_message, strlen(auth_message),
+	if (scram_hmac(digest, s->keys.stored_key, key_len, auth_message, strlen(auth_message),
 		       signature) < 0) {
 		*error_r = "HMAC failed";
 		return -2;
 	}
-	for (size_t i = 0; i < SCRAM_KEY_LEN; i++)
+	for (size_t i = 0; i < key_len; i++)
 		key[i] = proof[i] ^ signature[i];
-	bool match = SHA256(key, sizeof(key), stored) != NULL &&
-		     CRYPTO_memcmp(stored, s->keys.stored_key, SCRAM_KEY_LEN) == 0;
+	bool match = scram_hash(digest, key, key_len, stored) == 0 &&
+		     CRYPTO_memcmp(stored, s->keys.stored_key, key_len) == 0;
 	OPENSSL_cleanse(key, sizeof(key));
 	if (!match) {
 		*error_r = "Invalid SCRAM proof";
 		return -2;
 	}
 	/* ServerSignature = HMAC(ServerKey, AuthMessage) */
-	if (scram_hmac(s->keys.server_key, SCRAM_KEY_LEN, auth_message, strlen(auth_message),
+	if (scram_hmac(digest, s->keys.server_key, key_len, auth_message, strlen(auth_message),
 		       signature) < 0) {
 		*error_r = "HMAC failed";
 		return -2;
 	}
-	*final_r = arena_printf(arena, "v=%s", scram_base64_encode(arena, signature,
-								   SCRAM_KEY_LEN));
+	*final_r = arena_printf(arena, "v=%s", scram_base64_encode(arena, signature, key_len));
 	return 0;
 }

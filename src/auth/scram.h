@@ -1,6 +1,10 @@
 /*
- * scram: SCRAM-SHA-256 (RFC 5802, RFC 7677) for the server side — the keys
- * kept instead of a password, and the two-step exchange over them.
+ * scram: SCRAM (RFC 5802) for the server side — the keys kept instead of a
+ * password, and the two-step exchange over them. One code path for every
+ * hash: SCRAM-SHA-256 (RFC 7677), the one we store and offer, and
+ * SCRAM-SHA-1 (RFC 5802), which exists here so the computation is checked
+ * against both RFCs' test vectors (see docs/ARCHITECTURE.md for why we do
+ * not offer it).
  *
  * The store keeps StoredKey and ServerKey with their salt and iteration
  * count, computed once when a password is set (scram_keys_new): never the
@@ -9,8 +13,11 @@
  *
  *     SCRAM-SHA-256$<iterations>:<base64 salt>$<base64 StoredKey>:<base64 ServerKey>
  *
+ * (or SCRAM-SHA-1$..., which decodes too).
+ *
  * The exchange functions are pure (no I/O, no store) so they can be
- * checked against the RFC 7677 test vector and fuzzed; auth.c drives them.
+ * checked against the RFC 5802 and RFC 7677 test vectors and fuzzed;
+ * auth.c drives them.
  * Names and passwords are used as UTF-8 bytes: no SASLprep normalisation
  * (it is the identity for ASCII, which is what clients send in practice).
  * Thread-safe.
@@ -23,14 +30,26 @@
 
 #include "core/arena.h"
 
-#define SCRAM_KEY_LEN 32       /* SHA-256 output */
+/* The longest digest we use (SHA-256); SHA-1 keys use the first 20 bytes. */
+#define SCRAM_KEY_LEN 32
 #define SCRAM_SALT_MAX 64
 /* RFC 7677 §4: at least 4096; every client pays this once per login. */
 #define SCRAM_ITERATIONS 4096
 /* A stored count above this is refused: it would make clients spin. */
 #define SCRAM_ITERATIONS_MAX 1000000
 
+/* The hash H() of the mechanism (RFC 5802 §2.2). Zero is SHA-256, so
+ * zeroed keys are SCRAM-SHA-256 ones. */
+enum scram_digest {
+	SCRAM_DIGEST_SHA256,
+	SCRAM_DIGEST_SHA1,
+};
+
+/* The output size of digest's H() (20 or 32). */
+size_t scram_digest_len(enum scram_digest digest);
+
 struct scram_keys {
+	enum scram_digest digest;
 	unsigned iterations;
 	size_t salt_len;
 	unsigned char salt[SCRAM_SALT_MAX];
@@ -38,14 +57,16 @@ struct scram_keys {
 	unsigned char server_key[SCRAM_KEY_LEN];
 };
 
-/* Derive the keys of password with this salt and count (RFC 5802 §3).
- * 0 or -1 (OpenSSL failed). */
-int scram_keys_derive(const char *password, const unsigned char *salt, size_t salt_len,
-		      unsigned iterations, struct scram_keys *keys_r);
-/* Fresh keys for password (random 16-byte salt, SCRAM_ITERATIONS) in the
- * text form, malloc'd into *encoded_r. 0 or -1 with *error_r. */
+/* Derive the keys of password for digest with this
+ * salt and count (RFC 5802 §3). 0 or -1 (OpenSSL failed). */
+int scram_keys_derive(enum scram_digest digest, const char *password, const unsigned char *salt,
+		      size_t salt_len, unsigned iterations, struct scram_keys *keys_r);
+/* Fresh SCRAM-SHA-256 keys for password (random
+ * 16-byte salt, SCRAM_ITERATIONS) in the text form, malloc'd into
+ * *encoded_r. 0 or -1 with *error_r. */
 int scram_keys_new(const char *password, char **encoded_r, const char **error_r);
-/* Parse the text form. 0, or -1 when it is not a SCRAM-SHA-256 entry. */
+/* Parse the text form (SCRAM-SHA-256 or SCRAM-SHA-1). 0, or -1 when it is
+ * not a SCRAM entry. */
 int scram_keys_decode(const char *encoded, struct scram_keys *keys_r);
 
 /* Channel binding requested by the client's GS2 header (RFC 5802 §6). */

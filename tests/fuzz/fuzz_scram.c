@@ -30,6 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (strlen(text) == size)
 		(void)scram_keys_decode(text, &keys);
 	memset(&keys, 0, sizeof(keys));
+	/* An odd-sized input exchanges with SHA-1 keys, an even one SHA-256. */
+	keys.digest = size % 2 ? SCRAM_DIGEST_SHA1 : SCRAM_DIGEST_SHA256;
 	keys.iterations = 4096;
 	keys.salt_len = 4;
 	memset(keys.stored_key, 0x11, sizeof(keys.stored_key));

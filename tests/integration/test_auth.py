@@ -128,6 +128,21 @@ def test_capability_lists_scram_and_plus_only_on_tls():
     r.close()
 
 
+def test_scram_sha1_is_not_offered():
+    """SCRAM-SHA-1 is computed by scram.c (unit-tested on RFC 5802's
+    vector) but not offered (docs/ARCHITECTURE.md): not listed, and asking
+    for it is refused like any unknown mechanism."""
+    for listener in ('imap', 'imaps'):
+        r = server().raw(listener=listener)
+        lines, tagged = r.cmd('CAPABILITY')
+        caps = lines[0].split()
+        assert 'AUTH=SCRAM-SHA-1' not in caps and 'AUTH=SCRAM-SHA-1-PLUS' not in caps, caps
+        c = ScramClient(ALICE, 'pencil')
+        lines, tagged = r.cmd('AUTHENTICATE SCRAM-SHA-1 ' + b64(c.first()))
+        assert status(tagged) in ('NO', 'BAD'), tagged
+        r.close()
+
+
 def test_imap_scram_login_with_and_without_initial_response():
     for ir in (True, False):
         r = server().raw()
