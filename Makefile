@@ -11,12 +11,12 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := openssl sqlite3 libcrypt zlib
+PKGS    := openssl sqlite3 libcrypt zlib libidn
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Werror=unused-result
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lz) -pthread
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lz -lidn) -pthread
 
 SRC_ALL  := $(sort $(shell find src -name '*.c'))
 SRC_LIB  := $(filter-out src/main.c,$(SRC_ALL))

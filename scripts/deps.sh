@@ -13,7 +13,7 @@ set -eu
 # To build: the compilers (clang also for the fuzz targets, whose libFuzzer
 # runtime is libclang-rt-dev), and the libraries in the Makefile's PKGS.
 BUILD_PACKAGES="gcc clang libclang-rt-dev make pkg-config libssl-dev libsqlite3-dev
-libcrypt-dev zlib1g-dev libpq-dev"
+libcrypt-dev zlib1g-dev libpq-dev libidn-dev"
 # To test: the real clients the integration tests drive (fetchmail: the
 # POP3 download client of test_pop3_fetchmail), pgrep/ps, and Dovecot's IMAP
 # server (dovecot-imapd: the reference test_imap_dovecot compares buzon with),

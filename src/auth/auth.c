@@ -14,6 +14,7 @@
 #include "auth/jwt.h"
 #include "auth/login.h"
 #include "auth/sasl.h"
+#include "auth/saslprep.h"
 #include "auth/scram.h"
 
 #include <errno.h>
@@ -669,6 +670,14 @@ static enum auth_status auth_scram_first(struct auth_request *r, const char *msg
 		return AUTH_BAD;
 	}
 	auth_set_user(r, s->username);
+	/* RFC 5802 §5.1: the server SASLprep's the name (as a query); one it
+	 * refuses, or that comes out empty, ends the exchange. The password
+	 * side is the client's: our keys are of the prepared password. */
+	const char *prepared;
+	if (saslprep_prepare(r->arena, s->username, false, &prepared, &error) < 0 ||
+	    *prepared == '\0')
+		return auth_finish(r, AUTH_FAILED, 0, NULL);
+	s->username = prepared;
 	const unsigned char *cb;
 	size_t cb_len;
 	if (s->authzid != NULL && !str_eq_nocase(s->authzid, s->username))

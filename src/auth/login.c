@@ -3,6 +3,7 @@
  */
 #include "auth/login.h"
 #include "auth/password.h"
+#include "auth/saslprep.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
@@ -28,19 +29,27 @@ struct login_job {
 	size_t app_count;
 	struct store_app_password *app_used; /* the one that matched, or NULL */
 	char *address;   /* heap, lower case */
-	char *password;  /* heap; wiped after use */
+	char *password;  /* heap, SASLprep'd, or NULL when it cannot be; wiped */
+	char *password_raw; /* heap, as sent, when that differs (or NULL); wiped */
 	char *hash;      /* heap */
 	int64_t account_id;
 	enum login_result result;
 	bool exists;
 };
 
+/* Wipe and free a password copy (NULL is fine). */
+static void login_password_free(char *password)
+{
+	if (password != NULL) {
+		explicit_bzero(password, strlen(password));
+		free(password);
+	}
+}
+
 static void login_job_free(struct login_job *job)
 {
-	if (job->password != NULL) {
-		explicit_bzero(job->password, strlen(job->password));
-		free(job->password);
-	}
+	login_password_free(job->password);
+	login_password_free(job->password_raw);
 	free(job->hash);
 	free(job->address);
 	arena_free(job->arena);
@@ -54,16 +63,22 @@ static void login_work(void *context)
 
 	if (job->result == LOGIN_UNAVAILABLE)
 		return;
-	/* An app password first: a cheap hash (password.h says why). */
-	for (size_t i = 0; i < job->app_count; i++) {
+	/* An app password first: a cheap hash (password.h says why). They
+	 * are generated ASCII, their own SASLprep. */
+	for (size_t i = 0; i < job->app_count && job->password != NULL; i++) {
 		if (password_app_verify(job->password, job->apps[i].hash)) {
 			job->app_used = &job->apps[i];
 			job->result = LOGIN_OK;
 			return;
 		}
 	}
-	job->result = password_verify(job->password, job->hash) && job->exists ? LOGIN_OK :
-										 LOGIN_FAILED;
+	/* The prepared form is what we hash when a password is set; the form
+	 * as sent only when it differs (a non-ASCII password hashed elsewhere),
+	 * so an ASCII password costs one verification as before. */
+	bool match = job->password != NULL && password_verify(job->password, job->hash);
+	if (!match && job->password_raw != NULL)
+		match = password_verify(job->password_raw, job->hash);
+	job->result = match && job->exists ? LOGIN_OK : LOGIN_FAILED;
 }
 
 /* Back on the loop. */
@@ -93,8 +108,19 @@ void login_start(struct worker_pool *workers, struct loop *loop, struct store *s
 	job->context = context;
 	job->store = store;
 	job->arena = arena_new();
-	job->address = str_lower(mem_strdup(user));
-	job->password = mem_strdup(password);
+	/* RFC 4616 §2: the authentication identity and the password are
+	 * SASLprep'd (as queries: unassigned code points allowed). A name it
+	 * refuses is looked up as sent (and is no account of ours). */
+	const char *prepared;
+	if (saslprep_prepare(arena, user, false, &prepared, &error) < 0)
+		prepared = user;
+	job->address = str_lower(mem_strdup(prepared));
+	if (saslprep_prepare(arena, password, false, &prepared, &error) == 0) {
+		job->password = mem_strdup(prepared);
+		explicit_bzero((char *)prepared, strlen(prepared));
+	}
+	if (job->password == NULL || strcmp(job->password, password) != 0)
+		job->password_raw = mem_strdup(password);
 	int r = store_account_find(store, job->address, arena, &account, &error);
 	if (r < 0 && r != STORE_ENOTFOUND) {
 		log_error("login: account lookup %s: %s", job->address, error);

@@ -32,7 +32,10 @@ enum login_result {
 typedef void login_done_fn(void *context, enum login_result result, int64_t account_id,
 			   const char *address);
 
-/* Check user (an address, any case) and password. done is always called
+/* Check user (an address, any case) and password, both SASLprep'd first
+ * (RFC 4616 §2; saslprep.h) as the stored hash was; a password that
+ * SASLprep changes or refuses is also tried as sent, for hashes imported
+ * from elsewhere (a Dovecot passwd file hashes the bytes). done is always called
  * exactly once, later, on loop's thread (never from inside login_start);
  * the caller keeps context alive until then. */
 void login_start(struct worker_pool *workers, struct loop *loop, struct store *store,

@@ -18,9 +18,9 @@
  * The exchange functions are pure (no I/O, no store) so they can be
  * checked against the RFC 5802 and RFC 7677 test vectors and fuzzed;
  * auth.c drives them.
- * Names and passwords are used as UTF-8 bytes: no SASLprep normalisation
- * (it is the identity for ASCII, which is what clients send in practice).
- * Thread-safe.
+ * Names and passwords here are bytes already SASLprep'd by the caller
+ * (auth/saslprep.h: auth.c for the name, the `user` commands for the
+ * password the keys come from). Thread-safe.
  */
 #ifndef BUZON_AUTH_SCRAM_H
 #define BUZON_AUTH_SCRAM_H

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "auth/password.h"
+#include "auth/saslprep.h"
 #include "auth/scram.h"
 #include "core/arena.h"
 #include "core/str.h"
@@ -48,12 +49,26 @@ static bool import_line(const struct config *config, struct store *store, const 
 		return false;
 	}
 	char *scram = NULL;
-	int r = password_import(field, &hash, &error);
+	bool plain = str_has_prefix_nocase(field, "{PLAIN}") ||
+		     str_has_prefix_nocase(field, "{CLEAR}");
+	struct arena *arena = arena_new();
+	const char *prepared = NULL;
+	/* A plaintext password is SASLprep'd like one set by `user passwd`
+	 * (a crypt hash is kept as it is: we cannot know its password). */
+	if (plain && saslprep_prepare(arena, field + 7, true, &prepared, &error) < 0) {
+		fprintf(stderr, "buzon: %s:%u: %s: the password %s\n", path, lineno, address,
+			error);
+		arena_free(arena);
+		free(address);
+		return false;
+	}
+	int r = password_import(plain ? arena_printf(arena, "{PLAIN}%s", prepared) : field, &hash,
+			    &error);
 	/* A plaintext entry also gets its SCRAM keys; a crypt hash cannot
 	 * (SCRAM needs the password), until the password is next set. */
-	if (r == 0 && (str_has_prefix_nocase(field, "{PLAIN}") ||
-		       str_has_prefix_nocase(field, "{CLEAR}")))
-		r = scram_keys_new(field + 7, &scram, &error);
+	if (r == 0 && plain)
+		r = scram_keys_new(prepared, &scram, &error);
+	arena_free(arena);
 	if (r == 0) {
 		r = store_account_create(store, address, hash, &id, &error);
 		if (r == STORE_EEXISTS)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "auth/password.h"
+#include "auth/saslprep.h"
 #include "auth/scram.h"
 #include "core/arena.h"
 #include "core/mem.h"
@@ -128,24 +129,33 @@ static char *cli_user_read_password(void)
 	return line;
 }
 
-/* Read a password from stdin; hash it, and derive its SCRAM keys (stored
- * beside the hash so that SCRAM logins never need the password). NULL
- * after saying why. */
+/* Read a password from stdin; SASLprep it as a stored string (RFC 4013:
+ * what PLAIN and SCRAM clients send is prepared the same way), hash it,
+ * and derive its SCRAM keys (stored beside the hash so that SCRAM logins
+ * never need the password). NULL after saying why. */
 static char *cli_user_new_hash(char **scram_r)
 {
 	char *password = cli_user_read_password();
 	char *hash = NULL;
-	const char *error;
+	const char *error, *prepared = NULL;
 
 	*scram_r = NULL;
 	if (password == NULL)
 		return NULL;
-	if (password_hash(password, &hash, &error) < 0 ||
-	    scram_keys_new(password, scram_r, &error) < 0) {
+	struct arena *arena = arena_new();
+	if (saslprep_prepare(arena, password, true, &prepared, &error) < 0) {
+		fprintf(stderr, "buzon: the password %s\n", error);
+	} else if (*prepared == '\0') {
+		fprintf(stderr, "buzon: the password is empty after SASLprep (RFC 4013)\n");
+	} else if (password_hash(prepared, &hash, &error) < 0 ||
+		   scram_keys_new(prepared, scram_r, &error) < 0) {
 		fprintf(stderr, "buzon: %s\n", error);
 		free(hash);
 		hash = NULL;
 	}
+	if (prepared != NULL)
+		explicit_bzero((char *)prepared, strlen(prepared));
+	arena_free(arena);
 	explicit_bzero(password, strlen(password));
 	free(password);
 	return hash;

@@ -3,9 +3,11 @@
  * (auth/scram.c): the input up to the first newline is a client-first-
  * message, the rest a client-final-message answered against fixed keys and
  * a fixed server nonce; the whole input is also tried as a stored-keys
- * entry. Nothing here may crash, hang or leak, and a forged proof must
+ * entry and given to SASLprep (auth/saslprep.c, which hands it to libidn
+ * only when it is well-formed UTF-8). Nothing here may crash, hang or leak, and a forged proof must
  * never verify.
  */
+#include "auth/saslprep.h"
 #include "auth/scram.h"
 #include "core/arena.h"
 
@@ -27,8 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const unsigned char cb[32] = { 1, 2, 3 };
 
 	char *text = arena_strndup(arena, msg, size);
-	if (strlen(text) == size)
+	if (strlen(text) == size) {
+		const char *prepared, *prep_error;
 		(void)scram_keys_decode(text, &keys);
+		(void)saslprep_prepare(arena, text, size % 2 == 0, &prepared, &prep_error);
+	}
 	memset(&keys, 0, sizeof(keys));
 	/* An odd-sized input exchanges with SHA-1 keys, an even one SHA-256. */
 	keys.digest = size % 2 ? SCRAM_DIGEST_SHA1 : SCRAM_DIGEST_SHA256;

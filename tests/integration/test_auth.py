@@ -258,6 +258,87 @@ def test_plain_with_another_authzid_is_authorizationfailed():
     r.close()
 
 
+def imap_plain(user, password):
+    """AUTHENTICATE PLAIN with UTF-8 user and password on a new connection;
+    the tagged status."""
+    r = server().raw()
+    ir = b64(b'\0' + user.encode() + b'\0' + password.encode())
+    r.send(('a1 AUTHENTICATE PLAIN %s\r\n' % ir).encode())
+    tagged = r.line()
+    r.close()
+    return status(tagged)
+
+
+def test_saslprep_passwords_match_however_the_client_prepared_them():
+    """RFC 4013 §3: a password set as "I<U+00AD>X" is stored as "IX"; U+00AA
+    is "a" and U+2168 is "IX" by NFKC. PLAIN is prepared by the server (RFC
+    4616 §2), so both spellings log in; SCRAM's keys are of the prepared
+    password, so a client that hashes "IX" (ours, which does not prepare)
+    or one that prepares (gsasl) logs in."""
+    s = server()
+    s.add_account('hyphen@example.test', 'I\u00adX')
+    s.add_account('ordinal@example.test', '\u00aa')
+    s.add_account('roman@example.test', 'pass\u2168')
+    assert imap_plain('hyphen@example.test', 'I\u00adX') == 'OK'
+    assert imap_plain('hyphen@example.test', 'IX') == 'OK'
+    assert imap_plain('ordinal@example.test', 'a') == 'OK'
+    assert imap_plain('ordinal@example.test', '\u00aa') == 'OK'
+    assert imap_plain('roman@example.test', 'passIX') == 'OK'
+    assert imap_plain('roman@example.test', 'pass\u2168') == 'OK'
+    for user, prepared in (('hyphen@example.test', 'IX'), ('ordinal@example.test', 'a'),
+                           ('roman@example.test', 'passIX')):
+        r = s.raw()
+        assert status(imap_scram(r, user, prepared)) == 'OK', user
+        r.close()
+    # The name is prepared too (RFC 5802 §5.1): a soft hyphen in it vanishes.
+    r = s.raw()
+    assert status(imap_scram(r, 'hyp\u00adhen@example.test', 'IX')) == 'OK'
+    r.close()
+    if shutil.which('gsasl') is not None:
+        addr = '%s:%d' % (s.host, s.ports['imap'])
+        res = gsasl(['--connect', addr, '--no-starttls', '--mechanism', 'SCRAM-SHA-256'],
+                    'I\u00adX', user='hyphen@example.test')
+        assert res.returncode == 0, (res.returncode, res.stdout, res.stderr)
+    # Not a match: the same letters otherwise.
+    assert imap_plain('hyphen@example.test', 'I-X') == 'NO'
+
+
+def test_saslprep_refuses_prohibited_passwords_when_set():
+    """RFC 4013 §2.3 and §2.4: a control character or mixed directions
+    cannot be a password; `user add` and `user passwd` say so."""
+    s = server()
+    for pw in ('a\u0007b', '\u0627\u0031', '\u00ad'):
+        r = s.cli('user', 'add', 'bad@example.test', input=pw + '\n')
+        assert r.returncode != 0, pw
+        assert 'password' in r.stderr, r.stderr
+        r = s.cli('user', 'passwd', ALICE, input=pw + '\n')
+        assert r.returncode != 0, pw
+    assert s.cli('user', 'list').stdout.find('bad@example.test') < 0
+    r = s.raw(ALICE, 'pencil')   # unchanged
+    r.close()
+
+
+def test_imported_hash_of_an_unprepared_password_still_logs_in():
+    """A Dovecot passwd file hashes the bytes as typed: such a hash still
+    verifies the password as sent (login.c tries it after the prepared
+    form), while a {PLAIN} entry is prepared like `user passwd`."""
+    s = server()
+    crypted = subprocess.run(['openssl', 'passwd', '-6', 'I\u00adX'], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    path = os.path.join(s.dir, 'passwd-saslprep')
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write('gina@example.test:{SHA512-CRYPT}%s\n' % crypted)
+        f.write('hank@example.test:{PLAIN}I\u00adX\n')
+        f.write('ivan@example.test:{PLAIN}a\u0007b\n')
+    result = s.cli('user', 'import', path)
+    assert result.returncode != 0 and 'ivan@example.test' in result.stderr, result
+    assert imap_plain('gina@example.test', 'I\u00adX') == 'OK'
+    assert imap_plain('hank@example.test', 'IX') == 'OK'
+    r = s.raw()
+    assert status(imap_scram(r, 'hank@example.test', 'IX')) == 'OK'
+    r.close()
+
+
 def test_imap_authenticate_login_and_plain():
     r = server().raw()
     r.send(b'a1 AUTHENTICATE LOGIN\r\n')
