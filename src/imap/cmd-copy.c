@@ -70,6 +70,47 @@ static void copy_report(struct imap_session *s, bool uid, bool move, uint32_t ui
 	buf_free(&code);
 }
 
+/* \Seen is per user (RFC 4314 "s", shared.c): the copier's \Seen of each
+ * source (their own set in a foreign view, the flags the view has told for
+ * their own mailbox) goes with the copy as the copier's, and the store
+ * copied the flag itself only when source and destination have the same
+ * owner. So: into the copier's own account from another's, \Seen is set
+ * as a flag; into another's account, in the copier's own seen set (with
+ * the "s" right, RFC 4314 §4). The messages are already safe: a failure
+ * here only loses \Seen, logged. */
+static void copy_keep_seen(struct imap_session *s, const struct imap_mailbox_ref *dest,
+			   const uint32_t *src_uids, const uint32_t *dst_uids, size_t count)
+{
+	struct imap_view *view = s->view;
+	struct store_message_state *res;
+	uint32_t *seen = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t)), *failed;
+	size_t nseen = 0, nres, nfailed;
+	const char *error;
+	int r = 0;
+
+	if (dest->owner_id == view->owner_id && !view->foreign)
+		return; /* within one's own account: the store copied the flag */
+	for (size_t i = 0; i < count; i++) {
+		long k = imap_view_find_uid(view, src_uids[i]);
+		unsigned flags = k >= 0 ? view->msgs.items[k].flags : 0;
+		if (imap_view_user_flags(view, src_uids[i], flags) & STORE_FLAG_SEEN)
+			seen[nseen++] = dst_uids[i];
+	}
+	if (nseen == 0)
+		return;
+	if (!dest->foreign) {
+		/* Another's mailbox into one's own: the owner's flag was left. */
+		r = store_message_set_flags(s->store, dest->mailbox.id, seen, nseen,
+					    STORE_FLAGS_ADD, STORE_FLAG_SEEN, NULL, 0, s->cmd_arena,
+					    &res, &nres, &failed, &nfailed, &error);
+	} else if (dest->rights & ACL_SEEN) {
+		r = store_seen_set(s->store, s->account_id, dest->mailbox.id, seen, nseen, true,
+				   s->cmd_arena, &res, &nres, &error);
+	}
+	if (r < 0)
+		log_warn("imap: copy: keeping \\Seen of %s: %s", s->account_name, error);
+}
+
 static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_parser *p, bool uid,
 					 bool move)
 {
@@ -118,6 +159,7 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	} else if (copied == 0) {
 		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
 	} else {
+		copy_keep_seen(s, &ref, src_uids, dst_uids, copied);
 		imap_notify_own_messages(s, dest.id, dst_uids, copied);
 		copy_report(s, uid, move, uidvalidity, src_uids, dst_uids, copied);
 	}

@@ -105,18 +105,52 @@ static enum imap_cmd_status cmd_create(struct imap_session *s, struct imap_parse
 		return imap_cmd_syntax(s, p);
 	if (strcmp(name, "INBOX") == 0)
 		return mailbox_store_error(s, STORE_EEXISTS, NULL);
-	if (imap_name_is_foreign(name) || strcmp(name, "Other Users") == 0 ||
-	    strcmp(name, "Shared") == 0) {
-		/* The other namespaces are the owners' (and `buzon shared`'s). */
+	if (strcmp(name, "Other Users") == 0 || strcmp(name, "Shared") == 0) {
 		imap_cmd_no(s, "[NOPERM] Cannot create mailboxes in that namespace");
 		return IMAP_CMD_DONE;
 	}
+	/* In another account (RFC 4314 §4): the owner's mailbox, made when
+	 * this user has "k" on its nearest existing superior; one at the top
+	 * of another's account has none, so it is never ours to make. */
+	int64_t owner_id = s->account_id;
+	struct imap_mailbox_ref ref;
+	int r = 0;
+	if (imap_name_is_foreign(name)) {
+		if ((r = imap_mailbox_resolve(s, name, &ref)) < 0)
+			return mailbox_store_error(s, r, "resolving the name");
+		if (ref.owner_id == 0) {
+			imap_cmd_no(s, "[NOPERM] Cannot create mailboxes there");
+			return IMAP_CMD_DONE;
+		}
+		if (ref.exists && (ref.rights & ACL_LOOKUP))
+			return mailbox_store_error(s, STORE_EEXISTS, NULL);
+		if (ref.exists) { /* RFC 4314 §6: do not reveal it */
+			imap_cmd_no(s, "[NOPERM] Permission denied");
+			return IMAP_CMD_DONE;
+		}
+		owner_id = ref.owner_id;
+		name = (char *)ref.name;
+	}
+	struct imap_create_parent parent;
+	if ((r = imap_create_parent_find(s, owner_id, name, &parent)) < 0)
+		return mailbox_store_error(s, r, "finding the parent");
+	if (owner_id != s->account_id && !(parent.found && (parent.rights & ACL_CREATE))) {
+		imap_cmd_no(s, "[NOPERM] Permission denied (needs \"k\" on the parent)");
+		return IMAP_CMD_DONE;
+	}
 	/* the store creates missing superiors in the same transaction (§6.3.4) */
-	int r = store_mailbox_create(s->store, s->account_id, name, use, &error);
+	r = store_mailbox_create(s->store, owner_id, name, use, &error);
 	if (r < 0)
 		return mailbox_store_error(s, r, error);
+	/* RFC 4314 §4: the new mailbox (and new superiors) inherit the ACL of
+	 * the nearest existing parent; at the top of one's own account there
+	 * is none, so a new top-level mailbox is private. */
+	if (imap_create_inherit_acl(s, owner_id, name, &parent) < 0) {
+		/* Logged; the mailbox exists with fewer sharers than its
+		 * parent, which errs on the private side: CREATE succeeded. */
+	}
 	struct store_mailbox mb;
-	if (store_mailbox_find(s->store, s->account_id, name, s->cmd_arena, &mb, &error) == 0) {
+	if (store_mailbox_find(s->store, owner_id, name, s->cmd_arena, &mb, &error) == 0) {
 		struct buf id = BUF_INIT; /* RFC 8474 §4.1: MUST in the tagged OK */
 		imap_write_mailboxid(&id, mb.id, mb.uidvalidity);
 		imap_cmd_ok(s, "[MAILBOXID (%s)] CREATE completed", id.data);

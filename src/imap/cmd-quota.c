@@ -9,10 +9,18 @@
  * quota`, the quota_storage / quota_messages keys): QUOTASET is not
  * advertised and SETQUOTA is refused after its syntax is checked. The
  * checks themselves are in the store, in the transaction of every write.
+ *
+ * A shared mailbox (RFC 4314) is in its owner's root, since what anyone
+ * puts there counts against the owner: GETQUOTAROOT names that root by the
+ * owner's address ("#shared" for the public folders) to a user who may
+ * read or insert into the mailbox, and GETQUOTA on that name answers for
+ * such a user only. Others see no root, as before (RFC 9208 §6: another
+ * account's quota is not everyone's to read).
  */
 #include "imap/session.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "store/acl.h"
 
 #include <string.h>
 
@@ -44,19 +52,49 @@ static int quota_write(struct imap_session *s, const char *root, int64_t account
 	return 0;
 }
 
-/* GETQUOTA quota-root-name: only the session's own root "" exists for it. */
+/* The rights that show a user the quota root of a shared mailbox: those
+ * whose use (reading what is there, putting more in) the quota concerns. */
+#define QUOTA_SHARED_RIGHTS (ACL_READ | ACL_INSERT)
+
+/* The account whose root is named root (an owner's address) if this user
+ * may read or insert into one of its mailboxes; 0 when none, -1 on a store
+ * failure (logged). */
+static int64_t quota_shared_root(struct imap_session *s, const char *root)
+{
+	struct store_shared_mailbox *shared;
+	size_t count;
+	const char *error;
+
+	if (store_acl_shared_with(s->store, s->account_id, s->account_name, s->cmd_arena, &shared,
+				  &count, &error) < 0) {
+		log_error("imap: %s: shared mailboxes: %s", s->account_name, error);
+		return -1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (str_eq_nocase(shared[i].owner, root) && (shared[i].rights & QUOTA_SHARED_RIGHTS))
+			return shared[i].account_id;
+	}
+	return 0;
+}
+
+/* GETQUOTA quota-root-name: the session's own root "", or the root of an
+ * account that shares a mailbox with this user (see above). */
 static enum imap_cmd_status cmd_getquota(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	char *root;
 	size_t len;
+	int64_t account_id = s->account_id;
 
 	if (!imap_parse_sp(p) || !imap_parse_astring(p, &root, &len) || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
-	if (len != 0) {
-		imap_cmd_no(s, "[NONEXISTENT] No such quota root");
+	if (len != 0 && (account_id = quota_shared_root(s, root)) <= 0) {
+		if (account_id < 0)
+			imap_cmd_no(s, "[SERVERBUG] Internal error");
+		else
+			imap_cmd_no(s, "[NONEXISTENT] No such quota root");
 		return IMAP_CMD_DONE;
 	}
-	if (quota_write(s, "", s->account_id) < 0)
+	if (quota_write(s, root, account_id) < 0)
 		imap_cmd_no(s, "[SERVERBUG] Internal error");
 	else
 		imap_cmd_ok(s, "GETQUOTA completed");
@@ -72,19 +110,36 @@ static enum imap_cmd_status cmd_getquotaroot(struct imap_session *s, struct imap
 
 	if (!imap_parse_sp(p) || (name = imap_parse_mailbox(s, p)) == NULL || !imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
+	const char *root = "";
+	int64_t account_id = s->account_id;
+	if (imap_name_is_foreign(name)) {
+		struct imap_mailbox_ref ref;
+		if (imap_mailbox_resolve(s, name, &ref) < 0) {
+			imap_cmd_no(s, "[SERVERBUG] Internal error");
+			return IMAP_CMD_DONE;
+		}
+		account_id = ref.owner_id;
+		root = ref.owner;
+		/* The owner's root for one who may read or insert there; for
+		 * anyone else (or a name that is not a mailbox) no root. */
+		if (ref.foreign && !(ref.exists && (ref.rights & QUOTA_SHARED_RIGHTS))) {
+			buf_append_str(&s->scratch, "* QUOTAROOT ");
+			imap_write_mailbox(s, &s->scratch, name);
+			buf_append_str(&s->scratch, "\r\n");
+			imap_flush_scratch(s);
+			imap_cmd_ok(s, "GETQUOTAROOT completed");
+			return IMAP_CMD_DONE;
+		}
+		if (!ref.foreign)
+			root = ""; /* one's own mailbox by its other name */
+	}
 	buf_append_str(&s->scratch, "* QUOTAROOT ");
 	imap_write_mailbox(s, &s->scratch, name);
-	if (imap_name_is_foreign(name)) {
-		/* Another account's quota is not this user's to read (RFC 9208
-		 * §6): such a mailbox is listed with no root. */
-		buf_append_str(&s->scratch, "\r\n");
-		imap_flush_scratch(s);
-		imap_cmd_ok(s, "GETQUOTAROOT completed");
-		return IMAP_CMD_DONE;
-	}
-	buf_append_str(&s->scratch, " \"\"\r\n");
+	buf_append_char(&s->scratch, ' ');
+	imap_write_string(&s->scratch, root, strlen(root), s->utf8);
+	buf_append_str(&s->scratch, "\r\n");
 	imap_flush_scratch(s);
-	if (quota_write(s, "", s->account_id) < 0)
+	if (quota_write(s, root, account_id) < 0)
 		imap_cmd_no(s, "[SERVERBUG] Internal error");
 	else
 		imap_cmd_ok(s, "GETQUOTAROOT completed");

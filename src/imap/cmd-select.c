@@ -53,6 +53,7 @@ static int view_open(struct imap_session *s, const char *name,
 		view->owner_watch = imap_session_watch_account(s, ref->owner_id);
 	view->mailbox_id = mb->id;
 	view->foreign = ref->foreign;
+	view->owner_id = ref->owner_id;
 	view->rights = ref->rights;
 	view->name = mem_strdup(name);
 	s->view = view;

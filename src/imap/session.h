@@ -73,6 +73,7 @@ struct imap_view {
 	 * own \Seen (ascending UIDs, heap) and a watch on the owner's
 	 * account so changes by others arrive as they do for one's own. */
 	bool foreign;
+	int64_t owner_id;    /* the mailbox's account (the session's own when not foreign) */
 	unsigned rights;     /* store/acl.h bits; ACL_ALL for one's own */
 	uint32_t *seen;
 	size_t seen_count;
@@ -270,6 +271,24 @@ bool imap_mailbox_denied(struct imap_session *s, const struct imap_mailbox_ref *
 int imap_shared_list(struct imap_session *s, struct store_mailbox **list_r, size_t *count_r);
 /* Is name in another account's namespace (by its prefix)? */
 bool imap_name_is_foreign(const char *name);
+/* The nearest existing superior of a mailbox about to be created (RFC 4314
+ * §4: CREATE needs "k" there, and the new mailbox inherits its ACL). */
+struct imap_create_parent {
+	bool found;                      /* some superior exists */
+	const char *name;                /* its name in the owner's account */
+	struct store_acl_entry *entries; /* its ACL (cmd arena) */
+	size_t count;
+	unsigned rights;                 /* the session user's rights on it */
+};
+/* Find the nearest existing superior of name in owner_id's account. 0 or
+ * a STORE_E* code (logged). */
+int imap_create_parent_find(struct imap_session *s, int64_t owner_id, const char *name,
+			    struct imap_create_parent *parent_r);
+/* After name was created in owner_id's account (with its missing
+ * superiors), give it and those superiors the parent's ACL. 0, or -1
+ * (logged: the mailbox exists, with fewer sharers than meant). */
+int imap_create_inherit_acl(struct imap_session *s, int64_t owner_id, const char *name,
+			    const struct imap_create_parent *parent);
 /* Reload the view's per-user \Seen set (foreign views only). */
 int imap_view_load_seen(struct imap_session *s);
 /* flags with \Seen as this user has it (foreign views: from the seen

@@ -132,6 +132,67 @@ bool imap_mailbox_denied(struct imap_session *s, const struct imap_mailbox_ref *
 	return false;
 }
 
+int imap_create_parent_find(struct imap_session *s, int64_t owner_id, const char *name,
+			    struct imap_create_parent *parent_r)
+{
+	struct store_mailbox mb;
+	const char *error = NULL;
+	char *prefix = arena_strdup(s->cmd_arena, name);
+	char *slash;
+	int r;
+
+	memset(parent_r, 0, sizeof(*parent_r));
+	while ((slash = strrchr(prefix, '/')) != NULL) {
+		*slash = '\0';
+		r = store_mailbox_find(s->store, owner_id, prefix, s->cmd_arena, &mb, &error);
+		if (r == STORE_ENOTFOUND)
+			continue;
+		if (r == 0)
+			r = store_acl_list(s->store, mb.id, s->cmd_arena, &parent_r->entries,
+					   &parent_r->count, &error);
+		if (r < 0) {
+			log_error("imap: %s: the parent of %s: %s", s->account_name, name, error);
+			return r;
+		}
+		parent_r->found = true;
+		parent_r->name = prefix;
+		parent_r->rights = owner_id == s->account_id ?
+					   ACL_ALL :
+					   acl_rights_of(parent_r->entries, parent_r->count,
+							 s->account_name);
+		return 0;
+	}
+	return 0;
+}
+
+int imap_create_inherit_acl(struct imap_session *s, int64_t owner_id, const char *name,
+			    const struct imap_create_parent *parent)
+{
+	struct store_mailbox mb;
+	const char *error = NULL;
+	size_t skip = parent->found ? strlen(parent->name) : 0;
+
+	if (!parent->found || parent->count == 0)
+		return 0;
+	/* name, and each superior longer than the parent: "a/b/c" under "a"
+	 * is "a/b" and "a/b/c", both new. */
+	for (size_t end = skip + 1; end <= strlen(name); end++) {
+		if (name[end] != '/' && name[end] != '\0')
+			continue;
+		const char *sub = arena_strndup(s->cmd_arena, name, end);
+		int r = store_mailbox_find(s->store, owner_id, sub, s->cmd_arena, &mb, &error);
+		for (size_t i = 0; r == 0 && i < parent->count; i++)
+			r = store_acl_set(s->store, mb.id, parent->entries[i].identifier,
+					  parent->entries[i].rights, &error);
+		if (r < 0) {
+			log_error("imap: %s: the ACL of %s from %s: %s", s->account_name, sub,
+				  parent->name, error);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int imap_view_load_seen(struct imap_session *s)
 {
 	struct imap_view *view = s->view;

@@ -351,7 +351,10 @@ int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t
  * sharing the message bytes. Missing UIDs are skipped. For COPYUID:
  * *source_uids_r and *dest_uids_r (count *count_r, ascending source uid) and
  * *dest_uidvalidity_r. A move expunges the sources in the same transaction.
- * EOVERQUOTA (nothing done) when the result would grow the destination
+ * Into another account's mailbox (sharing) the copy is that account's
+ * message, and \Seen is not copied: it was the source owner's, and each
+ * user has their own (RFC 4314 "s"; the caller records the copier's with
+ * store_seen_set or store_message_set_flags). EOVERQUOTA (nothing done) when the result would grow the destination
  * account's usage above its quota. */
 int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 		       size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,

@@ -270,8 +270,9 @@ def test_rights_gate_expunge_delete_and_copy_counts_in_the_owners_quota():
     tagged_no(b, 'MOVE 1 INBOX', 'NOPERM')
     tagged_no(b, 'DELETE %s' % name, 'NOPERM')
     tagged_no(b, 'CREATE %s' % shared_name(ALICE, 'Work/Sub'), 'NOPERM')
-    untagged, _ = b.ok('GETQUOTAROOT %s' % name)
-    assert untagged == ['* QUOTAROOT "Other Users/alice@example.test/Work"'], untagged
+    untagged, _ = b.ok('GETQUOTAROOT %s' % name)   # "r" and "i": the owner's root
+    assert untagged[0] == '* QUOTAROOT "Other Users/alice@example.test/Work" ' \
+        '"alice@example.test"', untagged
     a.ok('SETACL Work bob@example.test +tex')
     b.ok('UNSELECT')
     b.ok('SELECT %s' % name)
@@ -284,6 +285,120 @@ def test_rights_gate_expunge_delete_and_copy_counts_in_the_owners_quota():
     tagged_no(a, 'SELECT Work', 'NONEXISTENT')
     a.close()
     b.close()
+
+
+def test_copy_and_move_keep_seen_per_user_across_a_share():
+    """\Seen is per user (RFC 4314 "s"): what bob copies into alice's folder
+    is seen for bob as it was for him and unseen for alice; what he copies
+    out of it is seen for him only if he had seen it, whatever alice's
+    \Seen; within alice's account her own \Seen goes along."""
+    s = server()
+    a = setup_folder(s, 'Desk', 'lrswite', messages=2)
+    a.ok('CREATE DeskArchive')
+    a.ok('SELECT Desk')
+    a.ok('STORE 1 +FLAGS (\\Seen)')          # alice has read Desk 1
+    b = s.raw(BOB)
+    b.ok('CREATE Mine')
+    b.append('Mine', msg('bob read this'), flags='\\Seen')
+    b.append('Mine', msg('bob did not read this'))
+    desk = shared_name(ALICE, 'Desk')
+    b.ok('SELECT Mine')
+    untagged, tagged = b.ok('UID COPY 1:2 %s' % desk)
+    assert '[COPYUID' in tagged and ' 1:2 3:4]' in tagged, tagged
+    # alice has seen neither copy; bob has seen the copy of what he had read.
+    a.ok('NOOP')
+    assert fetch_flags(a) == {1: {'\\Seen'}, 2: set(), 3: set(), 4: set()}
+    b.ok('SELECT %s' % desk)
+    assert fetch_flags(b) == {1: set(), 2: set(), 3: {'\\Seen'}, 4: set()}
+    # Out of the share into bob's own folder: bob's \Seen, not alice's.
+    b.ok('FETCH 2 BODY[]')                    # bob reads Desk 2
+    untagged, tagged = b.ok('UID COPY 1,3 Mine')
+    assert '[COPYUID' in tagged, tagged
+    untagged, _ = b.ok('UID MOVE 2 Mine')
+    b.ok('SELECT Mine')
+    flags = fetch_flags(b)
+    # Mine: 1 (seen), 2 (unseen), copy of Desk 1 (alice's seen only),
+    # copy of Desk 3 (bob's seen), Desk 2 moved (bob read it).
+    assert flags == {1: {'\\Seen'}, 2: set(), 3: set(), 4: {'\\Seen'}, 5: {'\\Seen'}}, flags
+    # alice never saw Desk 2 being read: it is gone, and her \Seen on 1 stays.
+    a.ok('NOOP')
+    assert fetch_flags(a) == {1: {'\\Seen'}, 3: set(), 4: set()}
+    # Within alice's account her own \Seen travels as always.
+    untagged, tagged = a.ok('UID COPY 1,3 DeskArchive')
+    a.ok('SELECT DeskArchive')
+    assert fetch_flags(a) == {1: {'\\Seen'}, 2: set()}
+    a.close()
+    b.close()
+
+
+def test_create_in_anothers_account_needs_k_and_inherits_the_acl():
+    """RFC 4314 §4: CREATE needs "k" on the nearest existing parent; the new
+    mailbox is the owner's and inherits the parent's ACL (new superiors
+    too); a top-level mailbox is private."""
+    s = server()
+    a = setup_folder(s, 'Proj', 'lrk', messages=0)
+    a.ok('SETACL Proj %s lr' % CAROL)
+    b = s.raw(BOB)
+    untagged, tagged = b.ok('CREATE %s' % shared_name(ALICE, 'Proj/Sub'))
+    assert '[MAILBOXID (' in tagged, tagged
+    untagged, _ = a.ok('GETACL Proj/Sub')
+    assert 'bob@example.test lrk' in untagged[0] and 'carol@example.test lr' in untagged[0], \
+        untagged
+    assert 'Proj/Sub' in list_names(a)
+    assert OTHER + ALICE + '/Proj/Sub' in list_names(b)
+    # Missing superiors are made in the same step, and inherit too.
+    b.ok('CREATE %s' % shared_name(ALICE, 'Proj/a/b'))
+    for name in ('Proj/a', 'Proj/a/b'):
+        untagged, _ = a.ok('GETACL %s' % name)
+        assert 'bob@example.test lrk' in untagged[0], (name, untagged)
+    b.ok('SELECT %s' % shared_name(ALICE, 'Proj/a/b'))
+    b.ok('UNSELECT')
+    tagged_no(b, 'CREATE %s' % shared_name(ALICE, 'Proj/Sub'), 'ALREADYEXISTS')
+    tagged_no(b, 'CREATE %s' % shared_name(ALICE, 'TopLevel'), 'NOPERM')
+    tagged_no(b, 'CREATE %s' % shared_name('nobody@example.test', 'Proj/X'), 'NOPERM')
+    c = s.raw(CAROL)
+    tagged_no(c, 'CREATE %s' % shared_name(ALICE, 'Proj/Carol'), 'NOPERM')
+    # alice's own: a child of a shared folder is shared alike, a top-level
+    # one is not.
+    a.ok('CREATE Proj/Own')
+    untagged, _ = a.ok('GETACL Proj/Own')
+    assert 'bob@example.test lrk' in untagged[0], untagged
+    a.ok('CREATE Private2')
+    untagged, _ = a.ok('GETACL Private2')
+    assert 'bob' not in untagged[0] and 'carol' not in untagged[0], untagged
+    a.close()
+    b.close()
+    c.close()
+
+
+def test_getquotaroot_of_a_share_is_the_owners_root():
+    """What bob puts in alice's folder counts against alice: GETQUOTAROOT
+    names her root to a user with "r" or "i" there (and GETQUOTA answers
+    for it); her usage grows, bob's does not; dora, who has no rights on
+    any of alice's mailboxes, sees no root."""
+    s = server()
+    a = setup_folder(s, 'Drop', 'lri', messages=0)
+    assert s.cli('user', 'quota', ALICE, 'none', '5000').returncode == 0
+    b = s.raw(BOB)
+    name = shared_name(ALICE, 'Drop')
+    used = lambda line: int(re.search(r'MESSAGE (\d+) 5000', line).group(1))
+    untagged, _ = b.ok('GETQUOTAROOT %s' % name)
+    assert untagged[0] == '* QUOTAROOT "%s%s/Drop" "%s"' % (OTHER, ALICE, ALICE), untagged
+    before = used(untagged[1])
+    own_before = b.ok('GETQUOTAROOT INBOX')[0][1]
+    b.append('%s%s/Drop' % (OTHER, ALICE), msg('into alice'))
+    untagged, _ = b.ok('GETQUOTA %s' % ALICE)
+    assert used(untagged[0]) == before + 1, untagged
+    assert used(a.ok('GETQUOTA ""')[0][0]) == before + 1
+    assert b.ok('GETQUOTAROOT INBOX')[0][1] == own_before
+    s.add_account('dora@example.test', 'dora pw')
+    c = s.raw('dora@example.test')
+    untagged, _ = c.ok('GETQUOTAROOT %s' % name)
+    assert untagged == ['* QUOTAROOT "%s%s/Drop"' % (OTHER, ALICE)], untagged
+    tagged_no(c, 'GETQUOTA %s' % ALICE, 'NONEXISTENT')
+    a.close()
+    b.close()
+    c.close()
 
 
 def test_public_folders_from_the_command_line():

@@ -197,12 +197,16 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 		"INSERT OR REPLACE INTO expunged (mailbox_id, uid, modseq) VALUES (?1, ?2, ?3)",
 	/* ?1 source mailbox, ?2 source uid, ?3 dest mailbox, ?4 dest uid,
 	 * ?5 modseq, ?6 save date. The blob is shared, not copied. */
+	/* Between accounts \Seen (bit 1, STORE_FLAG_SEEN) stays behind: it is
+	 * per user (store.h). */
 	[SQL_MESSAGE_COPY] =
 		"INSERT INTO message (mailbox_id, uid, account_id, blob_id, modseq, flags, "
 		"keywords, size, internal_date, internal_date_tz, save_date) "
-		"SELECT ?3, ?4, (SELECT account_id FROM mailbox WHERE id = ?3), blob_id, ?5, flags, "
+		"SELECT ?3, ?4, d.account_id, blob_id, ?5, "
+		"CASE WHEN d.account_id = m.account_id THEN flags ELSE flags & ~1 END, "
 		"keywords, size, internal_date, internal_date_tz, ?6 "
-		"FROM message WHERE mailbox_id = ?1 AND uid = ?2",
+		"FROM message m, (SELECT account_id FROM mailbox WHERE id = ?3) d "
+		"WHERE m.mailbox_id = ?1 AND m.uid = ?2",
 	[SQL_MESSAGE_GET] =
 		"SELECT " SQL_MESSAGE_COLUMNS ", b.header_size, b.envelope, b.bodystructure, "
 		"b.body, b.parts FROM message m JOIN blob b ON b.id = m.blob_id "
