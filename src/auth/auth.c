@@ -19,12 +19,14 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/arena.h"
@@ -55,6 +57,26 @@
 /* The longest user name we log or throttle on (a mail address is <= 254). */
 #define AUTH_USER_MAX 512
 
+/* ---- OAuth key rotation and introspection cache -------------------------- */
+
+/* The key files (oauth_jwks_file, oauth_pem_keys) are looked at (stat) at
+ * most this often, when a token is checked; when one changed, all are
+ * read again, so an issuer's key rotation needs no restart. */
+#define AUTH_KEYS_RECHECK_MS 5000
+/* Introspection answers kept (RFC 7662 §4), by SHA-256 of the token: the
+ * token itself is never kept. Bounded: past the limit, expired answers go,
+ * and if none had, all of them (they are only a cache). */
+#define AUTH_TOKEN_CACHE_MAX 10000
+#define AUTH_TOKEN_CACHE_BUCKETS 1024
+
+struct auth_token_cache_entry {
+	struct auth_token_cache_entry *next;
+	unsigned char digest[32];   /* SHA-256 of the token */
+	int64_t expires;            /* Unix seconds: min(exp, now + TTL) */
+	bool active;
+	char account[];             /* the account claim when active, else "" */
+};
+
 struct auth_throttle_entry {
 	struct auth_throttle_entry *next;
 	uint64_t last_ms;      /* monotonic time of the last failure */
@@ -66,9 +88,21 @@ struct auth_service {
 	const struct config *config;
 	struct worker_pool *workers;
 	unsigned char secret[32];
-	/* OAuth 2.0: on when oauth_issuer is set. Read-only after start. */
+	/* OAuth 2.0: on when oauth_issuer is set. */
 	bool oauth;
+	/* The JWT keys, replaced whole when their files change: workers
+	 * verify under the read lock, the reload swaps under the write lock. */
+	pthread_rwlock_t keys_lock;
 	struct jwt_keys *jwt;
+	/* When the key files were last looked at, and what they looked like
+	 * (keys_check_lock; one worker reloads, the others go on). */
+	pthread_mutex_t keys_check_lock;
+	uint64_t keys_next_check_ms;
+	uint64_t keys_stamp;
+	/* Introspection answers (cache_lock). */
+	pthread_mutex_t cache_lock;
+	struct auth_token_cache_entry *cache[AUTH_TOKEN_CACHE_BUCKETS];
+	size_t cache_entries;
 	struct introspect_config introspect; /* url NULL: no introspection */
 	char *client_secret;
 	/* The throttle, shared by every loop: the lock guards the table. */
@@ -158,11 +192,197 @@ static char *auth_read_first_line(const char *path)
 	return line;
 }
 
+static uint64_t auth_now_ms(void);
+
+/* Mix what stat says of path (device, inode, size, modification time, or
+ * the error) into the FNV-1a hash h. */
+static uint64_t auth_stamp_file(uint64_t h, const char *path)
+{
+	struct stat st;
+	int64_t fields[6] = { 0 };
+
+	if (stat(path, &st) == 0) {
+		fields[0] = (int64_t)st.st_dev;
+		fields[1] = (int64_t)st.st_ino;
+		fields[2] = (int64_t)st.st_size;
+		fields[3] = (int64_t)st.st_mtim.tv_sec;
+		fields[4] = (int64_t)st.st_mtim.tv_nsec;
+	} else {
+		fields[5] = errno;
+	}
+	const unsigned char *p = (const unsigned char *)fields;
+	for (size_t i = 0; i < sizeof(fields); i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* A fingerprint of the key files as they are now: a file replaced by
+ * rename or rewritten in place changes it. */
+static uint64_t auth_keys_stamp(const struct config *config)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	if (config->oauth_jwks_file != NULL)
+		h = auth_stamp_file(h, config->oauth_jwks_file);
+	if (config->oauth_pem_keys != NULL) {
+		char *list = mem_strdup(config->oauth_pem_keys), *save = NULL;
+		for (char *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save))
+			h = auth_stamp_file(h, str_trim(p));
+		free(list);
+	}
+	return h;
+}
+
+/* Read the key files into a new key set; NULL (logged) when one cannot be
+ * read or parsed. */
+static struct jwt_keys *auth_oauth_load_keys(const struct config *config)
+{
+	struct jwt_keys *keys = jwt_keys_new();
+	const char *error;
+
+	if (config->oauth_jwks_file != NULL) {
+		FILE *f = fopen(config->oauth_jwks_file, "r");
+		char buf[65536];
+		size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+		bool whole = f != NULL && feof(f) && !ferror(f);
+		if (f != NULL)
+			fclose(f);
+		if (!whole || jwt_keys_add_jwks(keys, buf, n, &error) < 0) {
+			log_error("auth: oauth_jwks_file %s: %s", config->oauth_jwks_file,
+				  !whole ? "cannot read it (or larger than 64 KB)" : error);
+			jwt_keys_free(keys);
+			return NULL;
+		}
+	}
+	if (config->oauth_pem_keys != NULL) {
+		char *list = mem_strdup(config->oauth_pem_keys), *save = NULL;
+		for (char *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
+			p = str_trim(p);
+			if (*p != '\0' && jwt_keys_add_pem(keys, p, &error) < 0) {
+				log_error("auth: oauth_pem_keys %s: %s", p, error);
+				free(list);
+				jwt_keys_free(keys);
+				return NULL;
+			}
+		}
+		free(list);
+	}
+	return keys;
+}
+
+/* On a worker, before a JWT is verified: at most every
+ * AUTH_KEYS_RECHECK_MS, stat the key files, and when they changed load
+ * them again and swap the new keys in. Keys that do not load (a file
+ * half-written, a typo) leave the old ones in place, logged; the next
+ * change is tried again. */
+static void auth_oauth_keys_refresh(struct auth_service *service)
+{
+	const struct config *config = service->config;
+	uint64_t now = auth_now_ms();
+
+	if (config->oauth_jwks_file == NULL && config->oauth_pem_keys == NULL)
+		return;
+	if (pthread_mutex_trylock(&service->keys_check_lock) != 0)
+		return; /* another worker is looking */
+	if (now >= service->keys_next_check_ms) {
+		service->keys_next_check_ms = now + AUTH_KEYS_RECHECK_MS;
+		uint64_t stamp = auth_keys_stamp(config);
+		if (stamp != service->keys_stamp) {
+			service->keys_stamp = stamp;
+			struct jwt_keys *keys = auth_oauth_load_keys(config);
+			if (keys != NULL) {
+				pthread_rwlock_wrlock(&service->keys_lock);
+				struct jwt_keys *old = service->jwt;
+				service->jwt = keys;
+				pthread_rwlock_unlock(&service->keys_lock);
+				jwt_keys_free(old);
+				log_info("auth: OAuth keys reloaded (%zu keys)", jwt_keys_count(keys));
+			}
+		}
+	}
+	pthread_mutex_unlock(&service->keys_check_lock);
+}
+
+/* The answer cached for the token with this digest, if not expired:
+ * true with *active_r and the account (arena) in *account_r. */
+static bool auth_token_cache_get(struct auth_service *service, const unsigned char digest[32],
+				 int64_t now, struct arena *arena, bool *active_r,
+				 const char **account_r)
+{
+	size_t b = (size_t)(digest[0] | digest[1] << 8) % AUTH_TOKEN_CACHE_BUCKETS;
+	bool found = false;
+
+	pthread_mutex_lock(&service->cache_lock);
+	for (struct auth_token_cache_entry *e = service->cache[b]; e != NULL; e = e->next) {
+		if (CRYPTO_memcmp(e->digest, digest, 32) == 0 && e->expires > now) {
+			*active_r = e->active;
+			*account_r = arena_strdup(arena, e->account);
+			found = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&service->cache_lock);
+	return found;
+}
+
+/* Drop the expired answers (all of them when all is set). Lock held. */
+static void auth_token_cache_sweep(struct auth_service *service, int64_t now, bool all)
+{
+	for (size_t b = 0; b < AUTH_TOKEN_CACHE_BUCKETS; b++) {
+		struct auth_token_cache_entry **pp = &service->cache[b];
+		while (*pp != NULL) {
+			struct auth_token_cache_entry *e = *pp;
+			if (all || e->expires <= now) {
+				*pp = e->next;
+				free(e);
+				service->cache_entries--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+}
+
+/* Keep an introspection answer until expires (an older one for the same
+ * token is replaced). */
+static void auth_token_cache_put(struct auth_service *service, const unsigned char digest[32],
+				 int64_t now, int64_t expires, bool active, const char *account)
+{
+	size_t b = (size_t)(digest[0] | digest[1] << 8) % AUTH_TOKEN_CACHE_BUCKETS;
+	size_t len = active && account != NULL ? strlen(account) : 0;
+
+	if (expires <= now)
+		return;
+	pthread_mutex_lock(&service->cache_lock);
+	for (struct auth_token_cache_entry **pp = &service->cache[b]; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (CRYPTO_memcmp((*pp)->digest, digest, 32) == 0) {
+			struct auth_token_cache_entry *old = *pp;
+			*pp = old->next;
+			free(old);
+			service->cache_entries--;
+			break;
+		}
+	}
+	if (service->cache_entries >= AUTH_TOKEN_CACHE_MAX)
+		auth_token_cache_sweep(service, now, false);
+	if (service->cache_entries >= AUTH_TOKEN_CACHE_MAX)
+		auth_token_cache_sweep(service, now, true);
+	struct auth_token_cache_entry *e = mem_zalloc(sizeof(*e) + len + 1);
+	memcpy(e->digest, digest, 32);
+	e->expires = expires;
+	e->active = active;
+	if (len > 0)
+		memcpy(e->account, account, len);
+	e->next = service->cache[b];
+	service->cache[b] = e;
+	service->cache_entries++;
+	pthread_mutex_unlock(&service->cache_lock);
+}
+
 /* The oauth_* keys: keys loaded, introspection set up. 0 or -1 (logged). */
 static int auth_oauth_setup(struct auth_service *service, const struct config *config)
 {
-	const char *error;
-
 	if (config->oauth_issuer == NULL && config->oauth_audience == NULL &&
 	    config->oauth_jwks_file == NULL && config->oauth_pem_keys == NULL &&
 	    config->oauth_introspection_url == NULL)
@@ -171,32 +391,11 @@ static int auth_oauth_setup(struct auth_service *service, const struct config *c
 		log_error("auth: oauth needs oauth_issuer and oauth_audience");
 		return -1;
 	}
-	service->jwt = jwt_keys_new();
-	if (config->oauth_jwks_file != NULL) {
-		FILE *f = fopen(config->oauth_jwks_file, "r");
-		char buf[65536];
-		size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
-		bool whole = f != NULL && feof(f) && !ferror(f);
-		if (f != NULL)
-			fclose(f);
-		if (!whole || jwt_keys_add_jwks(service->jwt, buf, n, &error) < 0) {
-			log_error("auth: oauth_jwks_file %s: %s", config->oauth_jwks_file,
-				  !whole ? "cannot read it (or larger than 64 KB)" : error);
-			return -1;
-		}
-	}
-	if (config->oauth_pem_keys != NULL) {
-		char *list = mem_strdup(config->oauth_pem_keys), *save = NULL;
-		for (char *p = strtok_r(list, ",", &save); p != NULL; p = strtok_r(NULL, ",", &save)) {
-			p = str_trim(p);
-			if (*p != '\0' && jwt_keys_add_pem(service->jwt, p, &error) < 0) {
-				log_error("auth: oauth_pem_keys %s: %s", p, error);
-				free(list);
-				return -1;
-			}
-		}
-		free(list);
-	}
+	/* The stamp first: a change between it and the read is seen later. */
+	service->keys_stamp = auth_keys_stamp(config);
+	service->keys_next_check_ms = auth_now_ms() + AUTH_KEYS_RECHECK_MS;
+	if ((service->jwt = auth_oauth_load_keys(config)) == NULL)
+		return -1;
 	if (config->oauth_introspection_url != NULL) {
 		if (strncmp(config->oauth_introspection_url, "https://", 8) != 0) {
 			log_error("auth: oauth_introspection_url must be an https:// URL");
@@ -237,6 +436,9 @@ struct auth_service *auth_service_new(const struct config *config, struct worker
 	service->config = config;
 	service->workers = workers;
 	pthread_mutex_init(&service->lock, NULL);
+	pthread_rwlock_init(&service->keys_lock, NULL);
+	pthread_mutex_init(&service->keys_check_lock, NULL);
+	pthread_mutex_init(&service->cache_lock, NULL);
 	if (auth_oauth_setup(service, config) < 0) {
 		auth_service_free(service);
 		return NULL;
@@ -261,6 +463,10 @@ void auth_service_free(struct auth_service *service)
 		}
 	}
 	pthread_mutex_destroy(&service->lock);
+	auth_token_cache_sweep(service, 0, true);
+	pthread_mutex_destroy(&service->cache_lock);
+	pthread_mutex_destroy(&service->keys_check_lock);
+	pthread_rwlock_destroy(&service->keys_lock);
 	jwt_keys_free(service->jwt);
 	if (service->client_secret != NULL) {
 		explicit_bzero(service->client_secret, strlen(service->client_secret));
@@ -780,7 +986,10 @@ static void auth_oauth_work(void *context)
 	struct auth_oauth_job *job = context;
 	struct auth_service *service = job->request->service;
 	int64_t now = (int64_t)time(NULL);
+	bool verified = false;
 
+	auth_oauth_keys_refresh(service);
+	pthread_rwlock_rdlock(&service->keys_lock);
 	if (jwt_looks_like(job->token) && jwt_keys_count(service->jwt) > 0) {
 		struct jwt_expect expect = { service->config->oauth_issuer,
 					     service->config->oauth_audience,
@@ -789,13 +998,42 @@ static void auth_oauth_work(void *context)
 					       &job->account);
 		job->result = r == JWT_OK ? INTROSPECT_ACTIVE : INTROSPECT_INACTIVE;
 		job->why = jwt_result_text(r);
-	} else if (service->introspect.url != NULL) {
-		job->result = introspect_token(&service->introspect, job->arena, job->token, now,
-					       &job->account, &job->why);
-	} else {
+		verified = true;
+	}
+	pthread_rwlock_unlock(&service->keys_lock);
+	if (verified)
+		return;
+	if (service->introspect.url == NULL) {
 		job->result = INTROSPECT_INACTIVE;
 		job->why = "not a JWT, and no oauth_introspection_url";
+		return;
 	}
+	/* RFC 7662 §4: an answer is kept until the token's exp, at most
+	 * oauth_introspection_cache seconds (a refusal
+	 * oauth_introspection_negative_cache), so a client that logs in
+	 * again and again does not cost a round trip each time. Only
+	 * answers are kept, never "the endpoint did not answer". */
+	unsigned char digest[32];
+	unsigned int digest_len = 0;
+	bool active, cacheable = EVP_Digest(job->token, strlen(job->token), digest, &digest_len,
+					    EVP_sha256(), NULL) == 1;
+	if (cacheable &&
+	    auth_token_cache_get(service, digest, now, job->arena, &active, &job->account)) {
+		job->result = active ? INTROSPECT_ACTIVE : INTROSPECT_INACTIVE;
+		job->why = active ? "active (cached answer)" : "token not active (cached answer)";
+		return;
+	}
+	int64_t exp;
+	job->result = introspect_token(&service->introspect, job->arena, job->token, now,
+				       &job->account, &exp, &job->why);
+	if (!cacheable || job->result == INTROSPECT_UNAVAILABLE)
+		return;
+	active = job->result == INTROSPECT_ACTIVE;
+	int64_t expires = now + (active ? service->config->oauth_introspection_cache :
+					  service->config->oauth_introspection_negative_cache);
+	if (active && exp > 0 && exp < expires)
+		expires = exp;
+	auth_token_cache_put(service, digest, now, expires, active, job->account);
 }
 
 /* RFC 7628 §3.2.2: a failure is a JSON status sent as a challenge; the

@@ -21,8 +21,10 @@
  * with USER escaped (no spaces or control characters), so a fail2ban
  * filter can anchor on "from <HOST>$".
  *
- * Threads: auth_service is shared by every loop (its throttle table has a
- * mutex); an auth_request belongs to one loop and is touched only there.
+ * Threads: auth_service is shared by every loop and worker (the throttle
+ * table, the OAuth keys, reloaded when their files change, and the cache
+ * of introspection answers each have their lock); an auth_request belongs
+ * to one loop and is touched only there.
  */
 #ifndef BUZON_AUTH_AUTH_H
 #define BUZON_AUTH_AUTH_H

@@ -350,12 +350,13 @@ static bool introspect_audience_ok(const struct json_value *aud, const char *wan
 
 enum introspect_result introspect_token(const struct introspect_config *config,
 					struct arena *arena, const char *token, int64_t now,
-					const char **account_r, const char **why_r)
+					const char **account_r, int64_t *exp_r, const char **why_r)
 {
 	struct introspect_url u;
 	struct buf body = BUF_INIT, request = BUF_INIT, raw = BUF_INIT;
 	enum introspect_result result = INTROSPECT_UNAVAILABLE;
 
+	*exp_r = 0;
 	if (introspect_parse_url(config->url, &u) < 0) {
 		*why_r = "bad introspection URL";
 		return INTROSPECT_UNAVAILABLE;
@@ -399,6 +400,8 @@ enum introspect_result introspect_token(const struct introspect_config *config,
 	int64_t exp, nbf;
 	const char *iss = json_get_string(doc, "iss");
 	const struct json_value *aud = json_get(doc, "aud");
+	if (json_get_integer(doc, "exp", &exp) && exp > 0)
+		*exp_r = exp;
 	if (active == NULL || active->type != JSON_TRUE) {
 		*why_r = "token not active";
 	} else if (json_get_integer(doc, "exp", &exp) && exp <= now) {

@@ -36,9 +36,12 @@ enum introspect_result {
 	INTROSPECT_UNAVAILABLE,  /* network, TLS, HTTP or JSON trouble (*why_r) */
 };
 
-/* Ask the introspection endpoint about token. Blocks (worker thread). */
+/* Ask the introspection endpoint about token. Blocks (worker thread).
+ * *exp_r: the answer's "exp" (Unix seconds), or 0 when it has none or
+ * there was no answer; a caller that caches must not keep an answer past
+ * it (RFC 7662 §4). */
 enum introspect_result introspect_token(const struct introspect_config *config,
 					struct arena *arena, const char *token, int64_t now,
-					const char **account_r, const char **why_r);
+					const char **account_r, int64_t *exp_r, const char **why_r);
 
 #endif

@@ -10,7 +10,9 @@
  * future and nbf (when present) in the past, each with JWT_LEEWAY seconds
  * of clock skew; a configured claim (e.g. "email") names the account.
  *
- * Keys are loaded once at start; verification is thread-safe.
+ * A key set is built once and not changed after (auth.c builds a new one
+ * when the key files change, and swaps it in); verification is
+ * thread-safe.
  */
 #ifndef BUZON_AUTH_JWT_H
 #define BUZON_AUTH_JWT_H

@@ -40,6 +40,12 @@
 /* RFC 3461 §5.2.5 leaves "an extended length of time" to the MTA; 4 hours
  * is Postfix's delay_warning_time example and Sendmail's Timeout.queuewarn. */
 #define CONFIG_DSN_DELAY_DEFAULT (4 * 3600)
+/* RFC 7662 §4 lets a resource server cache introspection answers; a
+ * minute bounds how long a revoked token keeps working, and a refused
+ * token is asked about again after a few seconds (it may just have been
+ * issued). */
+#define CONFIG_INTROSPECTION_CACHE_DEFAULT 60
+#define CONFIG_INTROSPECTION_NEGATIVE_DEFAULT 5
 /* Durations are stored in seconds as uint32: 100 years is plenty. */
 #define CONFIG_DURATION_MAX (100U * 365 * 24 * 3600)
 /* RFC 5321 §4.5.4.1: SMTP port 25. */
@@ -462,6 +468,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(oauth_client_id, config_parse_string),
 	CONFIG_KEY(oauth_client_secret_file, config_parse_path),
 	CONFIG_KEY(oauth_ca_file, config_parse_path),
+	CONFIG_KEY(oauth_introspection_cache, config_parse_duration),
+	CONFIG_KEY(oauth_introspection_negative_cache, config_parse_duration),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -573,6 +581,10 @@ static int config_apply_defaults(struct config_parse *parse)
 		config->smtp_timeout = CONFIG_SMTP_TIMEOUT_DEFAULT;
 	if (config->dsn_delay == 0)
 		config->dsn_delay = CONFIG_DSN_DELAY_DEFAULT;
+	if (config->oauth_introspection_cache == 0)
+		config->oauth_introspection_cache = CONFIG_INTROSPECTION_CACHE_DEFAULT;
+	if (config->oauth_introspection_negative_cache == 0)
+		config->oauth_introspection_negative_cache = CONFIG_INTROSPECTION_NEGATIVE_DEFAULT;
 	return 0;
 }
 

@@ -59,6 +59,8 @@ struct config {
 	char *oauth_client_id;          /* its HTTP Basic user */
 	char *oauth_client_secret_file; /* ... and password, first line of this file */
 	char *oauth_ca_file;            /* CA to verify it; default: the system's */
+	uint32_t oauth_introspection_cache;          /* seconds an active answer is kept; 60 */
+	uint32_t oauth_introspection_negative_cache; /* ... an inactive one; 5 */
 };
 
 /* Read and validate path into *config_r. On error returns -1 and sets *error_r

@@ -9,7 +9,9 @@ badly signed, unsigned (alg none) or for another account are each refused
 with RFC 7628's JSON status and the reason in the log. Opaque tokens go to
 an RFC 7662 introspection endpoint the test runs: Python's http.server over
 TLS with a certificate the server must verify (oauth_ca_file). curl is the
-real client (--oauth2-bearer)."""
+real client (--oauth2-bearer). The JWKS file is rotated under the running
+server, and introspection answers are cached (RFC 7662 §4) until the
+token's exp or the configured time."""
 
 import base64
 import http.server
@@ -84,6 +86,7 @@ class Issuer:
              'y': b64url(point[33:65])},
             {'kty': 'oct', 'kid': 'hmac', 'k': b64url(b'not for us')},
         ]}
+        self.jwks = jwks
         self.jwks_path = os.path.join(directory, 'jwks.json')
         with open(self.jwks_path, 'w') as f:
             json.dump(jwks, f)
@@ -125,6 +128,7 @@ class Introspection:
     TOKENS = {'opaque-alice': {'active': True, 'email': ALICE, 'iss': ISSUER,
                                'aud': [AUDIENCE, 'other'], 'exp': int(time.time()) + 600},
               'opaque-inactive': {'active': False},
+              'opaque-cached': {'active': True, 'email': ALICE, 'exp': int(time.time()) + 3600},
               'opaque-wrong-aud': {'active': True, 'email': ALICE, 'aud': 'other'}}
 
     def __init__(self, directory):
@@ -409,6 +413,117 @@ def test_introspection_endpoint_must_verify():
         r.close()
         assert len(st['intro'].requests) == before
         assert "certificate does not verify" in s.log(), s.log_tail()
+
+
+# auth.c looks at the key files at most this often (AUTH_KEYS_RECHECK_MS);
+# sleeping a little longer guarantees the next token check looks again.
+KEYS_RECHECK = 5.5
+
+
+def write_atomically(path, text):
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def bearer_login(user, token):
+    """(challenge, tagged) of one OAUTHBEARER login from a fresh address."""
+    r = imap_from(fresh_address())
+    challenge, tagged = imap_auth(r, 'OAUTHBEARER', oauthbearer(user, token))
+    r.close()
+    return challenge, tagged
+
+
+def test_jwks_file_rotation_needs_no_restart():
+    """A key added to the JWKS file logs in without a restart; a file that
+    does not parse keeps the keys there were; a key removed stops working;
+    putting it back brings it back. (bob logs in, so the failures here do
+    not count against alice's throttle.)"""
+    st = setup()
+    s, issuer = st['server'], st['issuer']
+    path = os.path.join(st['dir'], 'rsa2.pem')
+    openssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', path)
+    issuer.keys['rsa2'] = path
+    modulus = openssl('rsa', '-in', path, '-pubout', '-modulus',
+                      '-noout').decode().strip().split('=', 1)[1]
+    new_key = {'kty': 'RSA', 'kid': 'rsa-2', 'alg': 'RS256',
+               'n': b64url(bytes.fromhex(modulus)), 'e': b64url((65537).to_bytes(3, 'big'))}
+    new_token = issuer.token('RS256', key='rsa2', kid='rsa-2', email=BOB)
+    challenge, tagged = bearer_login(BOB, new_token)
+    assert challenge == {'status': 'invalid_token'}, (challenge, tagged)
+    original = json.dumps(issuer.jwks)
+    rotated = {'keys': [new_key] + [k for k in issuer.jwks['keys'] if k['kid'] != 'ec-1']}
+    write_atomically(issuer.jwks_path, json.dumps(rotated))
+    time.sleep(KEYS_RECHECK)
+    challenge, tagged = bearer_login(BOB, new_token)
+    assert challenge is None and status(tagged) == 'OK', (challenge, tagged, s.log_tail())
+    assert 'OAuth keys reloaded' in s.log()
+    # The removed EC key no longer verifies.
+    challenge, tagged = bearer_login(BOB, issuer.token('ES256', email=BOB))
+    assert challenge == {'status': 'invalid_token'}, (challenge, tagged)
+    # A half-written file: the keys stay as they were, and it is logged.
+    write_atomically(issuer.jwks_path, original[:len(original) // 2])
+    time.sleep(KEYS_RECHECK)
+    challenge, tagged = bearer_login(BOB, new_token)
+    assert status(tagged) == 'OK', (challenge, tagged, s.log_tail())
+    assert 'oauth_jwks_file %s' % issuer.jwks_path in s.log(), s.log_tail()
+    # The original file back: EC works again, rsa-2 is gone.
+    write_atomically(issuer.jwks_path, original)
+    time.sleep(KEYS_RECHECK)
+    challenge, tagged = bearer_login(BOB, issuer.token('ES256', email=BOB))
+    assert challenge is None and status(tagged) == 'OK', (challenge, tagged, s.log_tail())
+    challenge, tagged = bearer_login(BOB, new_token)
+    assert challenge == {'status': 'invalid_token'}, (challenge, tagged)
+
+
+def test_introspection_answers_are_cached_until_exp_or_the_ttl():
+    """Two logins with the same opaque token ask the endpoint once, and so
+    do two refusals of an unknown one; an answer is not kept past the
+    token's exp (RFC 7662 §4): the endpoint is then asked again."""
+    st = setup()
+    intro = st['intro']
+    asked = lambda token: sum(1 for _, form in intro.requests if form.get('token') == [token])
+    secret = os.path.join(st['dir'], 'client-secret')
+    with harness.Server(accounts={ALICE: 'pw'}, listeners=('imap',),
+                        config={'oauth_issuer': ISSUER, 'oauth_audience': AUDIENCE,
+                                'oauth_introspection_url': intro.url,
+                                'oauth_client_id': CLIENT_ID,
+                                'oauth_client_secret_file': secret,
+                                'oauth_ca_file': intro.cert,
+                                'oauth_introspection_cache': '1h',
+                                'oauth_introspection_negative_cache': '1h'}) as s:
+        def login(token):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.settimeout(30)
+            sock.bind((fresh_address(), 0))
+            sock.connect((s.host, s.ports['imap']))
+            r = Raw(sock)
+            challenge, tagged = imap_auth(r, 'OAUTHBEARER', oauthbearer(ALICE, token))
+            r.close()
+            return challenge, tagged
+        before = asked('opaque-cached')
+        for _ in range(2):
+            challenge, tagged = login('opaque-cached')
+            assert status(tagged) == 'OK', (challenge, tagged, s.log_tail())
+        assert asked('opaque-cached') == before + 1
+        before = asked('opaque-nobody-knows')
+        for _ in range(2):
+            challenge, tagged = login('opaque-nobody-knows')
+            assert challenge == {'status': 'invalid_token'}, (challenge, tagged)
+        assert asked('opaque-nobody-knows') == before + 1
+        assert 'cached answer' in s.log()
+        # exp bounds the cache: once it is past, the endpoint is asked
+        # again (and says expired).
+        exp = int(time.time()) + 6
+        intro.TOKENS['opaque-short'] = {'active': True, 'email': ALICE, 'exp': exp}
+        challenge, tagged = login('opaque-short')
+        assert status(tagged) == 'OK', (challenge, tagged, s.log_tail())
+        while time.time() <= exp + 1:
+            time.sleep(0.5)
+        challenge, tagged = login('opaque-short')
+        assert challenge == {'status': 'invalid_token'}, (challenge, tagged)
+        assert asked('opaque-short') == 2
 
 
 def test_inconsistent_oauth_config_stops_the_start():
