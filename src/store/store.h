@@ -347,15 +347,16 @@ int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t
 			 size_t count, struct arena *arena, uint32_t **removed_r,
 			 size_t *removed_count_r, const char **error_r);
 
-/* Copy (or move) the given UIDs to dest_mailbox_id of the same account,
- * sharing the message bytes. Missing UIDs are skipped. For COPYUID:
- * *source_uids_r and *dest_uids_r (count *count_r, ascending source uid) and
+/* Copy (or move) the given UIDs to dest_mailbox_id, sharing the message
+ * bytes. Missing UIDs are skipped. For COPYUID: *source_uids_r and
+ * *dest_uids_r (count *count_r, ascending source uid) and
  * *dest_uidvalidity_r. A move expunges the sources in the same transaction.
  * Into another account's mailbox (sharing) the copy is that account's
  * message, and \Seen is not copied: it was the source owner's, and each
  * user has their own (RFC 4314 "s"; the caller records the copier's with
- * store_seen_set or store_message_set_flags). EOVERQUOTA (nothing done) when the result would grow the destination
- * account's usage above its quota. */
+ * store_seen_set or store_message_set_flags). EOVERQUOTA (nothing done)
+ * when the result would grow the destination account's usage above its
+ * quota. */
 int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
 		       size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
 		       uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,

@@ -71,7 +71,7 @@ static void prohibited_and_malformed_are_refused(void)
 		"a\x7f",                /* DEL */
 		"\xee\x80\x80",         /* U+E000 private use, C.3 */
 		"\xef\xbf\xbe",         /* U+FFFE non-character, C.4 */
-		"\xe2\x80\x8e" "a",     /* U+200E LEFT-TO-RIGHT MARK, C.8 */
+		"\342\200\216a",       /* U+200E LEFT-TO-RIGHT MARK, C.8 */
 		"\xf3\xa0\x80\x81",     /* U+E0001 LANGUAGE TAG, C.9 */
 		"\xc0\xaf",             /* overlong "/" */
 		"\xe0\x80\xaf",         /* overlong "/" */
