@@ -111,6 +111,43 @@ static void copy_keep_seen(struct imap_session *s, const struct imap_mailbox_ref
 		log_warn("imap: copy: keeping \\Seen of %s: %s", s->account_name, error);
 }
 
+/* RFC 4314 §4: into another account's mailbox only the flags the copier
+ * may set are stored — \Deleted with "t", the other flags and keywords
+ * with "w" (\Seen is copy_keep_seen's). The store copied them all; what
+ * the copier may not set is taken back at once (a failure is logged: the
+ * messages are safe, some flags stayed). */
+static void copy_filter_flags(struct imap_session *s, const struct imap_mailbox_ref *dest,
+			      const uint32_t *dst_uids, size_t count)
+{
+	struct store_message_state *res, *res2;
+	uint32_t *failed;
+	size_t nres, nres2, nfailed;
+	unsigned remove = 0;
+	const char *error;
+	int r;
+
+	if (!dest->foreign)
+		return;
+	if (!(dest->rights & ACL_WRITE))
+		remove |= STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT;
+	if (!(dest->rights & ACL_DELETE_MSG))
+		remove |= STORE_FLAG_DELETED;
+	if (remove == 0)
+		return;
+	r = store_message_set_flags(s->store, dest->mailbox.id, dst_uids, count, STORE_FLAGS_REMOVE,
+				    remove, NULL, 0, s->cmd_arena, &res, &nres, &failed, &nfailed,
+				    &error);
+	for (size_t i = 0; r == 0 && !(dest->rights & ACL_WRITE) && i < nres; i++) {
+		if (res[i].keywords != NULL && res[i].keywords[0] != '\0')
+			r = store_message_set_flags(s->store, dest->mailbox.id, &res[i].uid, 1,
+						    STORE_FLAGS_REMOVE, 0, res[i].keywords, 0,
+						    s->cmd_arena, &res2, &nres2, &failed, &nfailed,
+						    &error);
+	}
+	if (r < 0)
+		log_warn("imap: copy: dropping flags %s may not set: %s", s->account_name, error);
+}
+
 static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_parser *p, bool uid,
 					 bool move)
 {
@@ -159,6 +196,7 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	} else if (copied == 0) {
 		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
 	} else {
+		copy_filter_flags(s, &ref, dst_uids, copied);
 		copy_keep_seen(s, &ref, src_uids, dst_uids, copied);
 		imap_notify_own_messages(s, dest.id, dst_uids, copied);
 		copy_report(s, uid, move, uidvalidity, src_uids, dst_uids, copied);

@@ -331,6 +331,33 @@ def test_copy_and_move_keep_seen_per_user_across_a_share():
     b.close()
 
 
+def test_copy_into_a_share_keeps_only_the_flags_the_copier_may_set():
+    """RFC 4314 §4: without "w" the other flags and keywords are not stored
+    on COPY into another's mailbox, without "t" not \\Deleted; \\Seen is the
+    copier's with "s"; the copy is never refused for it."""
+    s = server()
+    a = setup_folder(s, 'Inbound', 'lrsi', messages=0)
+    a.ok('CREATE Inbound2')
+    a.ok('SETACL Inbound2 %s lrsiw' % BOB)
+    b = s.raw(BOB)
+    b.ok('CREATE Flagged')
+    b.append('Flagged', msg('flagged'), flags='\\Seen \\Flagged \\Deleted \\Answered $Label')
+    b.ok('SELECT Flagged')
+    for folder, alice_sees in (('Inbound', set()),
+                               ('Inbound2', {'\\Flagged', '\\Answered', '$Label'})):
+        untagged, tagged = b.ok('COPY 1 %s' % shared_name(ALICE, folder))
+        assert '[COPYUID' in tagged, tagged
+        a.ok('SELECT %s' % folder)
+        assert fetch_flags(a) == {1: alice_sees}, (folder, fetch_flags(a))
+        a.ok('UNSELECT')
+    b.ok('SELECT %s' % shared_name(ALICE, 'Inbound'))
+    assert fetch_flags(b) == {1: {'\\Seen'}}
+    b.ok('SELECT %s' % shared_name(ALICE, 'Inbound2'))
+    assert fetch_flags(b) == {1: {'\\Seen', '\\Flagged', '\\Answered', '$Label'}}
+    a.close()
+    b.close()
+
+
 def test_create_in_anothers_account_needs_k_and_inherits_the_acl():
     """RFC 4314 §4: CREATE needs "k" on the nearest existing parent; the new
     mailbox is the owner's and inherits the parent's ACL (new superiors
