@@ -380,7 +380,20 @@ static enum imap_cmd_status cmd_setmetadata(struct imap_session *s, struct imap_
 		imap_cmd_no(s, "[METADATA MAXSIZE %d] Value too long", METADATA_MAX_VALUE);
 		return IMAP_CMD_DONE;
 	}
-	int r = store_metadata_set(s->store, changes, count, METADATA_MAX_ENTRIES, &error);
+	/* The store counts every entry of (mailbox, user), URLAUTH's hidden
+	 * key too: one more when it is there, so the user still has the
+	 * full METADATA_MAX_ENTRIES (only for a command on /private alone,
+	 * as the limit is one number for both scopes). */
+	size_t limit = METADATA_MAX_ENTRIES;
+	bool only_private = mailbox_id != 0;
+	for (size_t i = 0; i < count; i++)
+		only_private &= changes[i].account_id != 0;
+	unsigned char key[IMAP_URLAUTH_KEY_SIZE];
+	if (only_private && imap_urlauth_key_get(s->store, mailbox_id, s->account_id, false,
+						 s->cmd_arena, key, &error) == 1)
+		limit++;
+	explicit_bzero(key, sizeof(key));
+	int r = store_metadata_set(s->store, changes, count, limit, &error);
 	if (r == STORE_EOVERQUOTA)
 		imap_cmd_no(s, "[METADATA TOOMANY] Too many annotations");
 	else if (r < 0) {

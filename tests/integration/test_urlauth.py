@@ -277,10 +277,14 @@ def test_keys_are_hidden_from_metadata():
     assert harness.status(tagged) == 'NO', tagged
     _, tagged = r.cmd('SETMETADATA INBOX (/private/vendor/buzon/urlauth/internal NIL)')
     assert harness.status(tagged) == 'NO', tagged
-    # other private annotations still work
+    # other private annotations still work, as many as without a key
     r.ok('SETMETADATA INBOX (/private/comment "mine")')
     lines, _ = r.ok('GETMETADATA (DEPTH infinity) INBOX /private')
     assert any('/private/comment' in l for l in lines), lines
+    many = ' '.join('/private/e%d "v"' % i for i in range(99))
+    r.ok('SETMETADATA INBOX (%s)' % many)
+    _, tagged = r.cmd('SETMETADATA INBOX (/private/one-too-many "v")')
+    assert '[METADATA TOOMANY]' in tagged, tagged
     r.close()
 
 
