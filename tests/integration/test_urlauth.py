@@ -265,6 +265,19 @@ def test_urlfetch_of_bad_urls_is_nil_and_bad_syntax_is_bad():
     r.close()
 
 
+def test_catenate_takes_no_urlauth_urls():
+    # RFC 4469 URLs are the user's plain ones; a URLAUTH URL is for
+    # URLFETCH and BURL, and CATENATE answers BADURL for it.
+    r = server().raw(ALICE)
+    _, uid = append(r)
+    url = genurlauth(r, rump(ALICE, uid))
+    _, tagged = r.cmd('APPEND INBOX CATENATE (URL %s)' % harness.quote(url))
+    assert harness.status(tagged) == 'NO' and '[BADURL ' in tagged, tagged
+    plain = 'imap://%s@%s/INBOX/;UID=%d' % (enc_user(ALICE), HOST, uid)
+    r.ok('APPEND INBOX CATENATE (URL %s)' % harness.quote(plain))
+    r.close()
+
+
 def test_keys_are_hidden_from_metadata():
     r = server().raw(ALICE)
     _, uid = append(r)
