@@ -170,8 +170,11 @@ int cli_deliver(const struct config *config, int argc, char **argv)
 	uint32_t *uids = arena_alloc(arena, count * sizeof(*uids));
 	struct buf message = BUF_INIT;
 	struct store *store = NULL;
+	struct store_settings settings;
 	const char *error;
 	int status = 0;
+
+	store_settings_from_config(config, &settings);
 
 	deliver_trace(&message, config, sender, count == 1 ? argv[i] : NULL);
 	int r = deliver_read(&message, config->max_message_size);
@@ -179,7 +182,7 @@ int cli_deliver(const struct config *config, int argc, char **argv)
 		fprintf(stderr, "buzon: deliver: %s\n",
 			r > 0 ? "message too big (max_message_size)" : "cannot read stdin");
 		status = r > 0 ? EX_DATAERR : EX_IOERR;
-	} else if (store_open(config->data_dir, NULL, &store, &error) < 0) {
+	} else if (store_open(&settings, NULL, &store, &error) < 0) {
 		fprintf(stderr, "buzon: deliver: store: %s\n", error);
 		status = EX_TEMPFAIL;
 	} else if ((status = deliver_accounts(store, config, argv + i, count, arena, ids)) == 0 &&

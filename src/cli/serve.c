@@ -45,6 +45,7 @@ struct serve_shared {
 	const struct config *config;
 	struct tls_server *tls;
 	struct store_bus *bus;
+	struct store_settings settings; /* where the store is (config) */
 	struct worker_pool *workers;
 	struct auth_service *auth; /* SASL, throttle: shared by every loop */
 	struct imap_server imap;   /* points at the pieces above */
@@ -352,7 +353,7 @@ static int serve_start_threads(struct serve_thread *threads, unsigned count,
 		t->loop = loop_new();
 		t->listeners = listeners;
 		t->listener_count = listener_count;
-		if (store_open(shared->config->data_dir, shared->bus, &t->store, &error) < 0) {
+		if (store_open(&shared->settings, shared->bus, &t->store, &error) < 0) {
 			log_error("serve: store: %s", error);
 			loop_free(t->loop);
 			return (int)i;
@@ -393,10 +394,12 @@ static void serve_stop_threads(struct serve_thread *threads, int count)
  * migration has run) before sessions arrive. */
 static int serve_check_store(const struct config *config)
 {
+	struct store_settings settings;
 	struct store *store;
 	const char *error;
 
-	if (store_open(config->data_dir, NULL, &store, &error) < 0) {
+	store_settings_from_config(config, &settings);
+	if (store_open(&settings, NULL, &store, &error) < 0) {
 		log_error("serve: store in %s: %s", config->data_dir, error);
 		return -1;
 	}
@@ -409,6 +412,7 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 			      struct tls_server *tls)
 {
 	shared->config = config;
+	store_settings_from_config(config, &shared->settings);
 	shared->tls = tls;
 	shared->bus = store_bus_new();
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
@@ -454,7 +458,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	 * before any session exists: its starting point then precedes every
 	 * session's first look at the store, so no such change falls between
 	 * the two. */
-	if (store_feed_start(shared->config->data_dir, shared->bus, &feed, &error) < 0) {
+	if (store_feed_start(&shared->settings, shared->bus, &feed, &error) < 0) {
 		log_error("serve: store: %s", error);
 		delivery_writer_stop(shared->smtp.writer);
 		shared->smtp.writer = NULL;

@@ -141,6 +141,7 @@ int cli_shared(const struct config *config, int argc, char **argv)
 	bool ok = (argc == 2 && strcmp(cmd, "list") == 0) ||
 		  (argc == 3 && (strcmp(cmd, "create") == 0 || strcmp(cmd, "delete") == 0)) ||
 		  (argc == 5 && strcmp(cmd, "acl") == 0);
+	struct store_settings settings;
 	struct store *store;
 	struct arena *arena;
 	const char *error = NULL;
@@ -154,7 +155,8 @@ int cli_shared(const struct config *config, int argc, char **argv)
 		fprintf(stderr, "buzon: shared: '%s' is not a mailbox name\n", argv[2]);
 		return CLI_SHARED_EXIT_FAILURE;
 	}
-	if (store_open(config->data_dir, NULL, &store, &error) < 0)
+	store_settings_from_config(config, &settings);
+	if (store_open(&settings, NULL, &store, &error) < 0)
 		return cli_shared_fail(config->data_dir, error);
 	arena = arena_new();
 	int r = store_account_system(store, STORE_SHARED_ACCOUNT, strcmp(cmd, "create") == 0,

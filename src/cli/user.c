@@ -265,6 +265,7 @@ static bool cli_user_args_ok(int argc, char **argv)
 
 int cli_user(const struct config *config, int argc, char **argv)
 {
+	struct store_settings settings;
 	struct store *store;
 	const char *error = NULL;
 	char *address = NULL;
@@ -282,7 +283,8 @@ int cli_user(const struct config *config, int argc, char **argv)
 			return CLI_USER_EXIT_FAILURE;
 		}
 	}
-	if (store_open(config->data_dir, NULL, &store, &error) < 0) {
+	store_settings_from_config(config, &settings);
+	if (store_open(&settings, NULL, &store, &error) < 0) {
 		fprintf(stderr, "buzon: opening the store in %s: %s\n", config->data_dir,
 			error != NULL ? error : "failed");
 		free(address);

@@ -275,6 +275,30 @@ static int config_parse_log_level(struct config_parse *parse, const char *value,
 	return config_fail(parse, "log_level must be debug, info, warn or error, not '%s'", value);
 }
 
+/* store: which back end keeps the mail (store/store.h). */
+static int config_parse_store(struct config_parse *parse, const char *value, void *field)
+{
+	char **dst = field;
+
+	if (strcmp(value, "sqlite") != 0 && strcmp(value, "postgres") != 0)
+		return config_fail(parse, "store must be sqlite or postgres, not '%s'", value);
+	*dst = mem_strdup(value);
+	return 0;
+}
+
+/* postgres_url: a libpq connection URI. Only the scheme is checked here;
+ * libpq judges the rest when the store connects, and says what is wrong. */
+static int config_parse_postgres_url(struct config_parse *parse, const char *value, void *field)
+{
+	char **dst = field;
+
+	if (strncmp(value, "postgresql://", 13) != 0 && strncmp(value, "postgres://", 11) != 0)
+		return config_fail(parse, "postgres_url must be a postgresql:// URI, not '%s'",
+				   value);
+	*dst = mem_strdup(value);
+	return 0;
+}
+
 /* Split "HOST:PORT" / "[V6]:PORT" into its parts, checking both. */
 static int config_split_host_port(struct config_parse *parse, const char *value,
 				  char **host_r, char **port_r)
@@ -470,6 +494,8 @@ static const struct config_key config_keys[] = {
 	CONFIG_KEY(oauth_ca_file, config_parse_path),
 	CONFIG_KEY(oauth_introspection_cache, config_parse_duration),
 	CONFIG_KEY(oauth_introspection_negative_cache, config_parse_duration),
+	CONFIG_KEY(store, config_parse_store),
+	CONFIG_KEY(postgres_url, config_parse_postgres_url),
 };
 
 #define CONFIG_KEY_COUNT (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -571,6 +597,8 @@ static int config_apply_defaults(struct config_parse *parse)
 		config->max_message_size = CONFIG_MESSAGE_SIZE_DEFAULT;
 	if (config->log_level == NULL)
 		config->log_level = mem_strdup("info");
+	if (config->store == NULL)
+		config->store = mem_strdup("sqlite");
 	if (config->mx_port == 0)
 		config->mx_port = CONFIG_MX_PORT_DEFAULT;
 	if (config->queue_retry_base == 0)
@@ -593,7 +621,7 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 			      unsigned *line_r)
 {
 	const struct config *config = parse->config;
-	size_t cert = 0, key = 0, user = 0, password = 0;
+	size_t cert = 0, key = 0, user = 0, password = 0, store = 0;
 
 	for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
 		if (strcmp(config_keys[i].name, "tls_cert") == 0)
@@ -604,6 +632,8 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 			user = i;
 		else if (strcmp(config_keys[i].name, "relay_password_file") == 0)
 			password = i;
+		else if (strcmp(config_keys[i].name, "store") == 0)
+			store = i;
 	}
 	*line_r = 0;
 	if (config->data_dir == NULL)
@@ -619,6 +649,11 @@ static int config_check_whole(struct config_parse *parse, const unsigned *lines_
 	if (config->relay_user != NULL && config->relay_host == NULL) {
 		*line_r = lines_seen[user];
 		return config_fail(parse, "relay_user needs relay_host");
+	}
+	if (config->store != NULL && strcmp(config->store, "postgres") == 0 &&
+	    config->postgres_url == NULL) {
+		*line_r = lines_seen[store];
+		return config_fail(parse, "store = postgres needs postgres_url");
 	}
 	return 0;
 }
@@ -738,6 +773,8 @@ void config_free(struct config *config)
 	free(config->oauth_client_id);
 	free(config->oauth_client_secret_file);
 	free(config->oauth_ca_file);
+	free(config->store);
+	free(config->postgres_url);
 	memset(config, 0, sizeof(*config));
 }
 

@@ -61,6 +61,9 @@ struct config {
 	char *oauth_ca_file;            /* CA to verify it; default: the system's */
 	uint32_t oauth_introspection_cache;          /* seconds an active answer is kept; 60 */
 	uint32_t oauth_introspection_negative_cache; /* ... an inactive one; 5 */
+	/* The mail store back end (store/store.h) */
+	char *store;                    /* "sqlite" (default) or "postgres" */
+	char *postgres_url;             /* libpq URI; required with store = postgres */
 };
 
 /* Read and validate path into *config_r. On error returns -1 and sets *error_r

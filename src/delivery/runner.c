@@ -1029,11 +1029,14 @@ struct queue_runner *queue_runner_start(const struct config *config, struct stor
 		}
 	}
 
+	struct store_settings settings;
+
+	store_settings_from_config(config, &settings);
 	for (size_t i = 0; i < QUEUE_RUNNER_WORKERS; i++) {
 		struct queue_worker *w = mem_zalloc(sizeof(*w));
 		w->runner = runner;
 		bool opened = queue_open(config, &w->queue, error_r) == 0 &&
-			      store_open(config->data_dir, bus, &w->store, error_r) == 0;
+			      store_open(&settings, bus, &w->store, error_r) == 0;
 		if (opened)
 			store_quota_set_default(w->store, config_quota_storage_kib(config),
 						config_quota_messages(config));

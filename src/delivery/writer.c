@@ -271,10 +271,11 @@ struct delivery_writer *delivery_writer_start(const struct config *config,
 					      struct store_bus *bus, const char **error_r)
 {
 	struct delivery_writer *writer = mem_zalloc(sizeof(*writer));
+	struct store_settings settings;
 
 	writer->config = config;
-
-	if (store_open(config->data_dir, bus, &writer->store, error_r) < 0) {
+	store_settings_from_config(config, &settings);
+	if (store_open(&settings, bus, &writer->store, error_r) < 0) {
 		free(writer);
 		return NULL;
 	}

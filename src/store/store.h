@@ -3,6 +3,9 @@
  * the command line) works the same on every back end (DESIGN.md rule 7); the
  * embedded back end is store/sqlite/, the cluster one will be store/pg/.
  *
+ * Back ends: store.c dispatches each function to the back end that
+ * store_open chose from the settings (store-backend.h, private to store/).
+ *
  * Threads: a struct store is one connection to the back end and belongs to
  * one thread (each event loop opens its own). The change bus is shared by all
  * threads and is thread-safe.
@@ -61,10 +64,29 @@ struct store_bus;
 
 /* ---- opening ---------------------------------------------------------- */
 
-/* Open (creating if needed) the store in data_dir. bus may be NULL (command
- * line tools that nobody watches). */
-int store_open(const char *data_dir, struct store_bus *bus, struct store **store_r,
-	       const char **error_r);
+/* Which back end keeps the mail (config key `store`). */
+enum store_backend {
+	STORE_BACKEND_SQLITE,   /* buzon.db in data_dir: embedded, no setup */
+	STORE_BACKEND_POSTGRES, /* a PostgreSQL database: several nodes share it */
+};
+
+/* Where the store is: what store_open and store_feed_start need. The
+ * strings are borrowed (from the config) and must outlive the call. */
+struct store_settings {
+	enum store_backend backend;
+	const char *data_dir;     /* SQLite: the folder of buzon.db */
+	const char *postgres_url; /* PostgreSQL: a libpq connection URI */
+};
+
+struct config;
+/* The settings a config file names (store, postgres_url, data_dir); they
+ * point into config. */
+void store_settings_from_config(const struct config *config, struct store_settings *settings_r);
+
+/* Open (creating or migrating the schema if needed) the store settings
+ * name. bus may be NULL (command line tools that nobody watches). */
+int store_open(const struct store_settings *settings, struct store_bus *bus,
+	       struct store **store_r, const char **error_r);
 void store_close(struct store *store);
 
 /* ---- the change bus (rule 4) ------------------------------------------- */
@@ -121,8 +143,8 @@ uint64_t store_bus_origin(const struct store_bus *bus);
  * PostgreSQL back end would LISTEN for what its writers NOTIFY. It runs a
  * thread of its own; stop it before freeing the bus. */
 struct store_feed;
-int store_feed_start(const char *data_dir, struct store_bus *bus, struct store_feed **feed_r,
-		     const char **error_r);
+int store_feed_start(const struct store_settings *settings, struct store_bus *bus,
+		     struct store_feed **feed_r, const char **error_r);
 void store_feed_stop(struct store_feed *feed);
 
 /* ---- accounts ---------------------------------------------------------- */

@@ -102,6 +102,8 @@ static void minimal_file_gets_defaults(void)
 	UNIT_CHECK(c.threads == 0);
 	UNIT_CHECK(c.max_message_size == 50ULL * 1024 * 1024);
 	UNIT_CHECK_STR(c.log_level, "info");
+	UNIT_CHECK_STR(c.store, "sqlite");
+	UNIT_CHECK(c.postgres_url == NULL);
 	UNIT_CHECK_STR(c.path, test_dir.file);
 	config_free(&c);
 }
@@ -422,6 +424,21 @@ static void log_levels(void)
 		       "2: log_level must be debug, info, warn or error, not 'loud'");
 }
 
+/* store = sqlite | postgres; postgres needs a postgresql:// URI. */
+static void store_backend_keys(void)
+{
+	UNIT_CHECK_STR(test_error("data_dir=/d\nstore = sqlite\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nstore = postgres\n"
+				  "postgres_url = postgresql://buzon@localhost/mail\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\npostgres_url = postgres://h/db\n"), "(loaded)");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nstore = mysql\n"),
+		       "2: store must be sqlite or postgres, not 'mysql'");
+	UNIT_CHECK_STR(test_error("data_dir=/d\nstore = postgres\n"),
+		       "2: store = postgres needs postgres_url");
+	UNIT_CHECK_STR(test_error("data_dir=/d\npostgres_url = host=localhost\n"),
+		       "2: postgres_url must be a postgresql:// URI, not 'host=localhost'");
+}
+
 static void hostname_is_checked(void)
 {
 	UNIT_CHECK_STR(test_error("data_dir=/d\nhostname = mail server\n"),
@@ -462,6 +479,7 @@ int main(void)
 	UNIT_RUN(threads_range);
 	UNIT_RUN(message_size_suffixes);
 	UNIT_RUN(log_levels);
+	UNIT_RUN(store_backend_keys);
 	UNIT_RUN(hostname_is_checked);
 	UNIT_RUN(first_error_wins);
 	ret = unit_finish();

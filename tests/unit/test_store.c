@@ -38,6 +38,11 @@ static int test_remove_entry(const char *path, const struct stat *st, int flag, 
 	return remove(path);
 }
 
+/* The settings of the SQLite store in dir (a compound literal of the
+ * caller's block). */
+#define TEST_SQLITE(dir)                                                                   \
+	(&(struct store_settings){ .backend = STORE_BACKEND_SQLITE, .data_dir = (dir) })
+
 /* A new data dir, a store with a bus, and the account alice. */
 static void test_open(struct test_store *t)
 {
@@ -49,7 +54,7 @@ static void test_open(struct test_store *t)
 	}
 	t->bus = store_bus_new();
 	t->arena = arena_new();
-	if (store_open(t->dir, t->bus, &t->store, &t->error) != STORE_OK ||
+	if (store_open(TEST_SQLITE(t->dir), t->bus, &t->store, &t->error) != STORE_OK ||
 	    store_account_create(t->store, "alice@example.test", "{hash}", &t->account,
 				 &t->error) != STORE_OK) {
 		fprintf(stderr, "test_open: %s\n", t->error);
@@ -70,7 +75,7 @@ static void test_reopen(struct test_store *t)
 {
 	store_close(t->store);
 	t->store = NULL;
-	UNIT_CHECK(store_open(t->dir, t->bus, &t->store, &t->error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t->dir), t->bus, &t->store, &t->error) == STORE_OK);
 }
 
 static int64_t test_mailbox_id(struct test_store *t, const char *name)
@@ -168,9 +173,27 @@ static void open_reports_unusable_data_dir(void)
 	struct store *store = (struct store *)1;
 	const char *error = NULL;
 
-	UNIT_CHECK(store_open("/dev/null/buzon", NULL, &store, &error) < 0);
+	UNIT_CHECK(store_open(TEST_SQLITE("/dev/null/buzon"), NULL, &store, &error) < 0);
 	UNIT_CHECK(store == NULL);
 	UNIT_CHECK(error != NULL && strstr(error, "/dev/null") != NULL);
+}
+
+/* Until a PostgreSQL back end is built in, store = postgres is refused
+ * with a message that says so (and the feed likewise). */
+static void open_refuses_a_back_end_not_built(void)
+{
+	struct store_settings settings = { .backend = STORE_BACKEND_POSTGRES,
+					   .postgres_url = "postgresql://127.0.0.1:1/none" };
+	struct store *store = (struct store *)1;
+	struct store_feed *feed = (struct store_feed *)1;
+	const char *error = NULL;
+
+	UNIT_CHECK(store_open(&settings, NULL, &store, &error) == STORE_EINVALID);
+	UNIT_CHECK(store == NULL);
+	UNIT_CHECK(error != NULL && strstr(error, "PostgreSQL") != NULL);
+	error = NULL;
+	UNIT_CHECK(store_feed_start(&settings, NULL, &feed, &error) == STORE_EINVALID);
+	UNIT_CHECK(feed == NULL && error != NULL);
 }
 
 /* One value from the store's database file, read with SQLite directly. */
@@ -202,7 +225,7 @@ static void open_creates_private_wal_database(void)
 
 	test_open(&t);
 	snprintf(sub, sizeof(sub), "%s/a/b", t.dir);
-	UNIT_CHECK(store_open(sub, NULL, &store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(sub), NULL, &store, &t.error) == STORE_OK);
 	store_close(store);
 	UNIT_CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
@@ -235,7 +258,7 @@ static void schema_version_is_the_one_the_store_knows(void)
 	UNIT_CHECK_STR(value, "0");
 	store_close(t.store);
 	t.store = NULL;
-	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), t.bus, &t.store, &t.error) == STORE_OK);
 	store_close(t.store);
 	t.store = NULL;
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
@@ -245,7 +268,7 @@ static void schema_version_is_the_one_the_store_knows(void)
 	UNIT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
 	UNIT_CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) != STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), t.bus, &t.store, &t.error) != STORE_OK);
 	UNIT_CHECK(t.error != NULL && strstr(t.error, "this program knows") != NULL);
 	t.store = NULL;
 	test_pragma(t.dir, "PRAGMA user_version", value, sizeof(value));
@@ -532,7 +555,7 @@ static void quota_migration_counts_existing_mail(void)
 				"ALTER TABLE blob DROP COLUMN to_display;"
 				"PRAGMA user_version = 3;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), t.bus, &t.store, &t.error) == STORE_OK);
 	test_usage(&t, t.account, m.size, 1);
 	test_close(&t);
 }
@@ -638,7 +661,7 @@ static void display_migration_keeps_old_messages(void)
 				"ALTER TABLE blob DROP COLUMN to_display;"
 				"PRAGMA user_version = 8;", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(db);
-	UNIT_CHECK(store_open(t.dir, t.bus, &t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), t.bus, &t.store, &t.error) == STORE_OK);
 	if (t.store == NULL) {
 		test_close(&t);
 		return;
@@ -1370,7 +1393,7 @@ static void *test_appender_run(void *arg)
 	struct store_new_message m = { .data = text, .size = strlen(text) };
 	uint32_t uidvalidity;
 
-	if (store_open(a->dir, a->bus, &store, &error) != STORE_OK) {
+	if (store_open(TEST_SQLITE(a->dir), a->bus, &store, &error) != STORE_OK) {
 		a->errors++;
 		return NULL;
 	}
@@ -1479,8 +1502,8 @@ static void feed_republishes_only_other_processes_changes(void)
 	inbox = test_mailbox_id(&t, "INBOX");
 	UNIT_CHECK(store_bus_origin(t.bus) != store_bus_origin(other_bus));
 	UNIT_CHECK(store_bus_origin(NULL) == 0);
-	UNIT_CHECK(store_feed_start(t.dir, t.bus, &feed, &t.error) == STORE_OK);
-	UNIT_CHECK(store_open(t.dir, other_bus, &other, &t.error) == STORE_OK);
+	UNIT_CHECK(store_feed_start(TEST_SQLITE(t.dir), t.bus, &feed, &t.error) == STORE_OK);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), other_bus, &other, &t.error) == STORE_OK);
 	h = store_bus_watch(t.bus, t.account, test_watch_fn, &w);
 
 	/* our own commit: published once, by the committer, not again */
@@ -1594,6 +1617,7 @@ static void concurrent_appends_get_unique_uids(void)
 int main(void)
 {
 	UNIT_RUN(open_reports_unusable_data_dir);
+	UNIT_RUN(open_refuses_a_back_end_not_built);
 	UNIT_RUN(open_creates_private_wal_database);
 	UNIT_RUN(schema_version_is_the_one_the_store_knows);
 	UNIT_RUN(account_create_find_list_passwd);

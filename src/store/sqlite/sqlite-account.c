@@ -31,7 +31,7 @@ static const struct {
 /* Which default folders an account lacks: INBOX by name; the others by
  * special use, so a renamed Sent is not created again, and not when their
  * name is taken by an ordinary folder. Returns how many, or < 0. */
-static int sqlite_defaults_missing(struct store *store, int64_t account_id,
+static int sqlite_defaults_missing(struct sqlite_store *store, int64_t account_id,
 				   bool missing[SQLITE_DEFAULT_COUNT])
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_LIST);
@@ -63,7 +63,7 @@ static int sqlite_defaults_missing(struct store *store, int64_t account_id,
 	return count;
 }
 
-static int sqlite_subscribe(struct store *store, int64_t account_id, const char *name,
+static int sqlite_subscribe(struct sqlite_store *store, int64_t account_id, const char *name,
 			    bool subscribed)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, subscribed ? SQL_SUBSCRIPTION_ADD
@@ -78,7 +78,7 @@ static int sqlite_subscribe(struct store *store, int64_t account_id, const char 
 }
 
 /* Inside a write transaction: create and subscribe the missing defaults. */
-static int sqlite_create_defaults(struct store *store, int64_t account_id)
+static int sqlite_create_defaults(struct sqlite_store *store, int64_t account_id)
 {
 	bool missing[SQLITE_DEFAULT_COUNT];
 	int64_t id;
@@ -96,9 +96,10 @@ static int sqlite_create_defaults(struct store *store, int64_t account_id)
 	return rc < 0 ? rc : STORE_OK;
 }
 
-int store_account_create(struct store *store, const char *address, const char *password_hash,
-			 int64_t *id_r, const char **error_r)
+int sqlite_store_account_create(struct store *base, const char *address, const char *password_hash,
+				int64_t *id_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	char *lower = str_lower(mem_strdup(address));
 	sqlite3_stmt *stmt;
 	int rc, step;
@@ -138,9 +139,10 @@ static void sqlite_account_read(sqlite3_stmt *stmt, struct arena *arena,
 	account->scram = sqlite_column_strdup(arena, stmt, 3);
 }
 
-int store_account_find(struct store *store, const char *address, struct arena *arena,
-		       struct store_account *account_r, const char **error_r)
+int sqlite_store_account_find(struct store *base, const char *address, struct arena *arena,
+			      struct store_account *account_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	char *lower = str_lower(mem_strdup(address));
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_FIND);
 	int rc = STORE_EFAIL, step;
@@ -162,9 +164,10 @@ int store_account_find(struct store *store, const char *address, struct arena *a
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_set_password(struct store *store, const char *address,
-			       const char *password_hash, const char **error_r)
+int sqlite_store_account_set_password(struct store *base, const char *address,
+				      const char *password_hash, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	char *lower = str_lower(mem_strdup(address));
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_SET_PASSWORD);
 	int rc = STORE_EFAIL;
@@ -180,9 +183,10 @@ int store_account_set_password(struct store *store, const char *address,
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_set_scram(struct store *store, const char *address, const char *scram,
-			    const char **error_r)
+int sqlite_store_account_set_scram(struct store *base, const char *address, const char *scram,
+				   const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	char *lower = str_lower(mem_strdup(address));
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_SET_SCRAM);
 	int rc = STORE_EFAIL;
@@ -198,8 +202,9 @@ int store_account_set_scram(struct store *store, const char *address, const char
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_delete(struct store *store, const char *address, const char **error_r)
+int sqlite_store_account_delete(struct store *base, const char *address, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena = arena_new();
 	struct store_account account;
 	sqlite3_stmt *stmt;
@@ -207,7 +212,7 @@ int store_account_delete(struct store *store, const char *address, const char **
 
 	if ((rc = sqlite_begin_write(store)) < 0)
 		goto out;
-	rc = store_account_find(store, address, arena, &account, NULL);
+	rc = sqlite_store_account_find(&store->base, address, arena, &account, NULL);
 	if (rc == STORE_OK) {
 		if ((stmt = sqlite_stmt(store, SQL_ACCOUNT_REOWN_BLOBS)) == NULL)
 			rc = STORE_EFAIL;
@@ -238,9 +243,10 @@ out:
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_list(struct store *store, struct arena *arena, struct store_account **list_r,
-		       size_t *count_r, const char **error_r)
+int sqlite_store_account_list(struct store *base, struct arena *arena,
+			      struct store_account **list_r, size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_account) list = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_LIST);
 	int rc = STORE_EFAIL, step;
@@ -261,8 +267,10 @@ int store_account_list(struct store *store, struct arena *arena, struct store_ac
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_ensure_defaults(struct store *store, int64_t account_id, const char **error_r)
+int sqlite_store_account_ensure_defaults(struct store *base, int64_t account_id,
+					 const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	bool missing[SQLITE_DEFAULT_COUNT];
 	int rc = sqlite_defaults_missing(store, account_id, missing);
 
@@ -274,9 +282,10 @@ int store_account_ensure_defaults(struct store *store, int64_t account_id, const
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_subscription_set(struct store *store, int64_t account_id, const char *name,
-			   bool subscribed, const char **error_r)
+int sqlite_store_subscription_set(struct store *base, int64_t account_id, const char *name,
+				  bool subscribed, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	/* A transaction of its own (not autocommit), so the event is logged
 	 * and published like every other change (rule 4). */
 	int rc = sqlite_begin_write(store);
@@ -286,9 +295,10 @@ int store_subscription_set(struct store *store, int64_t account_id, const char *
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_subscription_list(struct store *store, int64_t account_id, struct arena *arena,
-			    char ***names_r, size_t *count_r, const char **error_r)
+int sqlite_store_subscription_list(struct store *base, int64_t account_id, struct arena *arena,
+				   char ***names_r, size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(char *) names = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_SUBSCRIPTION_LIST);
 	int rc = STORE_EFAIL, step;

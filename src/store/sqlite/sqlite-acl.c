@@ -24,9 +24,10 @@ static void *sqlite_acl_copy(struct arena *arena, const void *items, size_t coun
 	return out;
 }
 
-int store_acl_list(struct store *store, int64_t mailbox_id, struct arena *arena,
-		   struct store_acl_entry **entries_r, size_t *count_r, const char **error_r)
+int sqlite_store_acl_list(struct store *base, int64_t mailbox_id, struct arena *arena,
+			  struct store_acl_entry **entries_r, size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_acl_entry) out = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACL_LIST);
 	int rc = STORE_EFAIL, step;
@@ -51,9 +52,10 @@ int store_acl_list(struct store *store, int64_t mailbox_id, struct arena *arena,
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_acl_set(struct store *store, int64_t mailbox_id, const char *identifier,
-		  const char *rights, const char **error_r)
+int sqlite_store_acl_set(struct store *base, int64_t mailbox_id, const char *identifier,
+			 const char *rights, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	bool remove = rights == NULL || rights[0] == '\0';
 	sqlite3_stmt *stmt = sqlite_stmt(store, remove ? SQL_ACL_DELETE : SQL_ACL_SET);
 	int rc = STORE_EFAIL;
@@ -68,10 +70,11 @@ int store_acl_set(struct store *store, int64_t mailbox_id, const char *identifie
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_acl_shared_with(struct store *store, int64_t account_id, const char *address,
-			  struct arena *arena, struct store_shared_mailbox **list_r,
-			  size_t *count_r, const char **error_r)
+int sqlite_store_acl_shared_with(struct store *base, int64_t account_id, const char *address,
+				 struct arena *arena, struct store_shared_mailbox **list_r,
+				 size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_shared_mailbox) out = ARRAY_INIT;
 	ARRAY(struct store_acl_entry) entries = ARRAY_INIT;
 	char *lower = str_lower(mem_strdup(address));
@@ -130,7 +133,7 @@ out:
 }
 
 /* Inside a read or write transaction: the seen UIDs, ascending. */
-static int sqlite_seen_read(struct store *store, int64_t account_id, int64_t mailbox_id,
+static int sqlite_seen_read(struct sqlite_store *store, int64_t account_id, int64_t mailbox_id,
 			    struct arena *arena, uint32_t **uids_r, size_t *count_r)
 {
 	ARRAY(uint32_t) out = ARRAY_INIT;
@@ -150,16 +153,17 @@ static int sqlite_seen_read(struct store *store, int64_t account_id, int64_t mai
 	return step == SQLITE_DONE ? STORE_OK : sqlite_fail_db(store, "list seen");
 }
 
-int store_seen_list(struct store *store, int64_t account_id, int64_t mailbox_id,
-		    struct arena *arena, uint32_t **uids_r, size_t *count_r,
-		    const char **error_r)
+int sqlite_store_seen_list(struct store *base, int64_t account_id, int64_t mailbox_id,
+			   struct arena *arena, uint32_t **uids_r, size_t *count_r,
+			   const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	return sqlite_result(store, sqlite_seen_read(store, account_id, mailbox_id, arena, uids_r,
 						     count_r), error_r);
 }
 
 /* One message's (uid, flags, modseq, keywords); 1 when it does not exist. */
-static int sqlite_seen_state(struct store *store, int64_t mailbox_id, uint32_t uid,
+static int sqlite_seen_state(struct sqlite_store *store, int64_t mailbox_id, uint32_t uid,
 			     struct arena *arena, struct store_message_state *state_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MESSAGE_STATE_ONE);
@@ -184,7 +188,7 @@ static int sqlite_seen_state(struct store *store, int64_t mailbox_id, uint32_t u
 
 /* Inside the write transaction: one UID's seen row, and a new modseq for
  * the message when the row really changed. */
-static int sqlite_seen_one(struct store *store, int64_t account_id, int64_t mailbox_id,
+static int sqlite_seen_one(struct sqlite_store *store, int64_t account_id, int64_t mailbox_id,
 			   uint32_t uid, bool seen, struct store_message_state *state)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, seen ? SQL_SEEN_ADD : SQL_SEEN_REMOVE);
@@ -208,11 +212,12 @@ static int sqlite_seen_one(struct store *store, int64_t account_id, int64_t mail
 	return sqlite_exec(store, stmt, "bump modseq");
 }
 
-int store_seen_set(struct store *store, int64_t account_id, int64_t mailbox_id,
-		   const uint32_t *uids, size_t count, bool seen, struct arena *arena,
-		   struct store_message_state **result_r, size_t *result_count_r,
-		   const char **error_r)
+int sqlite_store_seen_set(struct store *base, int64_t account_id, int64_t mailbox_id,
+			  const uint32_t *uids, size_t count, bool seen, struct arena *arena,
+			  struct store_message_state **result_r, size_t *result_count_r,
+			  const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	size_t n;
 	uint32_t *sorted = sqlite_uids_sorted(uids, count, &n);
 	struct store_message_state *out = arena_alloc(arena, (n + 1) * sizeof(*out));
@@ -235,13 +240,14 @@ int store_seen_set(struct store *store, int64_t account_id, int64_t mailbox_id,
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_account_system(struct store *store, const char *address, bool create, int64_t *id_r,
-			 const char **error_r)
+int sqlite_store_account_system(struct store *base, const char *address, bool create, int64_t *id_r,
+				const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena = arena_new();
 	struct store_account account;
 	sqlite3_stmt *stmt;
-	int rc = store_account_find(store, address, arena, &account, NULL);
+	int rc = sqlite_store_account_find(&store->base, address, arena, &account, NULL);
 
 	if (rc == STORE_OK) {
 		*id_r = account.id;

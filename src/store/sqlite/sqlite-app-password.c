@@ -11,9 +11,10 @@
 #include "core/mem.h"
 #include "core/str.h"
 
-int store_app_password_add(struct store *store, int64_t account_id, const char *name,
-			   const char *hash, const char **error_r)
+int sqlite_store_app_password_add(struct store *base, int64_t account_id, const char *name,
+				  const char *hash, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_APP_PASSWORD_INSERT);
 	int rc = STORE_EFAIL;
 
@@ -34,9 +35,10 @@ int store_app_password_add(struct store *store, int64_t account_id, const char *
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_app_password_delete(struct store *store, int64_t account_id, const char *name,
-			      const char **error_r)
+int sqlite_store_app_password_delete(struct store *base, int64_t account_id, const char *name,
+				     const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_APP_PASSWORD_DELETE);
 	int rc = STORE_EFAIL;
 
@@ -50,10 +52,11 @@ int store_app_password_delete(struct store *store, int64_t account_id, const cha
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_app_password_list(struct store *store, int64_t account_id, struct arena *arena,
-			    struct store_app_password **list_r, size_t *count_r,
-			    const char **error_r)
+int sqlite_store_app_password_list(struct store *base, int64_t account_id, struct arena *arena,
+				   struct store_app_password **list_r, size_t *count_r,
+				   const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_app_password) list = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_APP_PASSWORD_LIST);
 	int rc = STORE_EFAIL, step;
@@ -79,9 +82,10 @@ int store_app_password_list(struct store *store, int64_t account_id, struct aren
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_app_password_touch(struct store *store, int64_t id, int64_t when,
-			     const char **error_r)
+int sqlite_store_app_password_touch(struct store *base, int64_t id, int64_t when,
+				    const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_APP_PASSWORD_TOUCH);
 	int rc = STORE_EFAIL;
 

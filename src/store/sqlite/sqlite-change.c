@@ -65,7 +65,7 @@ static void sqlite_state_push(sqlite_state_array *states, sqlite3_stmt *stmt,
 }
 
 /* Dense sets: one scan over [first, last], keeping the UIDs asked for. */
-static int sqlite_states_by_range(struct store *store, int64_t mailbox_id,
+static int sqlite_states_by_range(struct sqlite_store *store, int64_t mailbox_id,
 				  const uint32_t *uids, size_t count, struct arena *arena,
 				  sqlite_state_array *states)
 {
@@ -91,8 +91,9 @@ static int sqlite_states_by_range(struct store *store, int64_t mailbox_id,
 }
 
 /* Sparse sets: one primary-key lookup per UID. */
-static int sqlite_states_by_uid(struct store *store, int64_t mailbox_id, const uint32_t *uids,
-				size_t count, struct arena *arena, sqlite_state_array *states)
+static int sqlite_states_by_uid(struct sqlite_store *store, int64_t mailbox_id,
+				const uint32_t *uids, size_t count, struct arena *arena,
+				sqlite_state_array *states)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MESSAGE_STATE_ONE);
 	int step = SQLITE_DONE;
@@ -113,7 +114,7 @@ static int sqlite_states_by_uid(struct store *store, int64_t mailbox_id, const u
 }
 
 /* The messages that exist among sorted, duplicate-free uids, ascending. */
-static int sqlite_states_of(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+static int sqlite_states_of(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 			    size_t count, struct arena *arena, sqlite_state_array *states)
 {
 	if (count == 0)
@@ -138,7 +139,7 @@ static unsigned sqlite_flags_apply(unsigned current, enum store_flags_op op, uns
 }
 
 /* Apply the change to one message; *s becomes its resulting state. */
-static int sqlite_flags_update(struct store *store, int64_t mailbox_id,
+static int sqlite_flags_update(struct sqlite_store *store, int64_t mailbox_id,
 			       struct store_message_state *s, enum store_flags_op op,
 			       unsigned flags, const char *keywords, struct arena *arena)
 {
@@ -167,12 +168,14 @@ static int sqlite_flags_update(struct store *store, int64_t mailbox_id,
 	return STORE_OK;
 }
 
-int store_message_set_flags(struct store *store, int64_t mailbox_id, const uint32_t *uids,
-			    size_t count, enum store_flags_op op, unsigned flags,
-			    const char *keywords, uint64_t unchanged_since, struct arena *arena,
-			    struct store_message_state **result_r, size_t *result_count_r,
-			    uint32_t **failed_r, size_t *failed_count_r, const char **error_r)
+int sqlite_store_message_set_flags(struct store *base, int64_t mailbox_id, const uint32_t *uids,
+				   size_t count, enum store_flags_op op, unsigned flags,
+				   const char *keywords, uint64_t unchanged_since,
+				   struct arena *arena, struct store_message_state **result_r,
+				   size_t *result_count_r, uint32_t **failed_r,
+				   size_t *failed_count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite_state_array states = ARRAY_INIT;
 	ARRAY(uint32_t) failed = ARRAY_INIT;
 	size_t n;
@@ -203,7 +206,7 @@ int store_message_set_flags(struct store *store, int64_t mailbox_id, const uint3
 	return sqlite_result(store, rc, error_r);
 }
 
-int sqlite_expunge_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+int sqlite_expunge_uids(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 			size_t count)
 {
 	sqlite3_stmt *del, *rec;
@@ -230,7 +233,7 @@ int sqlite_expunge_uids(struct store *store, int64_t mailbox_id, const uint32_t 
 	return rc;
 }
 
-int sqlite_expunge_existing(struct store *store, int64_t mailbox_id, uint32_t uid)
+int sqlite_expunge_existing(struct sqlite_store *store, int64_t mailbox_id, uint32_t uid)
 {
 	sqlite_state_array states = ARRAY_INIT;
 	int rc = sqlite_states_of(store, mailbox_id, &uid, 1, NULL, &states);
@@ -244,7 +247,7 @@ int sqlite_expunge_existing(struct store *store, int64_t mailbox_id, uint32_t ui
 }
 
 /* The \Deleted messages of the mailbox: all, or among sorted uids. */
-static int sqlite_deleted_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+static int sqlite_deleted_uids(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 			       size_t count, bool all, uint32_t **list_r, size_t *count_r)
 {
 	sqlite_state_array states = ARRAY_INIT;
@@ -274,10 +277,11 @@ static int sqlite_deleted_uids(struct store *store, int64_t mailbox_id, const ui
 	return rc;
 }
 
-int store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_t *uids,
-			  size_t count, struct arena *arena, uint32_t **expunged_r,
-			  size_t *expunged_count_r, const char **error_r)
+int sqlite_store_message_expunge(struct store *base, int64_t mailbox_id, const uint32_t *uids,
+				 size_t count, struct arena *arena, uint32_t **expunged_r,
+				 size_t *expunged_count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	uint32_t *deleted = NULL, *sorted = NULL;
 	size_t n = 0, deleted_count = 0;
 	int rc;
@@ -301,10 +305,11 @@ int store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t *uids,
-			 size_t count, struct arena *arena, uint32_t **removed_r,
-			 size_t *removed_count_r, const char **error_r)
+int sqlite_store_message_remove(struct store *base, int64_t mailbox_id, const uint32_t *uids,
+				size_t count, struct arena *arena, uint32_t **removed_r,
+				size_t *removed_count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite_state_array states = ARRAY_INIT;
 	size_t n;
 	uint32_t *sorted = sqlite_uids_sorted(uids, count, &n);
@@ -329,7 +334,7 @@ int store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t
 	return sqlite_result(store, rc, error_r);
 }
 
-int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+int sqlite_copy_uids(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 		     size_t count, int64_t dest_mailbox_id, uint32_t *dest_uids_r,
 		     uint32_t *dest_uidvalidity_r)
 {
@@ -364,8 +369,8 @@ int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *ui
  * destination account's message (and counts in its quota) while the blob
  * is shared, as with a delivery to several accounts; account deletion
  * re-owns shared blobs (SQL_ACCOUNT_REOWN_BLOBS). */
-static int sqlite_copy_check(struct store *store, int64_t mailbox_id, int64_t dest_mailbox_id,
-			     int64_t *dest_account_r)
+static int sqlite_copy_check(struct sqlite_store *store, int64_t mailbox_id,
+			     int64_t dest_mailbox_id, int64_t *dest_account_r)
 {
 	int rc = sqlite_mailbox_get(store, mailbox_id, NULL, NULL, NULL);
 
@@ -374,11 +379,12 @@ static int sqlite_copy_check(struct store *store, int64_t mailbox_id, int64_t de
 	return rc;
 }
 
-int store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
-		       size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
-		       uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,
-		       uint32_t *dest_uidvalidity_r, const char **error_r)
+int sqlite_store_message_copy(struct store *base, int64_t mailbox_id, const uint32_t *uids,
+			      size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
+			      uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,
+			      uint32_t *dest_uidvalidity_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite_state_array states = ARRAY_INIT;
 	size_t n;
 	uint32_t *sorted = sqlite_uids_sorted(uids, count, &n);

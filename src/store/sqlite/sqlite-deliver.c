@@ -19,7 +19,7 @@
 
 /* Inside the write transaction: the blob once, then one row per INBOX
  * whose account has room for it (the others get uids_r[i] = 0). */
-static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, size_t count,
+static int sqlite_deliver_all(struct sqlite_store *store, const int64_t *account_ids, size_t count,
 			      const struct store_new_message *m, const struct mime_message *parsed,
 			      const char *parts, uint32_t *uids_r, struct arena *arena)
 {
@@ -38,7 +38,8 @@ static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, s
 		if (rc == STORE_OK && !store_quota_allows(&quota, m->size, 1))
 			continue;
 		if (rc == STORE_OK)
-			rc = store_mailbox_find(store, account_ids[i], "INBOX", arena, &inbox, NULL);
+			rc = sqlite_store_mailbox_find(&store->base, account_ids[i], "INBOX",
+						       arena, &inbox, NULL);
 		if (rc == STORE_OK)
 			rc = sqlite_mailbox_touch(store, inbox.id, &modseq, &account_id);
 		if (rc == STORE_OK)
@@ -58,7 +59,7 @@ static int sqlite_deliver_all(struct store *store, const int64_t *account_ids, s
 }
 
 /* Run one SQL_SAVEPOINT* statement. */
-static int sqlite_savepoint(struct store *store, enum sqlite_sql id)
+static int sqlite_savepoint(struct sqlite_store *store, enum sqlite_sql id)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, id);
 
@@ -72,7 +73,7 @@ static int sqlite_savepoint(struct store *store, enum sqlite_sql id)
  * is undone alone. The touched list is cut back too: a mailbox bump that
  * was rolled back must not be reused by a later delivery, nor published.
  * Returns < 0 only when the transaction itself is lost. */
-static int sqlite_deliver_one(struct store *store, struct store_delivery *d,
+static int sqlite_deliver_one(struct sqlite_store *store, struct store_delivery *d,
 			      const struct mime_message *parsed, const char *parts,
 			      struct arena *arena)
 {
@@ -101,9 +102,10 @@ static int sqlite_deliver_one(struct store *store, struct store_delivery *d,
 	return STORE_OK;
 }
 
-int store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
-				size_t count, const char **error_r)
+int sqlite_store_message_deliver_batch(struct store *base, struct store_delivery *deliveries,
+				       size_t count, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena = arena_new();
 	struct mime_message **parsed = arena_alloc(arena, (count + 1) * sizeof(*parsed));
 	const char **parts = arena_alloc(arena, (count + 1) * sizeof(*parts));
@@ -133,15 +135,16 @@ int store_message_deliver_batch(struct store *store, struct store_delivery *deli
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
-			  const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
-			  const char **error_r)
+int sqlite_store_message_deliver(struct store *base, const int64_t *account_ids, size_t count,
+				 const char *data, size_t size, int64_t internal_date,
+				 uint32_t *uids_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct store_delivery d = {
 		.account_ids = account_ids, .count = count, .data = data, .size = size,
 		.internal_date = internal_date, .uids_r = uids_r,
 	};
-	int rc = store_message_deliver_batch(store, &d, 1, error_r);
+	int rc = sqlite_store_message_deliver_batch(&store->base, &d, 1, error_r);
 
 	if (rc < 0)
 		return rc;

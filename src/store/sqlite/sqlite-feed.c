@@ -38,10 +38,11 @@
  * second" of store.h, with room to spare, for one cheap query. */
 #define SQLITE_FEED_POLL_MS 200
 
-struct store_feed {
+struct sqlite_feed {
+	struct store_feed base;    /* stop = sqlite_feed_stop */
 	pthread_t thread;
 	int stop_fd;               /* eventfd: written once to stop the thread */
-	struct store *store;       /* the feed's own connection (its thread only) */
+	struct sqlite_store *store;       /* the feed's own connection (its thread only) */
 	struct store_bus *bus;
 	int64_t origin;            /* this process's: its events are skipped */
 	int64_t cursor;            /* last change_log id read */
@@ -51,7 +52,7 @@ struct store_feed {
 };
 
 /* PRAGMA data_version: < 0 on error. */
-static int64_t sqlite_feed_data_version(struct store_feed *feed)
+static int64_t sqlite_feed_data_version(struct sqlite_feed *feed)
 {
 	int64_t version = -1;
 
@@ -63,7 +64,7 @@ static int64_t sqlite_feed_data_version(struct store_feed *feed)
 
 /* The cursor starts at the newest row: what was committed before the
  * server started is read by its sessions anyway. */
-static int sqlite_feed_last_id(struct store_feed *feed, int64_t *id_r)
+static int sqlite_feed_last_id(struct sqlite_feed *feed, int64_t *id_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(feed->store, SQL_CHANGE_LOG_LAST);
 	int rc;
@@ -78,7 +79,7 @@ static int sqlite_feed_last_id(struct store_feed *feed, int64_t *id_r)
 }
 
 /* The feed fell behind the pruning: say that everything changed. */
-static int sqlite_feed_everything(struct store_feed *feed)
+static int sqlite_feed_everything(struct sqlite_feed *feed)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(feed->store, SQL_MAILBOX_ALL);
 	int step;
@@ -105,7 +106,7 @@ static int sqlite_feed_everything(struct store_feed *feed)
 }
 
 /* Inside a read transaction: the rows past the cursor, into feed->events. */
-static int sqlite_feed_read(struct store_feed *feed)
+static int sqlite_feed_read(struct sqlite_feed *feed)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(feed->store, SQL_CHANGE_LOG_SINCE);
 	bool first = true, gap = false;
@@ -146,7 +147,7 @@ static int sqlite_feed_read(struct store_feed *feed)
 }
 
 /* One poll: if anyone committed since the last, read and publish. */
-static void sqlite_feed_poll(struct store_feed *feed)
+static void sqlite_feed_poll(struct sqlite_feed *feed)
 {
 	int64_t version = sqlite_feed_data_version(feed);
 	int rc;
@@ -174,7 +175,7 @@ static void sqlite_feed_poll(struct store_feed *feed)
 
 static void *sqlite_feed_main(void *context)
 {
-	struct store_feed *feed = context;
+	struct sqlite_feed *feed = context;
 	struct pollfd pfd = { .fd = feed->stop_fd, .events = POLLIN };
 
 	for (;;) {
@@ -191,24 +192,30 @@ static void *sqlite_feed_main(void *context)
 	return NULL;
 }
 
-static void sqlite_feed_free(struct store_feed *feed)
+static void sqlite_feed_free(struct sqlite_feed *feed)
 {
 	if (feed->data_version_stmt != NULL)
 		sqlite3_finalize(feed->data_version_stmt);
-	store_close(feed->store);
+	store_close(&feed->store->base);
 	if (feed->stop_fd >= 0)
 		close(feed->stop_fd);
 	array_free(&feed->events);
 	free(feed);
 }
 
-int store_feed_start(const char *data_dir, struct store_bus *bus, struct store_feed **feed_r,
-		     const char **error_r)
+static void sqlite_feed_stop(struct store_feed *base);
+
+/* store_feed_start for the SQLite back end: a thread with its own
+ * connection to the same buzon.db. */
+int sqlite_feed_start(const struct store_settings *settings, struct store_bus *bus,
+		      struct store_feed **feed_r, const char **error_r)
 {
-	struct store_feed *feed = mem_zalloc(sizeof(*feed));
+	struct sqlite_feed *feed = mem_zalloc(sizeof(*feed));
+	struct store *store;
 	const char *error;
 
 	*feed_r = NULL;
+	feed->base.stop = sqlite_feed_stop;
 	feed->bus = bus;
 	feed->origin = (int64_t)store_bus_origin(bus);
 	feed->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -217,11 +224,12 @@ int store_feed_start(const char *data_dir, struct store_bus *bus, struct store_f
 		*error_r = "feed: eventfd failed";
 		return STORE_EFAIL;
 	}
-	if (store_open(data_dir, NULL, &feed->store, &error) < 0) {
+	if (sqlite_store_open(settings, NULL, &store, &error) < 0) {
 		sqlite_feed_free(feed);
-		*error_r = error; /* store_open's, valid on this thread */
+		*error_r = error; /* sqlite_store_open's, valid on this thread */
 		return STORE_EFAIL;
 	}
+	feed->store = sqlite_store_of(store);
 	if (sqlite3_prepare_v2(feed->store->db, "PRAGMA data_version", -1,
 			       &feed->data_version_stmt, NULL) != SQLITE_OK ||
 	    (feed->data_version = sqlite_feed_data_version(feed)) < 0 ||
@@ -235,16 +243,16 @@ int store_feed_start(const char *data_dir, struct store_bus *bus, struct store_f
 		*error_r = "feed: cannot start its thread";
 		return STORE_EFAIL;
 	}
-	*feed_r = feed;
+	*feed_r = &feed->base;
 	return STORE_OK;
 }
 
-void store_feed_stop(struct store_feed *feed)
+/* store_feed_stop: wake the thread through its eventfd, join it, free. */
+static void sqlite_feed_stop(struct store_feed *base)
 {
+	struct sqlite_feed *feed = (struct sqlite_feed *)base;
 	uint64_t one = 1;
 
-	if (feed == NULL)
-		return;
 	/* An eventfd write cannot fail here; if it did, the thread would run
 	 * on, so its memory is left alone (a leak at exit, not a crash). */
 	if (write(feed->stop_fd, &one, sizeof(one)) != (ssize_t)sizeof(one)) {

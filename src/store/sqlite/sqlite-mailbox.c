@@ -29,7 +29,8 @@ static void sqlite_mailbox_read(sqlite3_stmt *stmt, struct arena *arena,
 
 /* The next UIDVALIDITY of an account: the current time, or one more than
  * the last one given out if that is not older. */
-static int sqlite_next_uidvalidity(struct store *store, int64_t account_id, uint32_t *value_r)
+static int sqlite_next_uidvalidity(struct sqlite_store *store, int64_t account_id,
+				   uint32_t *value_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ACCOUNT_NEXT_UIDVALIDITY);
 	int rc;
@@ -51,7 +52,7 @@ static int sqlite_next_uidvalidity(struct store *store, int64_t account_id, uint
 	return STORE_OK;
 }
 
-int sqlite_mailbox_insert(struct store *store, int64_t account_id, const char *name,
+int sqlite_mailbox_insert(struct sqlite_store *store, int64_t account_id, const char *name,
 			  unsigned special_use, int64_t *id_r)
 {
 	sqlite3_stmt *stmt;
@@ -79,7 +80,7 @@ int sqlite_mailbox_insert(struct store *store, int64_t account_id, const char *n
 	return STORE_OK;
 }
 
-int sqlite_mailbox_get(struct store *store, int64_t mailbox_id, int64_t *account_id_r,
+int sqlite_mailbox_get(struct sqlite_store *store, int64_t mailbox_id, int64_t *account_id_r,
 		       uint32_t *uidvalidity_r, uint32_t *uidnext_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_GET);
@@ -103,9 +104,10 @@ int sqlite_mailbox_get(struct store *store, int64_t mailbox_id, int64_t *account
 	return rc == SQLITE_ROW ? STORE_OK : sqlite_fail_db(store, "read mailbox");
 }
 
-int store_mailbox_list(struct store *store, int64_t account_id, struct arena *arena,
-		       struct store_mailbox **list_r, size_t *count_r, const char **error_r)
+int sqlite_store_mailbox_list(struct store *base, int64_t account_id, struct arena *arena,
+			      struct store_mailbox **list_r, size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_mailbox) list = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_LIST);
 	int rc = STORE_EFAIL, step;
@@ -127,9 +129,11 @@ int store_mailbox_list(struct store *store, int64_t account_id, struct arena *ar
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_mailbox_find(struct store *store, int64_t account_id, const char *name,
-		       struct arena *arena, struct store_mailbox *mailbox_r, const char **error_r)
+int sqlite_store_mailbox_find(struct store *base, int64_t account_id, const char *name,
+			      struct arena *arena, struct store_mailbox *mailbox_r,
+			      const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_FIND);
 	int rc = STORE_EFAIL, step;
 
@@ -154,7 +158,7 @@ int store_mailbox_find(struct store *store, int64_t account_id, const char *name
  * ("a" and "a/b" for "a/b/c", RFC 9051 §6.3.4 and §6.3.6). Done in the
  * caller's transaction so that another session (a NOTIFY or LIST watcher)
  * never sees "a/b/c" before its parents, or the parents without it. */
-static int sqlite_mailbox_insert_parents(struct store *store, int64_t account_id,
+static int sqlite_mailbox_insert_parents(struct sqlite_store *store, int64_t account_id,
 					 const char *name)
 {
 	char *copy = mem_strdup(name);
@@ -176,9 +180,10 @@ static int sqlite_mailbox_insert_parents(struct store *store, int64_t account_id
 	return rc;
 }
 
-int store_mailbox_create(struct store *store, int64_t account_id, const char *name,
-			 unsigned special_use, const char **error_r)
+int sqlite_store_mailbox_create(struct store *base, int64_t account_id, const char *name,
+				unsigned special_use, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	int64_t id;
 	int rc = sqlite_begin_write(store);
 
@@ -194,7 +199,7 @@ int store_mailbox_create(struct store *store, int64_t account_id, const char *na
 /* Inside the write transaction: delete one mailbox (its messages and
  * expunged rows cascade, blobs are collected by trigger) and wake whoever
  * has it open, with a modseq past the last one they saw. */
-static int sqlite_mailbox_remove(struct store *store, const struct store_mailbox *mailbox,
+static int sqlite_mailbox_remove(struct sqlite_store *store, const struct store_mailbox *mailbox,
 				 int64_t account_id)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_DELETE);
@@ -212,9 +217,10 @@ static int sqlite_mailbox_remove(struct store *store, const struct store_mailbox
 	return rc;
 }
 
-int store_mailbox_delete(struct store *store, int64_t account_id, const char *name,
-			 const char **error_r)
+int sqlite_store_mailbox_delete(struct store *base, int64_t account_id, const char *name,
+				const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena;
 	struct store_mailbox mailbox;
 	int rc;
@@ -226,7 +232,7 @@ int store_mailbox_delete(struct store *store, int64_t account_id, const char *na
 	if ((rc = sqlite_begin_write(store)) < 0)
 		return sqlite_result(store, rc, error_r);
 	arena = arena_new();
-	rc = store_mailbox_find(store, account_id, name, arena, &mailbox, NULL);
+	rc = sqlite_store_mailbox_find(&store->base, account_id, name, arena, &mailbox, NULL);
 	if (rc == STORE_OK)
 		rc = sqlite_mailbox_remove(store, &mailbox, account_id);
 	rc = sqlite_finish(store, rc);
@@ -235,7 +241,7 @@ int store_mailbox_delete(struct store *store, int64_t account_id, const char *na
 }
 
 /* Every UID of a mailbox, ascending (heap; caller frees). */
-static int sqlite_mailbox_uids(struct store *store, int64_t mailbox_id, uint32_t **uids_r,
+static int sqlite_mailbox_uids(struct sqlite_store *store, int64_t mailbox_id, uint32_t **uids_r,
 			       size_t *count_r)
 {
 	ARRAY(uint32_t) uids = ARRAY_INIT;
@@ -259,7 +265,7 @@ static int sqlite_mailbox_uids(struct store *store, int64_t mailbox_id, uint32_t
 /* RFC 9051 §6.3.6: renaming INBOX moves all its messages to a new mailbox
  * (fresh UIDVALIDITY, fresh UIDs) and leaves INBOX empty with its
  * UIDVALIDITY and UIDNEXT going on; INBOX's children stay where they are. */
-static int sqlite_rename_inbox(struct store *store, int64_t account_id,
+static int sqlite_rename_inbox(struct sqlite_store *store, int64_t account_id,
 			       const struct store_mailbox *inbox, const char *new_name)
 {
 	uint32_t *uids, *dest_uids = NULL, uidvalidity;
@@ -293,7 +299,7 @@ static int sqlite_utf8_length(const char *s)
 }
 
 /* A mailbox and everything below it: every new name must be free. */
-static int sqlite_rename_tree(struct store *store, int64_t account_id, const char *old_name,
+static int sqlite_rename_tree(struct sqlite_store *store, int64_t account_id, const char *old_name,
 			      const char *new_name)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_RENAME_CONFLICTS);
@@ -339,9 +345,10 @@ static bool sqlite_name_is_below(const char *name, const char *ancestor)
 	return strncmp(name, ancestor, n) == 0 && name[n] == '/';
 }
 
-int store_mailbox_rename(struct store *store, int64_t account_id, const char *old_name,
-			 const char *new_name, const char **error_r)
+int sqlite_store_mailbox_rename(struct store *base, int64_t account_id, const char *old_name,
+				const char *new_name, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena;
 	struct store_mailbox mailbox;
 	int rc;
@@ -355,7 +362,7 @@ int store_mailbox_rename(struct store *store, int64_t account_id, const char *ol
 	if ((rc = sqlite_begin_write(store)) < 0)
 		return sqlite_result(store, rc, error_r);
 	arena = arena_new();
-	rc = store_mailbox_find(store, account_id, old_name, arena, &mailbox, NULL);
+	rc = sqlite_store_mailbox_find(&store->base, account_id, old_name, arena, &mailbox, NULL);
 	if (rc == STORE_OK)
 		rc = sqlite_mailbox_insert_parents(store, account_id, new_name);
 	if (rc == STORE_OK && strcmp(old_name, "INBOX") == 0)
@@ -373,7 +380,7 @@ int store_mailbox_rename(struct store *store, int64_t account_id, const char *ol
 }
 
 /* The counters of a mailbox (STATUS) in one snapshot. */
-static int sqlite_mailbox_count(struct store *store, int64_t mailbox_id,
+static int sqlite_mailbox_count(struct sqlite_store *store, int64_t mailbox_id,
 				struct store_mailbox_status *status)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_STATUS);
@@ -393,9 +400,10 @@ static int sqlite_mailbox_count(struct store *store, int64_t mailbox_id,
 	return step == SQLITE_ROW ? STORE_OK : sqlite_fail_db(store, "mailbox status");
 }
 
-int store_mailbox_status(struct store *store, int64_t mailbox_id,
-			 struct store_mailbox_status *status_r, const char **error_r)
+int sqlite_store_mailbox_status(struct store *base, int64_t mailbox_id,
+				struct store_mailbox_status *status_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt;
 	int rc, step;
 

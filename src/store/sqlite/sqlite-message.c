@@ -36,7 +36,7 @@ static void sqlite_bind_str(sqlite3_stmt *stmt, int i, const char *s)
 }
 
 /* The parse results of one message, shared later by all its copies. */
-int sqlite_insert_blob(struct store *store, int64_t account_id,
+int sqlite_insert_blob(struct sqlite_store *store, int64_t account_id,
 		       const struct store_new_message *m, const struct mime_message *p,
 		       const char *parts, int64_t *blob_id_r)
 {
@@ -76,7 +76,7 @@ int sqlite_insert_blob(struct store *store, int64_t account_id,
 }
 
 /* The bytes, and the text the trigram index is built from. */
-int sqlite_insert_content(struct store *store, int64_t blob_id,
+int sqlite_insert_content(struct sqlite_store *store, int64_t blob_id,
 			  const struct store_new_message *m, const struct mime_message *p)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_BLOB_DATA_INSERT);
@@ -98,7 +98,7 @@ int sqlite_insert_content(struct store *store, int64_t blob_id,
 }
 
 /* The message row: one copy of the blob in one mailbox. */
-int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailbox_id,
+int sqlite_insert_message(struct sqlite_store *store, int64_t account_id, int64_t mailbox_id,
 			  uint32_t uid, uint64_t modseq, int64_t blob_id,
 			  const struct store_new_message *m, struct arena *arena)
 {
@@ -123,7 +123,7 @@ int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailb
 }
 
 /* Inside the write transaction: everything for the new messages. */
-static int sqlite_append_all(struct store *store, int64_t mailbox_id,
+static int sqlite_append_all(struct sqlite_store *store, int64_t mailbox_id,
 			     const struct store_new_message *messages,
 			     struct mime_message *const *parsed, size_t count, uint32_t *first_r,
 			     uint32_t *uidvalidity_r, struct arena *arena)
@@ -157,10 +157,11 @@ static int sqlite_append_all(struct store *store, int64_t mailbox_id,
 	return rc;
 }
 
-int store_message_append(struct store *store, int64_t mailbox_id,
-			 const struct store_new_message *messages, size_t count, uint32_t *uids_r,
-			 uint32_t *uidvalidity_r, const char **error_r)
+int sqlite_store_message_append(struct store *base, int64_t mailbox_id,
+				const struct store_new_message *messages, size_t count,
+				uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena;
 	struct mime_message **parsed;
 	uint32_t first = 0;
@@ -183,11 +184,12 @@ int store_message_append(struct store *store, int64_t mailbox_id,
 	return sqlite_result(store, rc, error_r);
 }
 
-int store_message_replace(struct store *store, int64_t mailbox_id,
-			  const struct store_new_message *message, int64_t old_mailbox_id,
-			  uint32_t old_uid, uint32_t *uid_r, uint32_t *uidvalidity_r,
-			  const char **error_r)
+int sqlite_store_message_replace(struct store *base, int64_t mailbox_id,
+				 const struct store_new_message *message, int64_t old_mailbox_id,
+				 uint32_t old_uid, uint32_t *uid_r, uint32_t *uidvalidity_r,
+				 const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct arena *arena = arena_new();
 	/* parsed before the write lock is taken, as in store_message_append */
 	struct mime_message *parsed = mime_parse_message(arena, message->data, message->size);
@@ -208,7 +210,7 @@ int store_message_replace(struct store *store, int64_t mailbox_id,
 }
 
 /* Rows of (uid, flags, modseq, keywords) into an arena array. */
-static int sqlite_read_states(struct store *store, sqlite3_stmt *stmt, struct arena *arena,
+static int sqlite_read_states(struct sqlite_store *store, sqlite3_stmt *stmt, struct arena *arena,
 			      struct store_message_state **list_r, size_t *count_r)
 {
 	ARRAY(struct store_message_state) list = ARRAY_INIT;
@@ -233,7 +235,7 @@ static int sqlite_read_states(struct store *store, sqlite3_stmt *stmt, struct ar
 }
 
 /* HIGHESTMODSEQ and UIDNEXT of a mailbox, inside a read transaction. */
-static int sqlite_mailbox_counters(struct store *store, int64_t mailbox_id,
+static int sqlite_mailbox_counters(struct sqlite_store *store, int64_t mailbox_id,
 				   uint64_t *highestmodseq_r, uint32_t *uidnext_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_GET);
@@ -252,10 +254,11 @@ static int sqlite_mailbox_counters(struct store *store, int64_t mailbox_id,
 	return step == SQLITE_ROW ? STORE_OK : sqlite_fail_db(store, "read mailbox");
 }
 
-int store_message_list(struct store *store, int64_t mailbox_id, uint32_t min_uid,
-		       struct arena *arena, struct store_message_state **list_r,
-		       size_t *count_r, uint64_t *highestmodseq_r, const char **error_r)
+int sqlite_store_message_list(struct store *base, int64_t mailbox_id, uint32_t min_uid,
+			      struct arena *arena, struct store_message_state **list_r,
+			      size_t *count_r, uint64_t *highestmodseq_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt;
 	uint32_t uidnext;
 	int rc;
@@ -276,8 +279,9 @@ int store_message_list(struct store *store, int64_t mailbox_id, uint32_t min_uid
 }
 
 /* UIDs expunged after since_modseq, ascending. */
-static int sqlite_read_expunged(struct store *store, int64_t mailbox_id, uint64_t since_modseq,
-				struct arena *arena, struct store_changes *changes)
+static int sqlite_read_expunged(struct sqlite_store *store, int64_t mailbox_id,
+				uint64_t since_modseq, struct arena *arena,
+				struct store_changes *changes)
 {
 	ARRAY(uint32_t) uids = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_EXPUNGED_SINCE);
@@ -297,10 +301,11 @@ static int sqlite_read_expunged(struct store *store, int64_t mailbox_id, uint64_
 	return step == SQLITE_DONE ? STORE_OK : sqlite_fail_db(store, "read expunged");
 }
 
-int store_message_changes(struct store *store, int64_t mailbox_id, uint64_t since_modseq,
-			  struct arena *arena, struct store_changes *changes_r,
-			  const char **error_r)
+int sqlite_store_message_changes(struct store *base, int64_t mailbox_id, uint64_t since_modseq,
+				 struct arena *arena, struct store_changes *changes_r,
+				 const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt;
 	int rc;
 
@@ -379,10 +384,11 @@ static void sqlite_info_read(sqlite3_stmt *stmt, unsigned what, struct arena *ar
 /* Room for "M" and a 64-bit id in hex. */
 #define SQLITE_EMAIL_ID_MAX 24
 
-int store_message_get(struct store *store, int64_t mailbox_id, uint32_t uid, unsigned what,
-		      struct arena *arena, struct store_message_info *info_r,
-		      const char **error_r)
+int sqlite_store_message_get(struct store *base, int64_t mailbox_id, uint32_t uid, unsigned what,
+			     struct arena *arena, struct store_message_info *info_r,
+			     const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MESSAGE_GET);
 	char email_id[SQLITE_EMAIL_ID_MAX];
 	int rc = STORE_EFAIL, step;
@@ -406,9 +412,10 @@ int store_message_get(struct store *store, int64_t mailbox_id, uint32_t uid, uns
 
 /* fn runs while the statement is open (one snapshot for the whole walk):
  * it may read from this store but must not write to it or iterate again. */
-int store_message_iterate(struct store *store, int64_t mailbox_id, store_message_fn *fn,
-			  void *context, const char **error_r)
+int sqlite_store_message_iterate(struct store *base, int64_t mailbox_id, store_message_fn *fn,
+				 void *context, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct store_message_info info;
 	char email_id[SQLITE_EMAIL_ID_MAX];
 	sqlite3_stmt *stmt;
@@ -433,10 +440,11 @@ int store_message_iterate(struct store *store, int64_t mailbox_id, store_message
 
 /* Incremental blob I/O: only the requested range is read from disk, so a
  * FETCH of one small part of a large message stays cheap. */
-int store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t length,
-		    struct arena *arena, const char **data_r, size_t *length_r,
-		    const char **error_r)
+int sqlite_store_blob_read(struct store *base, int64_t blob_id, size_t offset, size_t length,
+			   struct arena *arena, const char **data_r, size_t *length_r,
+			   const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_blob *blob;
 	size_t total, n = 0;
 	char *data;

@@ -9,10 +9,11 @@
 
 #include <string.h>
 
-int store_metadata_get(struct store *store, int64_t mailbox_id, int64_t account_id,
-		       const char *entry, struct arena *arena, struct store_metadata **list_r,
-		       size_t *count_r, const char **error_r)
+int sqlite_store_metadata_get(struct store *base, int64_t mailbox_id, int64_t account_id,
+			      const char *entry, struct arena *arena,
+			      struct store_metadata **list_r, size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	ARRAY(struct store_metadata) out = ARRAY_INIT;
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_METADATA_GET);
 	int rc = STORE_EFAIL, step;
@@ -48,7 +49,7 @@ int store_metadata_get(struct store *store, int64_t mailbox_id, int64_t account_
 }
 
 /* Inside the write transaction: one change. */
-static int sqlite_metadata_change(struct store *store, const struct store_metadata *m)
+static int sqlite_metadata_change(struct sqlite_store *store, const struct store_metadata *m)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, m->value != NULL ? SQL_METADATA_SET
 					 : SQL_METADATA_DELETE);
@@ -64,7 +65,7 @@ static int sqlite_metadata_change(struct store *store, const struct store_metada
 }
 
 /* Inside the write transaction: how many entries (mailbox, account) has. */
-static int sqlite_metadata_count(struct store *store, int64_t mailbox_id, int64_t account_id,
+static int sqlite_metadata_count(struct sqlite_store *store, int64_t mailbox_id, int64_t account_id,
 				 size_t *count_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_METADATA_COUNT);
@@ -80,9 +81,10 @@ static int sqlite_metadata_count(struct store *store, int64_t mailbox_id, int64_
 	return step == SQLITE_ROW ? STORE_OK : sqlite_fail_db(store, "count metadata");
 }
 
-int store_metadata_set(struct store *store, const struct store_metadata *changes, size_t count,
-		       size_t max_entries, const char **error_r)
+int sqlite_store_metadata_set(struct store *base, const struct store_metadata *changes,
+			      size_t count, size_t max_entries, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	int rc = sqlite_begin_write(store);
 
 	for (size_t i = 0; rc == STORE_OK && i < count; i++) {

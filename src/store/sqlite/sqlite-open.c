@@ -163,7 +163,7 @@ static const char *const sqlite_schema =
 	"CREATE TRIGGER blob_text_gc AFTER DELETE ON blob BEGIN"
 	" DELETE FROM blob_text WHERE rowid = old.id; END;";
 
-int sqlite_fail(struct store *store, int code, const char *fmt, ...)
+int sqlite_fail(struct sqlite_store *store, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -173,12 +173,12 @@ int sqlite_fail(struct store *store, int code, const char *fmt, ...)
 	return code;
 }
 
-int sqlite_fail_db(struct store *store, const char *what)
+int sqlite_fail_db(struct sqlite_store *store, const char *what)
 {
 	return sqlite_fail(store, STORE_EFAIL, "%s: %s", what, sqlite3_errmsg(store->db));
 }
 
-int sqlite_result(struct store *store, int rc, const char **error_r)
+int sqlite_result(struct sqlite_store *store, int rc, const char **error_r)
 {
 	if (rc < 0 && error_r != NULL)
 		*error_r = store->error;
@@ -190,7 +190,7 @@ int64_t sqlite_now(void)
 	return (int64_t)time(NULL);
 }
 
-sqlite3_stmt *sqlite_stmt(struct store *store, enum sqlite_sql id)
+sqlite3_stmt *sqlite_stmt(struct sqlite_store *store, enum sqlite_sql id)
 {
 	sqlite3_stmt *stmt = store->stmts[id];
 
@@ -208,7 +208,7 @@ sqlite3_stmt *sqlite_stmt(struct store *store, enum sqlite_sql id)
 	return stmt;
 }
 
-int sqlite_exec(struct store *store, sqlite3_stmt *stmt, const char *what)
+int sqlite_exec(struct sqlite_store *store, sqlite3_stmt *stmt, const char *what)
 {
 	int rc = sqlite3_step(stmt);
 
@@ -234,7 +234,7 @@ char *sqlite_column_strdup(struct arena *arena, sqlite3_stmt *stmt, int col)
 
 /* mkdir -p with mode 0700 for what we create: the store holds everyone's
  * mail and password hashes. */
-static int sqlite_make_dir(struct store *store, const char *dir)
+static int sqlite_make_dir(struct sqlite_store *store, const char *dir)
 {
 	char path[SQLITE_PATH_MAX];
 	size_t len = strlen(dir);
@@ -256,7 +256,7 @@ static int sqlite_make_dir(struct store *store, const char *dir)
 /* PRAGMA journal_mode answers with the mode in force; SQLite quietly keeps
  * the old one where WAL is impossible (no shared memory), and the locking
  * reasoning above depends on WAL, so that is an error. */
-static int sqlite_enable_wal(struct store *store)
+static int sqlite_enable_wal(struct sqlite_store *store)
 {
 	sqlite3_stmt *stmt;
 	bool wal = false;
@@ -276,7 +276,7 @@ static int sqlite_enable_wal(struct store *store)
 }
 
 /* Settings that live with the connection, not the file. */
-static int sqlite_configure(struct store *store)
+static int sqlite_configure(struct sqlite_store *store)
 {
 	char sql[256];
 
@@ -388,7 +388,7 @@ static const struct sqlite_migration sqlite_migrations[] = {
 
 /* Run every step above `version`; returns the version reached, or -2 when
  * a step failed (the caller rolls back). */
-static int sqlite_migrate_steps(struct store *store, int version)
+static int sqlite_migrate_steps(struct sqlite_store *store, int version)
 {
 	size_t count = sizeof(sqlite_migrations) / sizeof(sqlite_migrations[0]);
 	char sql[64];
@@ -410,7 +410,7 @@ static int sqlite_migrate_steps(struct store *store, int version)
 /* Create the schema in a new file, or bring an older file up to date.
  * Done under the write lock so two processes starting at once agree. A
  * file newer than this program is refused, never touched. */
-static int sqlite_migrate(struct store *store)
+static int sqlite_migrate(struct sqlite_store *store)
 {
 	sqlite3_stmt *stmt;
 	int version = -1;
@@ -443,29 +443,38 @@ static int sqlite_migrate(struct store *store)
 	return STORE_OK;
 }
 
+static void sqlite_store_close(struct store *base);
+
 /* The error of a failed open outlives the store it was recorded in. */
-static int sqlite_open_failed(struct store *store, int rc, const char **error_r)
+static int sqlite_open_failed(struct sqlite_store *store, int rc, const char **error_r)
 {
 	static _Thread_local char error[SQLITE_ERROR_MAX];
 
 	memcpy(error, store->error, sizeof(error));
-	store_close(store);
+	sqlite_store_close(&store->base);
 	if (error_r != NULL)
 		*error_r = error;
 	return rc;
 }
 
-int store_open(const char *data_dir, struct store_bus *bus, struct store **store_r,
-	       const char **error_r)
+/* store_open for settings->backend == STORE_BACKEND_SQLITE: buzon.db in
+ * data_dir, made (and its schema brought up to date) here. */
+int sqlite_store_open(const struct store_settings *settings, struct store_bus *bus,
+		      struct store **store_r, const char **error_r)
 {
-	struct store *store = mem_zalloc(sizeof(*store));
+	struct sqlite_store *store = mem_zalloc(sizeof(*store));
+	const char *data_dir = settings->data_dir;
 	char path[SQLITE_PATH_MAX];
 	int rc;
 
+	store->base.ops = &sqlite_store_ops;
 	store->bus = bus;
 	store->default_quota_kib = STORE_QUOTA_NONE;
 	store->default_quota_messages = STORE_QUOTA_NONE;
 	*store_r = NULL;
+	if (data_dir == NULL)
+		return sqlite_open_failed(store, sqlite_fail(store, STORE_EINVALID,
+							     "no data_dir"), error_r);
 	if ((rc = sqlite_make_dir(store, data_dir)) < 0)
 		return sqlite_open_failed(store, rc, error_r);
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", data_dir, SQLITE_DB_FILE) >= sizeof(path))
@@ -480,17 +489,67 @@ int store_open(const char *data_dir, struct store_bus *bus, struct store **store
 	}
 	if ((rc = sqlite_configure(store)) < 0 || (rc = sqlite_migrate(store)) < 0)
 		return sqlite_open_failed(store, rc, error_r);
-	*store_r = store;
+	*store_r = &store->base;
 	return STORE_OK;
 }
 
-void store_close(struct store *store)
+/* store_close: every cached statement, then the connection. */
+static void sqlite_store_close(struct store *base)
 {
-	if (store == NULL)
-		return;
+	struct sqlite_store *store = sqlite_store_of(base);
+
 	for (size_t i = 0; i < SQL_COUNT; i++)
 		sqlite3_finalize(store->stmts[i]);
 	sqlite3_close(store->db);
 	array_free(&store->touched);
 	free(store);
 }
+
+/* store.h, as this back end does it (store-backend.h). */
+const struct store_ops sqlite_store_ops = {
+	.close = sqlite_store_close,
+	.account_create = sqlite_store_account_create,
+	.account_find = sqlite_store_account_find,
+	.account_set_password = sqlite_store_account_set_password,
+	.account_set_scram = sqlite_store_account_set_scram,
+	.app_password_add = sqlite_store_app_password_add,
+	.app_password_delete = sqlite_store_app_password_delete,
+	.app_password_list = sqlite_store_app_password_list,
+	.app_password_touch = sqlite_store_app_password_touch,
+	.account_delete = sqlite_store_account_delete,
+	.account_list = sqlite_store_account_list,
+	.account_ensure_defaults = sqlite_store_account_ensure_defaults,
+	.quota_set_default = sqlite_store_quota_set_default,
+	.quota_get = sqlite_store_quota_get,
+	.quota_set = sqlite_store_quota_set,
+	.mailbox_list = sqlite_store_mailbox_list,
+	.mailbox_find = sqlite_store_mailbox_find,
+	.mailbox_create = sqlite_store_mailbox_create,
+	.mailbox_delete = sqlite_store_mailbox_delete,
+	.mailbox_rename = sqlite_store_mailbox_rename,
+	.mailbox_status = sqlite_store_mailbox_status,
+	.subscription_set = sqlite_store_subscription_set,
+	.subscription_list = sqlite_store_subscription_list,
+	.message_append = sqlite_store_message_append,
+	.message_replace = sqlite_store_message_replace,
+	.message_list = sqlite_store_message_list,
+	.message_changes = sqlite_store_message_changes,
+	.message_set_flags = sqlite_store_message_set_flags,
+	.message_expunge = sqlite_store_message_expunge,
+	.message_remove = sqlite_store_message_remove,
+	.message_copy = sqlite_store_message_copy,
+	.message_get = sqlite_store_message_get,
+	.message_iterate = sqlite_store_message_iterate,
+	.blob_read = sqlite_store_blob_read,
+	.message_deliver = sqlite_store_message_deliver,
+	.message_deliver_batch = sqlite_store_message_deliver_batch,
+	.search_text = sqlite_store_search_text,
+	.acl_list = sqlite_store_acl_list,
+	.acl_set = sqlite_store_acl_set,
+	.acl_shared_with = sqlite_store_acl_shared_with,
+	.seen_list = sqlite_store_seen_list,
+	.seen_set = sqlite_store_seen_set,
+	.account_system = sqlite_store_account_system,
+	.metadata_get = sqlite_store_metadata_get,
+	.metadata_set = sqlite_store_metadata_set,
+};

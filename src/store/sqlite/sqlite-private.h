@@ -1,9 +1,10 @@
 /*
  * sqlite-private: what the files of the SQLite back end share, and nothing
- * above store/ sees. The back end implements store.h directly; the SQL text
- * lives apart from the logic (sqlite-sql.c, sqlite-open.c for the schema) so
- * that a PostgreSQL back end can reuse the logic's shape with its own SQL and
- * a vtable can be slid under store.h when it arrives.
+ * above store/ sees. The back end implements store.h behind the ops table
+ * of store-backend.h (sqlite_store_ops, sqlite-open.c): store_X of store.h
+ * is sqlite_store_X here, and its handle is a struct sqlite_store. The SQL
+ * text lives apart from the logic (sqlite-sql.c, sqlite-open.c for the
+ * schema).
  *
  * Files: sqlite-open.c (file, pragmas, schema, statement cache, errors),
  * sqlite-txn.c (transactions, modseq bumps, publishing after commit),
@@ -14,7 +15,7 @@
  * 9208 usage and limits), sqlite-acl.c (RFC 4314 entries, per-user \Seen),
  * sqlite-metadata.c (RFC 5464 annotations).
  *
- * Threads: a struct store belongs to one thread (store.h); nothing here is
+ * Threads: a struct sqlite_store belongs to one thread (store.h); nothing here is
  * shared except the bus, which has its own lock.
  */
 #ifndef BUZON_STORE_SQLITE_PRIVATE_H
@@ -25,7 +26,7 @@
 #include <stdint.h>
 
 #include "core/array.h"
-#include "store/store.h"
+#include "store/store-backend.h"
 
 /* Every statement the back end runs, prepared once per store on first use
  * and kept (SQLITE_PREPARE_PERSISTENT): no SQL is compiled on hot paths. */
@@ -129,7 +130,9 @@ struct sqlite_touched {
 	enum store_event_kind kind;
 };
 
-struct store {
+/* A handle: struct store first, so the two convert by a cast. */
+struct sqlite_store {
+	struct store base;     /* ops = &sqlite_store_ops */
 	sqlite3 *db;
 	struct store_bus *bus; /* may be NULL */
 	sqlite3_stmt *stmts[SQL_COUNT];
@@ -139,19 +142,141 @@ struct store {
 	char error[SQLITE_ERROR_MAX];          /* what *error_r points to */
 };
 
+/* The SQLite handle behind a store.h handle that sqlite_store_open made. */
+static inline struct sqlite_store *sqlite_store_of(struct store *base)
+{
+	return (struct sqlite_store *)base;
+}
+
+/* The back end's implementation of every store.h call (store-backend.h),
+ * in the files named above. */
+extern const struct store_ops sqlite_store_ops;
+int sqlite_store_account_create(struct store *store, const char *address, const char *password_hash,
+				int64_t *id_r, const char **error_r);
+int sqlite_store_account_find(struct store *store, const char *address, struct arena *arena,
+			      struct store_account *account_r, const char **error_r);
+int sqlite_store_account_set_password(struct store *store, const char *address,
+				      const char *password_hash, const char **error_r);
+int sqlite_store_account_set_scram(struct store *store, const char *address, const char *scram,
+				   const char **error_r);
+int sqlite_store_app_password_add(struct store *store, int64_t account_id, const char *name,
+				  const char *hash, const char **error_r);
+int sqlite_store_app_password_delete(struct store *store, int64_t account_id, const char *name,
+				     const char **error_r);
+int sqlite_store_app_password_list(struct store *store, int64_t account_id, struct arena *arena,
+				   struct store_app_password **list_r, size_t *count_r,
+				   const char **error_r);
+int sqlite_store_app_password_touch(struct store *store, int64_t id, int64_t when,
+				    const char **error_r);
+int sqlite_store_account_delete(struct store *store, const char *address, const char **error_r);
+int sqlite_store_account_list(struct store *store, struct arena *arena,
+			      struct store_account **list_r, size_t *count_r, const char **error_r);
+int sqlite_store_account_ensure_defaults(struct store *store, int64_t account_id,
+					 const char **error_r);
+void sqlite_store_quota_set_default(struct store *store, int64_t storage_kib, int64_t messages);
+int sqlite_store_quota_get(struct store *store, int64_t account_id, struct store_quota *quota_r,
+			   const char **error_r);
+int sqlite_store_quota_set(struct store *store, int64_t account_id, int64_t storage_kib,
+			   int64_t messages, const char **error_r);
+int sqlite_store_mailbox_list(struct store *store, int64_t account_id, struct arena *arena,
+			      struct store_mailbox **list_r, size_t *count_r, const char **error_r);
+int sqlite_store_mailbox_find(struct store *store, int64_t account_id, const char *name,
+			      struct arena *arena, struct store_mailbox *mailbox_r,
+			      const char **error_r);
+int sqlite_store_mailbox_create(struct store *store, int64_t account_id, const char *name,
+				unsigned special_use, const char **error_r);
+int sqlite_store_mailbox_delete(struct store *store, int64_t account_id, const char *name,
+				const char **error_r);
+int sqlite_store_mailbox_rename(struct store *store, int64_t account_id, const char *old_name,
+				const char *new_name, const char **error_r);
+int sqlite_store_mailbox_status(struct store *store, int64_t mailbox_id,
+				struct store_mailbox_status *status_r, const char **error_r);
+int sqlite_store_subscription_set(struct store *store, int64_t account_id, const char *name,
+				  bool subscribed, const char **error_r);
+int sqlite_store_subscription_list(struct store *store, int64_t account_id, struct arena *arena,
+				   char ***names_r, size_t *count_r, const char **error_r);
+int sqlite_store_message_append(struct store *store, int64_t mailbox_id,
+				const struct store_new_message *messages, size_t count,
+				uint32_t *uids_r, uint32_t *uidvalidity_r, const char **error_r);
+int sqlite_store_message_replace(struct store *store, int64_t mailbox_id,
+				 const struct store_new_message *message, int64_t old_mailbox_id,
+				 uint32_t old_uid, uint32_t *uid_r, uint32_t *uidvalidity_r,
+				 const char **error_r);
+int sqlite_store_message_list(struct store *store, int64_t mailbox_id, uint32_t min_uid,
+			      struct arena *arena, struct store_message_state **list_r,
+			      size_t *count_r, uint64_t *highestmodseq_r, const char **error_r);
+int sqlite_store_message_changes(struct store *store, int64_t mailbox_id, uint64_t since_modseq,
+				 struct arena *arena, struct store_changes *changes_r,
+				 const char **error_r);
+int sqlite_store_message_set_flags(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+				   size_t count, enum store_flags_op op, unsigned flags,
+				   const char *keywords, uint64_t unchanged_since,
+				   struct arena *arena, struct store_message_state **result_r,
+				   size_t *result_count_r, uint32_t **failed_r,
+				   size_t *failed_count_r, const char **error_r);
+int sqlite_store_message_expunge(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+				 size_t count, struct arena *arena, uint32_t **expunged_r,
+				 size_t *expunged_count_r, const char **error_r);
+int sqlite_store_message_remove(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+				size_t count, struct arena *arena, uint32_t **removed_r,
+				size_t *removed_count_r, const char **error_r);
+int sqlite_store_message_copy(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+			      size_t count, int64_t dest_mailbox_id, bool move, struct arena *arena,
+			      uint32_t **source_uids_r, uint32_t **dest_uids_r, size_t *count_r,
+			      uint32_t *dest_uidvalidity_r, const char **error_r);
+int sqlite_store_message_get(struct store *store, int64_t mailbox_id, uint32_t uid, unsigned what,
+			     struct arena *arena, struct store_message_info *info_r,
+			     const char **error_r);
+int sqlite_store_message_iterate(struct store *store, int64_t mailbox_id, store_message_fn *fn,
+				 void *context, const char **error_r);
+int sqlite_store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t length,
+			   struct arena *arena, const char **data_r, size_t *length_r,
+			   const char **error_r);
+int sqlite_store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
+				 const char *data, size_t size, int64_t internal_date,
+				 uint32_t *uids_r, const char **error_r);
+int sqlite_store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
+				       size_t count, const char **error_r);
+int sqlite_store_search_text(struct store *store, int64_t mailbox_id, const char *needle,
+			     bool include_headers, struct arena *arena, uint32_t **uids_r,
+			     size_t *count_r, const char **error_r);
+int sqlite_store_acl_list(struct store *store, int64_t mailbox_id, struct arena *arena,
+			  struct store_acl_entry **entries_r, size_t *count_r,
+			  const char **error_r);
+int sqlite_store_acl_set(struct store *store, int64_t mailbox_id, const char *identifier,
+			 const char *rights, const char **error_r);
+int sqlite_store_acl_shared_with(struct store *store, int64_t account_id, const char *address,
+				 struct arena *arena, struct store_shared_mailbox **list_r,
+				 size_t *count_r, const char **error_r);
+int sqlite_store_seen_list(struct store *store, int64_t account_id, int64_t mailbox_id,
+			   struct arena *arena, uint32_t **uids_r, size_t *count_r,
+			   const char **error_r);
+int sqlite_store_seen_set(struct store *store, int64_t account_id, int64_t mailbox_id,
+			  const uint32_t *uids, size_t count, bool seen, struct arena *arena,
+			  struct store_message_state **result_r, size_t *result_count_r,
+			  const char **error_r);
+int sqlite_store_account_system(struct store *store, const char *address, bool create,
+				int64_t *id_r, const char **error_r);
+int sqlite_store_metadata_get(struct store *store, int64_t mailbox_id, int64_t account_id,
+			      const char *entry, struct arena *arena,
+			      struct store_metadata **list_r, size_t *count_r,
+			      const char **error_r);
+int sqlite_store_metadata_set(struct store *store, const struct store_metadata *changes,
+			      size_t count, size_t max_entries, const char **error_r);
+
 /* ---- sqlite-open.c ---- */
 
 /* The cached statement id, reset and with no bindings; NULL (with the
  * error set) if it does not compile. Callers sqlite3_reset() it when done,
  * so no statement keeps a read snapshot open. */
-sqlite3_stmt *sqlite_stmt(struct store *store, enum sqlite_sql id);
+sqlite3_stmt *sqlite_stmt(struct sqlite_store *store, enum sqlite_sql id);
 /* Record an error message in store->error; returns code. */
-int sqlite_fail(struct store *store, int code, const char *fmt, ...)
+int sqlite_fail(struct sqlite_store *store, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* STORE_EFAIL with "what: <SQLite's message>". */
-int sqlite_fail_db(struct store *store, const char *what);
+int sqlite_fail_db(struct sqlite_store *store, const char *what);
 /* Step a statement that returns no rows, then reset it. */
-int sqlite_exec(struct store *store, sqlite3_stmt *stmt, const char *what);
+int sqlite_exec(struct sqlite_store *store, sqlite3_stmt *stmt, const char *what);
 /* n bytes of p copied into arena (an array handed back to the caller). */
 void *sqlite_arena_copy(struct arena *arena, const void *p, size_t n);
 /* A column as an arena string, NULL for SQL NULL. */
@@ -160,41 +285,41 @@ char *sqlite_column_strdup(struct arena *arena, sqlite3_stmt *stmt, int col);
 int64_t sqlite_now(void);
 /* Every public function ends with this: points *error_r (if wanted) at the
  * store's message when rc < 0, and returns rc. */
-int sqlite_result(struct store *store, int rc, const char **error_r);
+int sqlite_result(struct sqlite_store *store, int rc, const char **error_r);
 
 /* ---- sqlite-txn.c ---- */
 
 /* BEGIN IMMEDIATE: take the write lock now (waiting up to the busy
  * timeout), so the transaction cannot fail later on a lock upgrade. */
-int sqlite_begin_write(struct store *store);
+int sqlite_begin_write(struct sqlite_store *store);
 /* BEGIN: a read snapshot that starts at the first read. */
-int sqlite_begin_read(struct store *store);
+int sqlite_begin_read(struct sqlite_store *store);
 /* COMMIT, then publish every mailbox the transaction touched (rule 4). */
-int sqlite_commit(struct store *store);
+int sqlite_commit(struct sqlite_store *store);
 /* ROLLBACK; forgets touched mailboxes. Safe to call after any failure. */
-void sqlite_rollback(struct store *store);
+void sqlite_rollback(struct sqlite_store *store);
 /* End a write transaction: COMMIT when rc >= 0, else ROLLBACK; returns the
  * outcome. */
-int sqlite_finish(struct store *store, int rc);
+int sqlite_finish(struct sqlite_store *store, int rc);
 /* First change to a mailbox in this write transaction bumps its
  * HIGHESTMODSEQ by one; later ones reuse the value (rule 3). */
-int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *modseq_r,
+int sqlite_mailbox_touch(struct sqlite_store *store, int64_t mailbox_id, uint64_t *modseq_r,
 			 int64_t *account_id_r);
 /* Note a mailbox-list or subscription event of this write transaction
  * (once per kind and mailbox). */
-void sqlite_note_event(struct store *store, enum store_event_kind kind, int64_t account_id,
+void sqlite_note_event(struct sqlite_store *store, enum store_event_kind kind, int64_t account_id,
 		       int64_t mailbox_id);
 /* Take count UIDs from a mailbox's UIDNEXT: *first_r .. *first_r+count-1. */
-int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t count,
+int sqlite_mailbox_reserve_uids(struct sqlite_store *store, int64_t mailbox_id, size_t count,
 				uint32_t *first_r, uint32_t *uidvalidity_r);
 
 /* ---- sqlite-mailbox.c ---- */
 
 /* Insert a mailbox with a fresh UIDVALIDITY (inside a write transaction). */
-int sqlite_mailbox_insert(struct store *store, int64_t account_id, const char *name,
+int sqlite_mailbox_insert(struct sqlite_store *store, int64_t account_id, const char *name,
 			  unsigned special_use, int64_t *id_r);
 /* account_id, uidvalidity and uidnext of a mailbox by id. */
-int sqlite_mailbox_get(struct store *store, int64_t mailbox_id, int64_t *account_id_r,
+int sqlite_mailbox_get(struct sqlite_store *store, int64_t mailbox_id, int64_t *account_id_r,
 		       uint32_t *uidvalidity_r, uint32_t *uidnext_r);
 
 /* ---- sqlite-message.c (shared with sqlite-deliver.c) ---- */
@@ -203,12 +328,12 @@ struct mime_message;
 /* Inside a write transaction: the parse results p of message m (parts is
  * mime_parts_serialize() text), owned by account_id; *blob_id_r is the new
  * blob. Then its bytes and full-text row, then one message row of it. */
-int sqlite_insert_blob(struct store *store, int64_t account_id,
+int sqlite_insert_blob(struct sqlite_store *store, int64_t account_id,
 		       const struct store_new_message *m, const struct mime_message *p,
 		       const char *parts, int64_t *blob_id_r);
-int sqlite_insert_content(struct store *store, int64_t blob_id,
+int sqlite_insert_content(struct sqlite_store *store, int64_t blob_id,
 			  const struct store_new_message *m, const struct mime_message *p);
-int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailbox_id,
+int sqlite_insert_message(struct sqlite_store *store, int64_t account_id, int64_t mailbox_id,
 			  uint32_t uid, uint64_t modseq, int64_t blob_id,
 			  const struct store_new_message *m, struct arena *arena);
 
@@ -216,14 +341,14 @@ int sqlite_insert_message(struct store *store, int64_t account_id, int64_t mailb
 
 /* Expunge the given existing UIDs (ascending) of a mailbox inside the open
  * write transaction: delete them and remember them in expunged. */
-int sqlite_expunge_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+int sqlite_expunge_uids(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 			size_t count);
 /* Expunge one UID inside the open write transaction; ENOTFOUND if it is
  * not there (REPLACE). */
-int sqlite_expunge_existing(struct store *store, int64_t mailbox_id, uint32_t uid);
+int sqlite_expunge_existing(struct sqlite_store *store, int64_t mailbox_id, uint32_t uid);
 /* Copy existing UIDs (ascending) to another mailbox inside the open write
  * transaction; dest_uids_r[i] receives the new UID of uids[i]. */
-int sqlite_copy_uids(struct store *store, int64_t mailbox_id, const uint32_t *uids,
+int sqlite_copy_uids(struct sqlite_store *store, int64_t mailbox_id, const uint32_t *uids,
 		     size_t count, int64_t dest_mailbox_id, uint32_t *dest_uids_r,
 		     uint32_t *dest_uidvalidity_r);
 /* Sorted, duplicate-free copy of uids (heap; caller frees). */
@@ -233,11 +358,11 @@ uint32_t *sqlite_uids_sorted(const uint32_t *uids, size_t count, size_t *count_r
 
 /* An account's usage and limits in force (the default applied), read in
  * the caller's transaction. */
-int sqlite_quota_read(struct store *store, int64_t account_id, struct store_quota *quota_r);
+int sqlite_quota_read(struct sqlite_store *store, int64_t account_id, struct store_quota *quota_r);
 /* Inside a write transaction that changed account_id's messages: fail with
  * EOVERQUOTA if a resource grew since *before and is now above its limit
  * (the caller rolls back). */
-int sqlite_quota_check_growth(struct store *store, int64_t account_id,
+int sqlite_quota_check_growth(struct sqlite_store *store, int64_t account_id,
 			      const struct store_quota *before);
 
 /* ---- sqlite-keywords.c ---- */

@@ -8,8 +8,9 @@
  */
 #include "store/sqlite/sqlite-private.h"
 
-void store_quota_set_default(struct store *store, int64_t storage_kib, int64_t messages)
+void sqlite_store_quota_set_default(struct store *base, int64_t storage_kib, int64_t messages)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	store->default_quota_kib = storage_kib < 0 ? STORE_QUOTA_NONE : storage_kib;
 	store->default_quota_messages = messages < 0 ? STORE_QUOTA_NONE : messages;
 }
@@ -23,7 +24,7 @@ static int64_t sqlite_quota_limit(sqlite3_stmt *stmt, int col, int64_t fallback)
 	return v < 0 ? STORE_QUOTA_NONE : v;
 }
 
-int sqlite_quota_read(struct store *store, int64_t account_id, struct store_quota *quota_r)
+int sqlite_quota_read(struct sqlite_store *store, int64_t account_id, struct store_quota *quota_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_QUOTA_GET);
 	int rc, step;
@@ -63,15 +64,7 @@ static bool sqlite_quota_messages_over(const struct store_quota *quota, uint64_t
 	return quota->limit_messages >= 0 && messages > (uint64_t)quota->limit_messages;
 }
 
-bool store_quota_allows(const struct store_quota *quota, uint64_t add_bytes,
-		       uint64_t add_messages)
-{
-	return !(add_bytes > 0 && sqlite_quota_bytes_over(quota, quota->used_bytes + add_bytes)) &&
-	       !(add_messages > 0 &&
-		 sqlite_quota_messages_over(quota, quota->used_messages + add_messages));
-}
-
-int sqlite_quota_check_growth(struct store *store, int64_t account_id,
+int sqlite_quota_check_growth(struct sqlite_store *store, int64_t account_id,
 			      const struct store_quota *before)
 {
 	struct store_quota after;
@@ -87,9 +80,10 @@ int sqlite_quota_check_growth(struct store *store, int64_t account_id,
 	return STORE_OK;
 }
 
-int store_quota_get(struct store *store, int64_t account_id, struct store_quota *quota_r,
-		    const char **error_r)
+int sqlite_store_quota_get(struct store *base, int64_t account_id, struct store_quota *quota_r,
+			   const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	return sqlite_result(store, sqlite_quota_read(store, account_id, quota_r), error_r);
 }
 
@@ -102,9 +96,10 @@ static void sqlite_quota_bind(sqlite3_stmt *stmt, int col, int64_t limit)
 		sqlite3_bind_int64(stmt, col, limit < 0 ? -1 : limit);
 }
 
-int store_quota_set(struct store *store, int64_t account_id, int64_t storage_kib,
-		    int64_t messages, const char **error_r)
+int sqlite_store_quota_set(struct store *base, int64_t account_id, int64_t storage_kib,
+			   int64_t messages, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_QUOTA_SET);
 	int rc = STORE_EFAIL;
 

@@ -53,7 +53,7 @@ static bool sqlite_column_has(sqlite3_stmt *stmt, int col, const char *needle, s
 }
 
 /* Run the index query or the scan, collecting matching UIDs. */
-static int sqlite_search_run(struct store *store, int64_t mailbox_id, const char *needle,
+static int sqlite_search_run(struct sqlite_store *store, int64_t mailbox_id, const char *needle,
 			     bool include_headers, struct buf *uids)
 {
 	bool indexed = sqlite_utf8_chars(needle) >= SQLITE_TRIGRAM_CHARS;
@@ -81,10 +81,11 @@ static int sqlite_search_run(struct store *store, int64_t mailbox_id, const char
 	return step == SQLITE_DONE ? STORE_OK : sqlite_fail_db(store, "search");
 }
 
-int store_search_text(struct store *store, int64_t mailbox_id, const char *needle,
-		      bool include_headers, struct arena *arena, uint32_t **uids_r,
-		      size_t *count_r, const char **error_r)
+int sqlite_store_search_text(struct store *base, int64_t mailbox_id, const char *needle,
+			     bool include_headers, struct arena *arena, uint32_t **uids_r,
+			     size_t *count_r, const char **error_r)
 {
+	struct sqlite_store *store = sqlite_store_of(base);
 	struct buf uids = BUF_INIT;
 	int rc = sqlite_mailbox_get(store, mailbox_id, NULL, NULL, NULL);
 

@@ -21,7 +21,7 @@
  * have changed". */
 #define SQLITE_CHANGE_LOG_KEEP 4096
 
-static int sqlite_run(struct store *store, enum sqlite_sql id, const char *what)
+static int sqlite_run(struct sqlite_store *store, enum sqlite_sql id, const char *what)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, id);
 
@@ -30,20 +30,20 @@ static int sqlite_run(struct store *store, enum sqlite_sql id, const char *what)
 	return sqlite_exec(store, stmt, what);
 }
 
-int sqlite_begin_write(struct store *store)
+int sqlite_begin_write(struct sqlite_store *store)
 {
 	array_clear(&store->touched);
 	return sqlite_run(store, SQL_BEGIN_WRITE, "begin write transaction");
 }
 
-int sqlite_begin_read(struct store *store)
+int sqlite_begin_read(struct sqlite_store *store)
 {
 	return sqlite_run(store, SQL_BEGIN_READ, "begin read transaction");
 }
 
 /* Inside the write transaction, before COMMIT: one change log row per
  * event, then the old rows out. */
-static int sqlite_write_change_log(struct store *store)
+static int sqlite_write_change_log(struct sqlite_store *store)
 {
 	int64_t origin = (int64_t)store_bus_origin(store->bus);
 	sqlite3_stmt *stmt;
@@ -68,7 +68,7 @@ static int sqlite_write_change_log(struct store *store)
 	return sqlite_exec(store, stmt, "prune change log");
 }
 
-int sqlite_commit(struct store *store)
+int sqlite_commit(struct sqlite_store *store)
 {
 	int rc = STORE_OK;
 
@@ -90,7 +90,7 @@ int sqlite_commit(struct store *store)
 	return STORE_OK;
 }
 
-void sqlite_rollback(struct store *store)
+void sqlite_rollback(struct sqlite_store *store)
 {
 	array_clear(&store->touched);
 	if (!sqlite3_get_autocommit(store->db)) {
@@ -103,7 +103,7 @@ void sqlite_rollback(struct store *store)
 	}
 }
 
-int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *modseq_r,
+int sqlite_mailbox_touch(struct sqlite_store *store, int64_t mailbox_id, uint64_t *modseq_r,
 			 int64_t *account_id_r)
 {
 	struct sqlite_touched t = { .mailbox_id = mailbox_id, .kind = STORE_EVENT_MESSAGES };
@@ -139,7 +139,7 @@ int sqlite_mailbox_touch(struct store *store, int64_t mailbox_id, uint64_t *mods
 	return STORE_OK;
 }
 
-void sqlite_note_event(struct store *store, enum store_event_kind kind, int64_t account_id,
+void sqlite_note_event(struct sqlite_store *store, enum store_event_kind kind, int64_t account_id,
 		       int64_t mailbox_id)
 {
 	struct sqlite_touched t = { account_id, mailbox_id, 0, kind };
@@ -153,7 +153,7 @@ void sqlite_note_event(struct store *store, enum store_event_kind kind, int64_t 
 	array_push(&store->touched, t);
 }
 
-int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t count,
+int sqlite_mailbox_reserve_uids(struct sqlite_store *store, int64_t mailbox_id, size_t count,
 				uint32_t *first_r, uint32_t *uidvalidity_r)
 {
 	sqlite3_stmt *stmt = sqlite_stmt(store, SQL_MAILBOX_RESERVE_UIDS);
@@ -187,7 +187,7 @@ int sqlite_mailbox_reserve_uids(struct store *store, int64_t mailbox_id, size_t 
 	return STORE_OK;
 }
 
-int sqlite_finish(struct store *store, int rc)
+int sqlite_finish(struct sqlite_store *store, int rc)
 {
 	if (rc < 0) {
 		sqlite_rollback(store);
