@@ -144,12 +144,12 @@ static int sqlite_flags_update(struct sqlite_store *store, int64_t mailbox_id,
 			       unsigned flags, const char *keywords, struct arena *arena)
 {
 	unsigned new_flags = sqlite_flags_apply(s->flags, op, flags);
-	char *new_keywords = sqlite_keywords_apply(arena, s->keywords, op, keywords);
+	char *new_keywords = keyword_list_apply(arena, s->keywords, op, keywords);
 	sqlite3_stmt *stmt;
 	uint64_t modseq;
 	int rc;
 
-	if (new_flags == s->flags && sqlite_keywords_equal(new_keywords, s->keywords))
+	if (new_flags == s->flags && keyword_list_equal(new_keywords, s->keywords))
 		return STORE_OK;
 	if ((rc = sqlite_mailbox_touch(store, mailbox_id, &modseq, NULL)) < 0)
 		return rc;

@@ -113,8 +113,8 @@ int sqlite_insert_message(struct sqlite_store *store, int64_t account_id, int64_
 	sqlite3_bind_int64(stmt, 4, blob_id);
 	sqlite3_bind_int64(stmt, 5, (int64_t)modseq);
 	sqlite3_bind_int(stmt, 6, (int)(m->flags & SQLITE_FLAGS_MASK));
-	sqlite_bind_str(stmt, 7, sqlite_keywords_apply(arena, NULL, STORE_FLAGS_REPLACE,
-						       m->keywords));
+	sqlite_bind_str(stmt, 7, keyword_list_apply(arena, NULL, STORE_FLAGS_REPLACE,
+						    m->keywords));
 	sqlite3_bind_int64(stmt, 8, (int64_t)m->size);
 	sqlite3_bind_int64(stmt, 9, m->internal_date != 0 ? m->internal_date : now);
 	sqlite3_bind_int(stmt, 10, m->internal_date != 0 ? m->internal_date_tz : 0);

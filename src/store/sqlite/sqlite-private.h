@@ -10,7 +10,7 @@
  * sqlite-txn.c (transactions, modseq bumps, publishing after commit),
  * sqlite-account.c, sqlite-mailbox.c, sqlite-message.c (append, read),
  * sqlite-change.c (flags, expunge, copy/move), sqlite-search.c,
- * sqlite-keywords.c (keyword list arithmetic), sqlite-feed.c (changes of
+ * (keyword list arithmetic is store/keyword-list.c), sqlite-feed.c (changes of
  * other processes, from the change log, onto the bus), sqlite-quota.c (RFC
  * 9208 usage and limits), sqlite-acl.c (RFC 4314 entries, per-user \Seen),
  * sqlite-metadata.c (RFC 5464 annotations).
@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/array.h"
+#include "store/keyword-list.h"
 #include "store/store-backend.h"
 
 /* Every statement the back end runs, prepared once per store on first use
@@ -364,15 +365,5 @@ int sqlite_quota_read(struct sqlite_store *store, int64_t account_id, struct sto
  * (the caller rolls back). */
 int sqlite_quota_check_growth(struct sqlite_store *store, int64_t account_id,
 			      const struct store_quota *before);
-
-/* ---- sqlite-keywords.c ---- */
-
-/* Apply op with the space-separated keywords arg to the list current
- * (either may be NULL); NULL when the result is empty. Keywords compare
- * case-insensitively (RFC 9051 §2.3.2); the first spelling is kept. */
-char *sqlite_keywords_apply(struct arena *arena, const char *current, enum store_flags_op op,
-			    const char *arg);
-/* Same keyword set, ignoring order and case. */
-bool sqlite_keywords_equal(const char *a, const char *b);
 
 #endif
