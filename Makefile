@@ -11,12 +11,12 @@
 
 CC      ?= cc
 CLANG   ?= clang
-PKGS    := openssl sqlite3 libcrypt zlib libidn
+PKGS    := openssl sqlite3 libcrypt zlib libidn libpq
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Werror=unused-result
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread $(WARN) -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lz -lidn) -pthread
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lssl -lcrypto -lsqlite3 -lcrypt -lz -lidn -lpq) -pthread
 
 SRC_ALL  := $(sort $(shell find src -name '*.c'))
 SRC_LIB  := $(filter-out src/main.c,$(SRC_ALL))
@@ -66,8 +66,8 @@ build/san/tests/%: tests/unit/%.c tests/unit/unit.h $(OBJ_SAN)
 # ---- fuzz targets (libFuzzer, clang) ------------------------------------------
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
-FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -Isrc -g -O1 -Wall -Wextra -Werror \
-               -Wno-unused-parameter -fsanitize=fuzzer,address,undefined
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -pthread -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
+               -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter -fsanitize=fuzzer,address,undefined
 OBJ_FUZZ := $(SRC_LIB:%.c=build/fuzz/obj/%.o)
 
 build/fuzz/obj/%.o: %.c

@@ -19,7 +19,8 @@ libcrypt-dev zlib1g-dev libpq-dev libidn-dev"
 # server (dovecot-imapd: the reference test_imap_dovecot compares buzon with),
 # GNU gsasl (the SCRAM-SHA-256(-PLUS) client of test_auth), PostgreSQL's
 # server (postgresql: initdb and postgres, which tests/integration/pgserver.py
-# starts on a temporary folder for the postgres store's tests).
+# starts on a temporary folder for the postgres store's tests; its pg_trgm
+# extension, which the store needs, is in the same package).
 TEST_PACKAGES="python3 curl openssl isync neomutt swaks procps fetchmail dovecot-imapd gsasl
 postgresql"
 

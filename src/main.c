@@ -41,6 +41,7 @@ static const char main_usage_text[] =
 	"  shared create|delete NAME   a public folder (IMAP \"Shared/NAME\")\n"
 	"  shared list            public folders and their ACLs\n"
 	"  shared acl NAME ID RIGHTS   who may do what there (RFC 4314; none removes)\n"
+	"  db migrate             bring the store's schema up to date, print the versions\n"
 	"\n"
 	"options:\n"
 	"  -c, --config FILE      the config file (see docs/config.md)\n"
@@ -86,7 +87,8 @@ static bool main_known_command(const char *command)
 {
 	return strcmp(command, "serve") == 0 || strcmp(command, "user") == 0 ||
 	       strcmp(command, "deliver") == 0 ||
-	       strcmp(command, "queue") == 0 || strcmp(command, "shared") == 0;
+	       strcmp(command, "queue") == 0 || strcmp(command, "shared") == 0 ||
+	       strcmp(command, "db") == 0;
 }
 
 /* Run the verb with the loaded config. */
@@ -103,6 +105,8 @@ static int main_dispatch(const struct config *config, int argc, char **argv)
 		return cli_queue(config, argc, argv);
 	if (strcmp(argv[0], "shared") == 0)
 		return cli_shared(config, argc, argv);
+	if (strcmp(argv[0], "db") == 0)
+		return cli_db(config, argc, argv);
 	return cli_user(config, argc, argv);
 }
 

@@ -8,6 +8,7 @@
  *   buzon -c FILE user quota ADDRESS [STORAGE_KB MESSAGES]
  *   buzon -c FILE queue list|flush|delete ID
  *   buzon -c FILE shared create|delete NAME, shared list, shared acl NAME ID RIGHTS
+ *   buzon -c FILE db migrate
  *
  * Each returns the process exit status (0 success, 1 failure after printing
  * the reason to stderr, 2 usage error).
@@ -28,5 +29,7 @@ int cli_deliver(const struct config *config, int argc, char **argv);
 int cli_shared(const struct config *config, int argc, char **argv);
 /* argv[0] is "queue"; argv[1] list, flush or delete (argv[2] the ID). */
 int cli_queue(const struct config *config, int argc, char **argv);
+/* argv[0] is "db"; argv[1] migrate (db.c). */
+int cli_db(const struct config *config, int argc, char **argv);
 
 #endif

@@ -9,8 +9,9 @@
  *    (so a struct store * is its handle, and back again by a cast);
  *  - fills a const struct store_ops with one function per store.h call, each
  *    keeping the contract store.h writes above that call;
- *  - provides NAME_store_open and NAME_feed_start below, which store.c
- *    calls by the backend named in struct store_settings.
+ *  - provides NAME_store_open, NAME_feed_start and NAME_store_migrate
+ *    below, which store.c calls by the back end named in struct
+ *    store_settings.
  * Adding a store.h function means: a member here, the forwarder in store.c,
  * and an implementation in every back end (sqlite/ and pg/).
  */
@@ -154,5 +155,15 @@ int sqlite_store_open(const struct store_settings *settings, struct store_bus *b
 		      struct store **store_r, const char **error_r);
 int sqlite_feed_start(const struct store_settings *settings, struct store_bus *bus,
 		      struct store_feed **feed_r, const char **error_r);
+int sqlite_store_migrate(const struct store_settings *settings, int *from_r, int *to_r,
+			 const char **error_r);
+
+/* store/pg/: the database settings->postgres_url names. */
+int pg_store_open(const struct store_settings *settings, struct store_bus *bus,
+		  struct store **store_r, const char **error_r);
+int pg_feed_start(const struct store_settings *settings, struct store_bus *bus,
+		  struct store_feed **feed_r, const char **error_r);
+int pg_store_migrate(const struct store_settings *settings, int *from_r, int *to_r,
+		     const char **error_r);
 
 #endif

@@ -27,10 +27,25 @@ int store_open(const struct store_settings *settings, struct store_bus *bus,
 	case STORE_BACKEND_SQLITE:
 		return sqlite_store_open(settings, bus, store_r, error_r);
 	case STORE_BACKEND_POSTGRES:
-		break;
+		return pg_store_open(settings, bus, store_r, error_r);
 	}
 	if (error_r != NULL)
-		*error_r = "store = postgres: this build has no PostgreSQL back end yet";
+		*error_r = "unknown store back end";
+	return STORE_EINVALID;
+}
+
+/* `buzon db migrate`: the same schema work store_open does, reported. */
+int store_migrate(const struct store_settings *settings, int *from_r, int *to_r,
+		  const char **error_r)
+{
+	switch (settings->backend) {
+	case STORE_BACKEND_SQLITE:
+		return sqlite_store_migrate(settings, from_r, to_r, error_r);
+	case STORE_BACKEND_POSTGRES:
+		return pg_store_migrate(settings, from_r, to_r, error_r);
+	}
+	if (error_r != NULL)
+		*error_r = "unknown store back end";
 	return STORE_EINVALID;
 }
 
@@ -50,10 +65,10 @@ int store_feed_start(const struct store_settings *settings, struct store_bus *bu
 	case STORE_BACKEND_SQLITE:
 		return sqlite_feed_start(settings, bus, feed_r, error_r);
 	case STORE_BACKEND_POSTGRES:
-		break;
+		return pg_feed_start(settings, bus, feed_r, error_r);
 	}
 	if (error_r != NULL)
-		*error_r = "store = postgres: this build has no PostgreSQL back end yet";
+		*error_r = "unknown store back end";
 	return STORE_EINVALID;
 }
 

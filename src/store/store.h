@@ -87,6 +87,11 @@ void store_settings_from_config(const struct config *config, struct store_settin
  * name. bus may be NULL (command line tools that nobody watches). */
 int store_open(const struct store_settings *settings, struct store_bus *bus,
 	       struct store **store_r, const char **error_r);
+/* Bring the schema up to date (what store_open also does) and say from
+ * which version to which (`buzon db migrate`); equal when nothing was to
+ * do. A schema newer than this program is an error, left untouched. */
+int store_migrate(const struct store_settings *settings, int *from_r, int *to_r,
+		  const char **error_r);
 void store_close(struct store *store);
 
 /* ---- the change bus (rule 4) ------------------------------------------- */
@@ -437,8 +442,10 @@ int store_blob_read(struct store *store, int64_t blob_id, size_t offset, size_t 
 		    const char **error_r);
 
 /* Local delivery (SMTP, LMTP, `buzon deliver`, bounces): store one message
- * in the INBOX of each of count accounts, as ONE stored copy shared by all
- * of them (parsed once), in one transaction, durable on return (rule 1).
+ * in the INBOX of each of count accounts, parsed once, in one transaction,
+ * durable on return (rule 1). SQLite keeps ONE stored copy shared by all of
+ * them; PostgreSQL one per account, so each account's rows stay in its
+ * shard (docs/ARCHITECTURE.md).
  * uids_r[i] is the UID in account_ids[i]'s INBOX. ENOTFOUND if an account
  * has no INBOX. internal_date 0 = now. Publishes on the bus per INBOX.
  * Quota: an account the message does not fit gets nothing and uids_r[i] = 0

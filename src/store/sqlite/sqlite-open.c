@@ -493,6 +493,35 @@ int sqlite_store_open(const struct store_settings *settings, struct store_bus *b
 	return STORE_OK;
 }
 
+/* `buzon db migrate`: the version the file had (0: none yet), then the
+ * open that migrates, then the version it has. */
+int sqlite_store_migrate(const struct store_settings *settings, int *from_r, int *to_r,
+			 const char **error_r)
+{
+	char path[SQLITE_PATH_MAX];
+	struct store *store;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*from_r = 0;
+	if (settings->data_dir != NULL &&
+	    (size_t)snprintf(path, sizeof(path), "%s/%s", settings->data_dir, SQLITE_DB_FILE) <
+		    sizeof(path) &&
+	    sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK) {
+		if (sqlite3_step(stmt) == SQLITE_ROW)
+			*from_r = sqlite3_column_int(stmt, 0);
+		sqlite3_finalize(stmt);
+	}
+	sqlite3_close(db);
+	if ((rc = sqlite_store_open(settings, NULL, &store, error_r)) < 0)
+		return rc;
+	sqlite_store_close(store);
+	*to_r = SQLITE_SCHEMA_VERSION;
+	return STORE_OK;
+}
+
 /* store_close: every cached statement, then the connection. */
 static void sqlite_store_close(struct store *base)
 {
