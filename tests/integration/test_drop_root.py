@@ -56,6 +56,8 @@ def test_root_start_runs_as_user_and_serves():
         # Privileged-port binding is not tested (ports here are free high
         # ones); the key file is root-only and must still be read.
         os.chmod(s.dir, 0o755)
+        # (with store = postgres nothing has made data_dir yet)
+        os.makedirs(s.data_dir, mode=0o700, exist_ok=True)
         chown_tree(s.data_dir, nobody.pw_uid, nobody.pw_gid)
         s.serve = True
         s.start()
