@@ -211,6 +211,11 @@ struct imap_search_message {
 	int64_t save_date;         /* 0 when unknown */
 	int64_t now;               /* the time the search runs (WITHIN) */
 	const char *from, *to, *cc, *bcc, *subject;
+	/* Message-ID, In-Reply-To, References as kept at save time */
+	const char *message_id, *in_reply_to, *references;
+	/* The fields above are the store's (parse at save, rule 2), so NULL
+	 * means the field is absent: HEADER on them needs no header read. */
+	bool fields_stored;
 	const char *header;
 	size_t header_len;
 };

@@ -156,6 +156,33 @@ static void search_header_keys_are_maybe_without_the_header(void)
 	arena_free(arena);
 }
 
+/* HEADER on a field parse-at-save kept (Subject, From, Message-ID ...)
+ * is decided from the stored value: no header read, absent means no. */
+static void search_header_on_stored_fields_needs_no_header(void)
+{
+	struct arena *arena = arena_new();
+	struct imap_search_query *subject = test_parse(arena, " HEADER SUBJECT \"CAFÉ PL\"");
+	struct imap_search_query *other = test_parse(arena, " HEADER subject cafe");
+	struct imap_search_query *empty = test_parse(arena, " HEADER Cc \"\"");
+	struct imap_search_query *any_to = test_parse(arena, " HEADER To \"\"");
+	struct imap_search_query *msgid = test_parse(arena, " HEADER Message-Id <A1@");
+	struct imap_search_query *mailer = test_parse(arena, " HEADER X-Mailer tester");
+	struct imap_search_message m = test_message();
+
+	m.header = NULL;
+	m.fields_stored = true;
+	m.message_id = "<a1@example.test>";
+	UNIT_CHECK(subject && other && empty && any_to && msgid && mailer);
+	UNIT_CHECK(imap_search_match_message(subject, &m, arena) == IMAP_SEARCH_YES);
+	UNIT_CHECK(imap_search_match_message(other, &m, arena) == IMAP_SEARCH_NO);
+	UNIT_CHECK(imap_search_match_message(empty, &m, arena) == IMAP_SEARCH_NO);
+	UNIT_CHECK(imap_search_match_message(any_to, &m, arena) == IMAP_SEARCH_YES);
+	UNIT_CHECK(imap_search_match_message(msgid, &m, arena) == IMAP_SEARCH_YES);
+	/* a field not kept still needs the header */
+	UNIT_CHECK(imap_search_match_message(mailer, &m, arena) == IMAP_SEARCH_MAYBE);
+	arena_free(arena);
+}
+
 static void search_internal_date_uses_its_own_day(void)
 {
 	/* 09:00 UTC is 10:00 +0100 on 1 Feb */
@@ -525,6 +552,7 @@ int main(void)
 	UNIT_RUN(search_address_and_subject_are_substrings_without_case);
 	UNIT_RUN(search_header_needs_the_field_and_its_text);
 	UNIT_RUN(search_header_keys_are_maybe_without_the_header);
+	UNIT_RUN(search_header_on_stored_fields_needs_no_header);
 	UNIT_RUN(search_internal_date_uses_its_own_day);
 	UNIT_RUN(search_sent_date_is_the_senders_day);
 	UNIT_RUN(search_sent_date_far_from_the_key_is_decided_without_header);
