@@ -418,7 +418,7 @@ static void serve_shared_init(struct serve_shared *shared, const struct config *
 	shared->workers = worker_pool_new(SERVE_WORKER_THREADS);
 	shared->auth = auth_service_new(config, shared->workers);
 	shared->imap = (struct imap_server){ config, tls, shared->bus, shared->workers,
-					     shared->auth };
+					     shared->auth, NULL };
 	pop3_server_init(&shared->pop3, config, tls, shared->workers);
 	shared->pop3.auth = shared->auth;
 	shared->smtp = (struct smtp_server){ config, tls, shared->bus, shared->workers, NULL,
@@ -454,6 +454,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 		free(threads);
 		return 1;
 	}
+	shared->imap.writer = shared->smtp.writer; /* IMAP's writes too */
 	/* The feed of changes other processes commit (`buzon deliver`)
 	 * before any session exists: its starting point then precedes every
 	 * session's first look at the store, so no such change falls between
@@ -461,7 +462,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	if (store_feed_start(&shared->settings, shared->bus, &feed, &error) < 0) {
 		log_error("serve: store: %s", error);
 		delivery_writer_stop(shared->smtp.writer);
-		shared->smtp.writer = NULL;
+		shared->smtp.writer = shared->imap.writer = NULL;
 		free(threads);
 		return 1;
 	}
@@ -484,7 +485,7 @@ static int serve_run(struct serve_shared *shared, struct serve_listener *listene
 	queue_runner_stop(runner); /* before the bus and the stores go */
 	serve_stop_threads(threads, started);
 	delivery_writer_stop(shared->smtp.writer);
-	shared->smtp.writer = NULL;
+	shared->smtp.writer = shared->imap.writer = NULL;
 	for (int i = 0; i < started; i++)
 		status |= threads[i].status < 0;
 	free(threads);

@@ -4,11 +4,18 @@
  * lock), so one thread loses no parallelism: it replaces several loops
  * queueing for the lock, each with its own fsync, by one transaction for
  * whatever has arrived, while the loops keep serving.
+ *
+ * The same thread runs the IMAP sessions' writes (store jobs: STORE,
+ * EXPUNGE, APPEND, COPY, MOVE): every store job waiting when a cycle
+ * starts shares one group transaction (store_group_begin), so many
+ * sessions' flag changes cost one fsync, and deliveries and IMAP writes
+ * never wait for each other's write lock.
  */
 #include "delivery/writer.h"
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +38,7 @@ struct delivery_writer {
 	pthread_mutex_t lock;  /* guards head, tail, stopping */
 	pthread_cond_t wake;
 	struct delivery_job *head, *tail;
+	struct delivery_store_job *store_head, *store_tail;
 	bool stopping;
 };
 
@@ -239,6 +247,8 @@ static struct delivery_job *writer_take(struct delivery_writer *writer)
 {
 	struct delivery_job *first = writer->head, *last = first;
 
+	if (first == NULL)
+		return NULL;
 	for (size_t n = 1; n < DELIVERY_BATCH_MAX && last->next != NULL; n++)
 		last = last->next;
 	writer->head = last->next;
@@ -248,19 +258,84 @@ static struct delivery_job *writer_take(struct delivery_writer *writer)
 	return first;
 }
 
+/* The same for store jobs. */
+static struct delivery_store_job *writer_take_store(struct delivery_writer *writer)
+{
+	struct delivery_store_job *first = writer->store_head, *last = first;
+
+	if (first == NULL)
+		return NULL;
+	for (size_t n = 1; n < DELIVERY_BATCH_MAX && last->next != NULL; n++)
+		last = last->next;
+	writer->store_head = last->next;
+	if (writer->store_head == NULL)
+		writer->store_tail = NULL;
+	last->next = NULL;
+	return first;
+}
+
+/* A job's result and error, the error copied out of the store handle
+ * (the next job reuses it). */
+static void writer_store_result(struct delivery_store_job *job, int rc, const char *error)
+{
+	job->rc = rc;
+	if (rc < 0)
+		snprintf(job->error, sizeof(job->error), "%s", error ? error : "store error");
+}
+
+/* Store jobs in one group transaction: each runs in a savepoint of its
+ * own (one that fails is undone alone), then ONE commit, then every done:
+ * nobody is answered before the commit that holds its change (rule 1).
+ * When the group cannot start or commit, every job fails with it. */
+static void writer_run_store_jobs(struct delivery_writer *writer,
+				  struct delivery_store_job *jobs)
+{
+	const char *error = NULL;
+	size_t count = 0;
+	int rc = store_group_begin(writer->store, &error);
+
+	for (struct delivery_store_job *job = jobs; job != NULL; job = job->next, count++) {
+		const char *job_error = NULL;
+
+		if (rc < 0) {
+			writer_store_result(job, rc, error);
+			continue;
+		}
+		writer_store_result(job, job->run(writer->store, job, &job_error), job_error);
+	}
+	if (rc == 0 && (rc = store_group_commit(writer->store, &error)) < 0) {
+		log_error("delivery: commit of %zu store jobs failed: %s", count, error);
+		for (struct delivery_store_job *job = jobs; job != NULL; job = job->next) {
+			if (job->rc >= 0)
+				writer_store_result(job, rc, error);
+		}
+	}
+	if (count > 1)
+		log_debug("delivery: %zu store jobs in one commit", count);
+	for (struct delivery_store_job *job = jobs, *next; job != NULL; job = next) {
+		next = job->next;
+		job->next = NULL;
+		job->done(job);
+	}
+}
+
 static void *writer_main(void *context)
 {
 	struct delivery_writer *writer = context;
 
 	pthread_mutex_lock(&writer->lock);
 	for (;;) {
-		while (writer->head == NULL && !writer->stopping)
+		while (writer->head == NULL && writer->store_head == NULL && !writer->stopping)
 			pthread_cond_wait(&writer->wake, &writer->lock);
-		if (writer->head == NULL)
+		if (writer->head == NULL && writer->store_head == NULL)
 			break; /* stopping, and nothing is left */
 		struct delivery_job *jobs = writer_take(writer);
+		struct delivery_store_job *store_jobs = writer_take_store(writer);
 		pthread_mutex_unlock(&writer->lock);
-		writer_run_batch(writer, jobs);
+		if (jobs != NULL)
+			writer_run_batch(writer, jobs);
+		if (store_jobs != NULL)
+			writer_run_store_jobs(writer, store_jobs);
 		pthread_mutex_lock(&writer->lock);
 	}
 	pthread_mutex_unlock(&writer->lock);
@@ -309,6 +384,19 @@ void delivery_writer_submit(struct delivery_writer *writer, struct delivery_job 
 	else
 		writer->head = job;
 	writer->tail = job;
+	pthread_cond_signal(&writer->wake);
+	pthread_mutex_unlock(&writer->lock);
+}
+
+void delivery_writer_submit_store(struct delivery_writer *writer, struct delivery_store_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&writer->lock);
+	if (writer->store_tail != NULL)
+		writer->store_tail->next = job;
+	else
+		writer->store_head = job;
+	writer->store_tail = job;
 	pthread_cond_signal(&writer->wake);
 	pthread_mutex_unlock(&writer->lock);
 }

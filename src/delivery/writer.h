@@ -66,12 +66,32 @@ struct delivery_job {
 	struct delivery_job *next;          /* the writer's list */
 };
 
+/* A store write of a protocol session (IMAP STORE, EXPUNGE, APPEND, COPY,
+ * MOVE), run on the writer's thread so that no event loop waits for an
+ * fsync or the write lock (rule 5). run is called there with the writer's
+ * store inside a group transaction shared with the other store jobs of the
+ * cycle (store_group_begin); it must touch nothing but the job's own data
+ * (no session, no loop), and returns a STORE_* code with *error_r set
+ * when < 0. done is then called on the writer's thread after the group's
+ * COMMIT (rule 1) with rc and error filled in (a failed commit fails every
+ * job), and must only post back to the submitter's loop. */
+struct delivery_store_job {
+	int (*run)(struct store *store, struct delivery_store_job *job, const char **error_r);
+	void (*done)(struct delivery_store_job *job);
+	void *context;
+	int rc;                 /* result: STORE_OK or < 0 */
+	char error[256];        /* with rc < 0: why, for the log */
+	struct delivery_store_job *next; /* the writer's list */
+};
+
 /* Start the writer thread with its own store and queue handles (stores
  * publish on bus). NULL with *error_r on failure. */
 struct delivery_writer *delivery_writer_start(const struct config *config,
 					      struct store_bus *bus, const char **error_r);
 /* Thread-safe: queue a job; its done will be called exactly once. */
 void delivery_writer_submit(struct delivery_writer *writer, struct delivery_job *job);
+/* Thread-safe: queue a store job; its done will be called exactly once. */
+void delivery_writer_submit_store(struct delivery_writer *writer, struct delivery_store_job *job);
 /* Finish every submitted job, then join the thread and free the writer. */
 void delivery_writer_stop(struct delivery_writer *writer);
 

@@ -369,33 +369,79 @@ static void append_filter_flags(struct store_new_message *msgs, size_t count, un
 	}
 }
 
+/* An APPEND as the store writer runs it (imap_store_write). */
+struct append_write {
+	int64_t account_id;
+	const char *account_name;  /* for the log */
+	const char *name;          /* the mailbox, for the log */
+	int64_t mailbox_id;
+	const struct store_new_message *news;
+	size_t count;
+	const bool *seen;          /* per message: the reader's own \Seen */
+	struct arena *arena;
+	uint32_t *uids;
+	uint32_t uidvalidity;
+};
+
 /* \Seen given by a reader who does not own the mailbox is their own (RFC
  * 4314 "s", shared.c); the messages are already safe, so a failure here
  * only loses that flag. */
-static void append_keep_seen(struct imap_session *s, int64_t mailbox_id, const uint32_t *uids,
-			     const bool *seen, size_t count)
+static void append_keep_seen(struct store *store, struct append_write *w)
 {
-	uint32_t *seen_uids = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t));
+	uint32_t *seen_uids = arena_alloc(w->arena, (w->count + 1) * sizeof(uint32_t));
 	struct store_message_state *res;
 	size_t nseen = 0, nres;
 	const char *error;
 
-	for (size_t i = 0; i < count; i++) {
-		if (seen[i])
-			seen_uids[nseen++] = uids[i];
+	for (size_t i = 0; i < w->count; i++) {
+		if (w->seen[i])
+			seen_uids[nseen++] = w->uids[i];
 	}
-	if (nseen > 0 && store_seen_set(s->store, s->account_id, mailbox_id, seen_uids, nseen,
-					true, s->cmd_arena, &res, &nres, &error) < 0)
-		log_warn("imap: append: keeping \\Seen of %s: %s", s->account_name, error);
+	if (nseen > 0 && store_seen_set(store, w->account_id, w->mailbox_id, seen_uids, nseen,
+					true, w->arena, &res, &nres, &error) < 0)
+		log_warn("imap: append: keeping \\Seen of %s: %s", w->account_name, error);
+}
+
+/* On the store writer's thread: the messages (parsed there, rule 2), in
+ * the writer's group transaction. */
+static int append_write_run(struct store *store, void *state, const char **error_r)
+{
+	struct append_write *w = state;
+	int r = store_message_append(store, w->mailbox_id, w->news, w->count, w->uids,
+				     &w->uidvalidity, error_r);
+
+	if (r == 0)
+		append_keep_seen(store, w);
+	return r;
+}
+
+/* Back on the loop, after the commit: APPENDUID (RFC 4315) or why not. */
+static void append_written(struct imap_session *s, void *state, int r, const char *error)
+{
+	struct append_write *w = state;
+
+	if (r == STORE_EOVERQUOTA) {
+		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, message not saved"); /* RFC 9208 §4.3.1 */
+		return;
+	}
+	if (r < 0) {
+		log_error("imap: append to %s for %s: %s", w->name, s->account_name, error);
+		imap_cmd_no(s, "[SERVERBUG] Message not saved");
+		return;
+	}
+	imap_notify_own_messages(s, w->mailbox_id, w->uids, w->count);
+	struct buf set = BUF_INIT;
+	imap_write_uidset(&set, w->uids, w->count);
+	imap_cmd_ok(s, "[APPENDUID %u %s] APPEND completed", w->uidvalidity, set.data);
+	buf_free(&set);
 }
 
 static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct append_message *msgs = NULL;
-	const char *error, *bad_url = "";
+	const char *bad_url = "";
 	char *name;
 	size_t count = 0;
-	uint32_t uidvalidity;
 
 	if (!append_parse(s, p, &name, &msgs, &count))
 		return imap_cmd_syntax(s, p);
@@ -420,28 +466,17 @@ static enum imap_cmd_status cmd_append(struct imap_session *s, struct imap_parse
 	bool *seen = arena_zalloc(s->cmd_arena, (count + 1) * sizeof(bool));
 	if (ref.foreign)
 		append_filter_flags(news, count, ref.rights, seen);
-	uint32_t *uids = arena_alloc(s->cmd_arena, (count + 1) * sizeof(uint32_t));
-	error = "store error";
-	if (r == 0)
-		r = store_message_append(s->store, ref.mailbox.id, news, count, uids, &uidvalidity,
-					 &error);
-	if (r == 0)
-		append_keep_seen(s, ref.mailbox.id, uids, seen, count);
-	if (r == STORE_EOVERQUOTA) {
-		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, message not saved"); /* RFC 9208 §4.3.1 */
-		return IMAP_CMD_DONE;
-	}
+	struct append_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+	*w = (struct append_write){ .account_id = s->account_id, .account_name = s->account_name,
+				    .name = name, .mailbox_id = ref.mailbox.id, .news = news,
+				    .count = count, .seen = seen, .arena = s->cmd_arena,
+				    .uids = arena_alloc(s->cmd_arena,
+							(count + 1) * sizeof(uint32_t)) };
 	if (r < 0) {
-		log_error("imap: append to %s for %s: %s", name, s->account_name, error);
-		imap_cmd_no(s, "[SERVERBUG] Message not saved");
+		append_written(s, w, r, "store error");
 		return IMAP_CMD_DONE;
 	}
-	imap_notify_own_messages(s, ref.mailbox.id, uids, count);
-	struct buf set = BUF_INIT;
-	imap_write_uidset(&set, uids, count);
-	imap_cmd_ok(s, "[APPENDUID %u %s] APPEND completed", uidvalidity, set.data);
-	buf_free(&set);
-	return IMAP_CMD_DONE;
+	return imap_store_write(s, append_write_run, append_written, w);
 }
 
 /* The message REPLACE removes: "seq-number" (or a UID for UID REPLACE) of

@@ -148,14 +148,60 @@ static void copy_filter_flags(struct imap_session *s, const struct imap_mailbox_
 		log_warn("imap: copy: dropping flags %s may not set: %s", s->account_name, error);
 }
 
+/* A COPY or MOVE as the store writer runs it (imap_store_write). */
+struct copy_write {
+	bool uid, move;
+	const char *name;          /* the target, for the log */
+	int64_t source_id, target_id;
+	const uint32_t *uids;
+	size_t n, requested;
+	struct arena *arena;
+	uint32_t *src_uids, *dst_uids, uidvalidity;
+	size_t copied;
+	const struct imap_mailbox_ref *ref; /* across accounts only (on the loop) */
+};
+
+/* On the store writer's thread: one transaction, so a MOVE is never in
+ * both mailboxes nor in neither. */
+static int copy_write_run(struct store *store, void *state, const char **error_r)
+{
+	struct copy_write *w = state;
+
+	return store_message_copy(store, w->source_id, w->uids, w->n, w->target_id, w->move,
+				  w->arena, &w->src_uids, &w->dst_uids, &w->copied,
+				  &w->uidvalidity, error_r);
+}
+
+/* Back on the loop, after the commit (or without a store call). */
+static void copy_written(struct imap_session *s, void *state, int r, const char *error)
+{
+	struct copy_write *w = state;
+	bool move = w->move;
+
+	if (r == STORE_EOVERQUOTA) {
+		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, nothing %s", move ? "moved" : "copied");
+	} else if (r < 0) {
+		log_error("imap: %s to %s: %s", move ? "move" : "copy", w->name, error);
+		imap_cmd_no(s, "[SERVERBUG] Messages not copied");
+	} else if (w->copied == 0 && w->n < w->requested) {
+		imap_cmd_no(s, "[EXPUNGEISSUED] Messages were expunged meanwhile");
+	} else if (w->copied == 0) {
+		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
+	} else {
+		if (w->ref != NULL) {
+			copy_filter_flags(s, w->ref, w->dst_uids, w->copied);
+			copy_keep_seen(s, w->ref, w->src_uids, w->dst_uids, w->copied);
+		}
+		imap_notify_own_messages(s, w->target_id, w->dst_uids, w->copied);
+		copy_report(s, w->uid, move, w->uidvalidity, w->src_uids, w->dst_uids, w->copied);
+	}
+}
+
 static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_parser *p, bool uid,
 					 bool move)
 {
 	struct imap_seqset set;
-	struct store_mailbox dest;
-	const char *error;
-	uint32_t *src_uids, *dst_uids, uidvalidity;
-	size_t requested, copied = 0, n;
+	size_t requested, n;
 	char *name;
 
 	if (!imap_parse_sp(p) || !imap_parse_seqset(p, &set) || !imap_parse_sp(p) ||
@@ -179,29 +225,33 @@ static enum imap_cmd_status copy_or_move(struct imap_session *s, struct imap_par
 	}
 	if (r == 0 && imap_mailbox_denied(s, &ref, ACL_INSERT))
 		return IMAP_CMD_DONE;
-	dest = ref.mailbox;
-	error = "store error";
 	uint32_t *uids = copy_source_uids(s, &set, uid, &n, &requested);
-	if (r == 0 && n > 0)
-		r = store_message_copy(s->store, s->view->mailbox_id, uids, n, dest.id, move,
-				       s->cmd_arena, &src_uids, &dst_uids, &copied, &uidvalidity,
-				       &error);
-	if (r == STORE_EOVERQUOTA) {
-		imap_cmd_no(s, "[OVERQUOTA] Quota exceeded, nothing %s", move ? "moved" : "copied");
-	} else if (r < 0) {
-		log_error("imap: %s to %s: %s", move ? "move" : "copy", name, error);
-		imap_cmd_no(s, "[SERVERBUG] Messages not copied");
-	} else if (copied == 0 && n < requested) {
-		imap_cmd_no(s, "[EXPUNGEISSUED] Messages were expunged meanwhile");
-	} else if (copied == 0) {
-		imap_cmd_ok(s, "No messages to %s", move ? "move" : "copy");
-	} else {
-		copy_filter_flags(s, &ref, dst_uids, copied);
-		copy_keep_seen(s, &ref, src_uids, dst_uids, copied);
-		imap_notify_own_messages(s, dest.id, dst_uids, copied);
-		copy_report(s, uid, move, uidvalidity, src_uids, dst_uids, copied);
+	struct copy_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+
+	*w = (struct copy_write){ .uid = uid, .move = move, .name = name,
+				  .source_id = s->view->mailbox_id, .target_id = ref.mailbox.id,
+				  .uids = uids, .n = n, .requested = requested,
+				  .arena = s->cmd_arena };
+	if (r < 0 || n == 0) {
+		copy_written(s, w, r, "store error");
+		return IMAP_CMD_DONE;
 	}
-	return IMAP_CMD_DONE;
+	if (ref.foreign || s->view->foreign || ref.owner_id != s->view->owner_id) {
+		/* Across accounts (shared folders, rare): after the copy, flags
+		 * are filtered and \Seen kept from the view, several store
+		 * calls on the loop. */
+		const char *error = "store error";
+		struct imap_mailbox_ref *kept = arena_alloc(s->cmd_arena, sizeof(*kept));
+
+		*kept = ref;
+		w->ref = kept;
+		r = copy_write_run(s->store, w, &error);
+		copy_written(s, w, r, error);
+		return IMAP_CMD_DONE;
+	}
+	/* Within one's own account: the copy is the store call alone, off
+	 * the loop and group-committed. */
+	return imap_store_write(s, copy_write_run, copy_written, w);
 }
 
 static enum imap_cmd_status cmd_copy(struct imap_session *s, struct imap_parser *p, bool uid)

@@ -309,29 +309,48 @@ static enum imap_cmd_status cmd_examine(struct imap_session *s, struct imap_pars
 	return select_mailbox(s, p, true);
 }
 
-/* Expunge \Deleted messages: all, or those among uids. The EXPUNGE
- * responses follow from the view sync before the tagged reply. */
-static int expunge_deleted(struct imap_session *s, const uint32_t *uids, size_t count)
-{
+/* An EXPUNGE (all \Deleted messages, or those among uids) as the store
+ * writer runs it (imap_store_write). */
+struct expunge_write {
+	int64_t mailbox_id;
+	const uint32_t *uids;
+	size_t count;
+	bool uid;
+	struct arena *arena;
 	uint32_t *gone;
 	size_t gone_count;
-	const char *error;
+};
 
-	if (store_message_expunge(s->store, s->view->mailbox_id, uids, count, s->cmd_arena, &gone,
-				  &gone_count, &error) < 0) {
+/* On the store writer's thread. */
+static int expunge_write_run(struct store *store, void *state, const char **error_r)
+{
+	struct expunge_write *w = state;
+
+	return store_message_expunge(store, w->mailbox_id, w->uids, w->count, w->arena,
+				     &w->gone, &w->gone_count, error_r);
+}
+
+/* Back on the loop, after the commit. The EXPUNGE responses follow from
+ * the view sync before the tagged reply. */
+static void expunge_written(struct imap_session *s, void *state, int rc, const char *error)
+{
+	struct expunge_write *w = state;
+
+	if (rc < 0) {
 		log_error("imap: expunge in %s: %s", s->view->name, error);
-		return -1;
+		imap_cmd_no(s, "[SERVERBUG] Expunge failed");
+		return;
 	}
 	/* Mark them now rather than wait for the bus: this session must
 	 * report its own expunges even if the notification races. */
-	for (size_t i = 0; i < gone_count; i++) {
-		long idx = imap_view_find_uid(s->view, gone[i]);
+	for (size_t i = 0; i < w->gone_count; i++) {
+		long idx = imap_view_find_uid(s->view, w->gone[i]);
 		if (idx >= 0 && !s->view->msgs.items[idx].expunged) {
 			s->view->msgs.items[idx].expunged = true;
 			s->view->has_expunged = true;
 		}
 	}
-	return 0;
+	imap_cmd_ok(s, "%sEXPUNGE completed", w->uid ? "UID " : "");
 }
 
 static enum imap_cmd_status cmd_expunge(struct imap_session *s, struct imap_parser *p, bool uid)
@@ -362,27 +381,35 @@ static enum imap_cmd_status cmd_expunge(struct imap_session *s, struct imap_pars
 			return IMAP_CMD_DONE;
 		}
 	}
-	if (expunge_deleted(s, uids, count) < 0)
-		imap_cmd_no(s, "[SERVERBUG] Expunge failed");
-	else
-		imap_cmd_ok(s, "%sEXPUNGE completed", uid ? "UID " : "");
-	return IMAP_CMD_DONE;
+	struct expunge_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+
+	*w = (struct expunge_write){ .mailbox_id = s->view->mailbox_id, .uids = uids,
+				     .count = count, .uid = uid, .arena = s->cmd_arena };
+	return imap_store_write(s, expunge_write_run, expunge_written, w);
+}
+
+/* Back on the loop after CLOSE's expunge: deselect, whatever happened. */
+static void close_written(struct imap_session *s, void *state, int rc, const char *error)
+{
+	if (rc < 0)
+		log_error("imap: close %s: %s", s->view->name, error);
+	imap_view_close(s);
+	imap_cmd_ok(s, "CLOSE completed");
 }
 
 /* RFC 9051 §6.4.1: CLOSE expunges silently (no EXPUNGE responses). */
 static enum imap_cmd_status cmd_close(struct imap_session *s, struct imap_parser *p, bool uid)
 {
-	const char *error;
-	uint32_t *gone;
-	size_t gone_count;
-
 	if (!imap_parse_eol(p))
 		return imap_cmd_syntax(s, p);
 	/* RFC 4314 §4: without "e", CLOSE only closes. */
-	if (!s->view->readonly && (s->view->rights & ACL_EXPUNGE) &&
-	    store_message_expunge(s->store, s->view->mailbox_id, NULL, 0, s->cmd_arena, &gone,
-				  &gone_count, &error) < 0)
-		log_error("imap: close %s: %s", s->view->name, error);
+	if (!s->view->readonly && (s->view->rights & ACL_EXPUNGE)) {
+		struct expunge_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+
+		*w = (struct expunge_write){ .mailbox_id = s->view->mailbox_id,
+					     .arena = s->cmd_arena };
+		return imap_store_write(s, expunge_write_run, close_written, w);
+	}
 	imap_view_close(s);
 	imap_cmd_ok(s, "CLOSE completed");
 	return IMAP_CMD_DONE;

@@ -227,13 +227,54 @@ static int store_foreign(struct imap_session *s, const struct store_request *req
 	return 0;
 }
 
+/* A STORE of the session's own mailbox, as the store writer runs it
+ * (imap_store_write): inputs, then the results for store_written. */
+struct store_write {
+	struct store_request req;
+	bool uid;
+	size_t count;              /* messages named (some may be expunged) */
+	int64_t mailbox_id;
+	const uint32_t *uids;
+	size_t n;
+	struct arena *arena;       /* the command arena */
+	struct store_message_state *result;
+	size_t result_count;
+	uint32_t *failed;
+	size_t failed_count;
+};
+
+/* On the store writer's thread: the one store call. */
+static int store_write_run(struct store *store, void *state, const char **error_r)
+{
+	struct store_write *w = state;
+
+	return store_message_set_flags(store, w->mailbox_id, w->uids, w->n, w->req.op,
+				       w->req.flags, w->req.keywords, w->req.unchanged_since,
+				       w->arena, &w->result, &w->result_count, &w->failed,
+				       &w->failed_count, error_r);
+}
+
+/* Back on the loop, after the commit: FETCH responses and the reply. */
+static void store_written(struct imap_session *s, void *state, int rc, const char *error)
+{
+	struct store_write *w = state;
+
+	if (rc < 0) {
+		log_error("imap: store in %s: %s", s->view->name, error);
+		imap_cmd_no(s, "[SERVERBUG] Flags not changed");
+		return;
+	}
+	for (size_t i = 0; i < w->result_count; i++)
+		store_report(s, &w->result[i], w->uid, &w->req);
+	store_finish(s, w->uid, w->failed, w->failed_count, w->n < w->count);
+}
+
 static enum imap_cmd_status cmd_store(struct imap_session *s, struct imap_parser *p, bool uid)
 {
 	struct store_request req;
 	struct store_message_state *result = NULL;
 	uint32_t *failed = NULL;
 	size_t count, result_count = 0, failed_count = 0, n = 0;
-	const char *error;
 
 	memset(&req, 0, sizeof(req));
 	if (!store_parse(p, &req))
@@ -255,17 +296,18 @@ static enum imap_cmd_status cmd_store(struct imap_session *s, struct imap_parser
 		store_finish(s, uid, uids, n, false);
 		return IMAP_CMD_DONE;
 	}
-	if (n > 0 && s->view->foreign) {
-		if (store_foreign(s, &req, uids, n, &result, &result_count, &failed,
-				  &failed_count) < 0) {
-			imap_cmd_no(s, "[SERVERBUG] Flags not changed");
-			return IMAP_CMD_DONE;
-		}
-	} else if (n > 0 && store_message_set_flags(s->store, s->view->mailbox_id, uids, n, req.op,
-					     req.flags, req.keywords, req.unchanged_since,
-					     s->cmd_arena, &result, &result_count, &failed,
-					     &failed_count, &error) < 0) {
-		log_error("imap: store in %s: %s", s->view->name, error);
+	if (n > 0 && !s->view->foreign) {
+		struct store_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+
+		*w = (struct store_write){ .req = req, .uid = uid, .count = count,
+					   .mailbox_id = s->view->mailbox_id, .uids = uids,
+					   .n = n, .arena = s->cmd_arena };
+		return imap_store_write(s, store_write_run, store_written, w);
+	}
+	/* Another account's mailbox: several calls that read the view
+	 * between them (rare: shared folders), on the loop. */
+	if (n > 0 && store_foreign(s, &req, uids, n, &result, &result_count, &failed,
+				   &failed_count) < 0) {
 		imap_cmd_no(s, "[SERVERBUG] Flags not changed");
 		return IMAP_CMD_DONE;
 	}

@@ -16,12 +16,17 @@
 #include "store/store.h"
 
 /* Read-only after start; shared by all loops. */
+struct delivery_writer;
+
 struct imap_server {
 	const struct config *config;
 	struct tls_server *tls;
 	struct store_bus *bus;
 	struct worker_pool *workers;
 	struct auth_service *auth; /* SASL and the login throttle (auth/auth.h) */
+	/* Runs the sessions' store writes off the loops, group-committed
+	 * (imap_store_write); NULL: they run on the loop (tools, tests). */
+	struct delivery_writer *writer;
 };
 
 struct imap_session;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/str.h"
+#include "delivery/writer.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +149,72 @@ bool imap_session_work_done(struct imap_session *s)
 	if (s->pending_work == 0)
 		session_free(s);
 	return true;
+}
+
+/* ---- store writes off the loop ------------------------------------------ */
+
+/* One imap_store_write in flight, in the command arena. */
+struct session_write {
+	struct delivery_store_job job;
+	struct imap_session *session; /* touched on the loop's thread only */
+	struct loop *loop;
+	imap_store_write_fn *run;
+	imap_store_written_fn *finish;
+	void *state;
+};
+
+/* On the writer's thread, inside its group transaction. */
+static int session_write_run(struct store *store, struct delivery_store_job *job,
+			     const char **error_r)
+{
+	struct session_write *w = job->context;
+
+	return w->run(store, w->state, error_r);
+}
+
+/* On the loop, after the commit: the reply, unless the client left. */
+static void session_write_finish(struct loop *loop, void *context)
+{
+	struct session_write *w = context;
+	struct imap_session *s = w->session;
+
+	if (imap_session_work_done(s))
+		return;
+	w->finish(s, w->state, w->job.rc, w->job.rc < 0 ? w->job.error : NULL);
+	imap_cmd_complete(s);
+}
+
+/* On the writer's thread: hand the result back to the session's loop. */
+static void session_write_done(struct delivery_store_job *job)
+{
+	struct session_write *w = job->context;
+
+	loop_post(w->loop, session_write_finish, w);
+}
+
+enum imap_cmd_status imap_store_write(struct imap_session *s, imap_store_write_fn *run,
+				      imap_store_written_fn *finish, void *state)
+{
+	if (s->server->writer == NULL) {
+		const char *error = NULL;
+		int rc = run(s->store, state, &error);
+
+		finish(s, state, rc, rc < 0 ? (error ? error : "store error") : NULL);
+		return IMAP_CMD_DONE;
+	}
+	struct session_write *w = arena_zalloc(s->cmd_arena, sizeof(*w));
+
+	w->job.run = session_write_run;
+	w->job.done = session_write_done;
+	w->job.context = w;
+	w->session = s;
+	w->loop = s->loop;
+	w->run = run;
+	w->finish = finish;
+	w->state = state;
+	s->pending_work++;
+	delivery_writer_submit_store(s->server->writer, &w->job);
+	return IMAP_CMD_ASYNC;
 }
 
 /* ---- writing ------------------------------------------------------------- */

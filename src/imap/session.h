@@ -175,6 +175,19 @@ void imap_cmd_bad(struct imap_session *s, const char *fmt, ...) __attribute__((f
 enum imap_cmd_status imap_cmd_syntax(struct imap_session *s, struct imap_parser *parser);
 /* Finish an IMAP_CMD_ASYNC command: updates, tagged reply, next command. */
 void imap_cmd_complete(struct imap_session *s);
+/* A command's store write, off the loop (rule 5: no session waits for
+ * another's fsync or for the write lock): run is called on the store
+ * writer's thread inside a transaction shared with other sessions' writes
+ * (group commit, delivery/writer.h) and must touch only state (in the
+ * command arena, which the loop leaves alone while the command waits) and
+ * the store it is given; finish(s, state, rc, error) is then called on the
+ * loop after the COMMIT (rule 1) and sets the reply. Returns what the
+ * handler returns. Without a writer both run at once on the loop. */
+typedef int imap_store_write_fn(struct store *store, void *state, const char **error_r);
+typedef void imap_store_written_fn(struct imap_session *s, void *state, int rc,
+				   const char *error);
+enum imap_cmd_status imap_store_write(struct imap_session *s, imap_store_write_fn *run,
+				      imap_store_written_fn *finish, void *state);
 /* "* " + text + CRLF */
 void imap_untagged(struct imap_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write raw bytes to the client. */

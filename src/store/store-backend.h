@@ -122,6 +122,9 @@ struct store_ops {
 			       uint32_t *uids_r, const char **error_r);
 	int (*message_deliver_batch)(struct store *store, struct store_delivery *deliveries,
 				     size_t count, const char **error_r);
+	int (*group_begin)(struct store *store, const char **error_r);
+	int (*group_commit)(struct store *store, const char **error_r);
+	void (*group_rollback)(struct store *store);
 	int (*search_text)(struct store *store, int64_t mailbox_id, const char *needle,
 			   bool include_headers, struct arena *arena, uint32_t **uids_r,
 			   size_t *count_r, const char **error_r);

@@ -328,6 +328,21 @@ int store_message_deliver_batch(struct store *store, struct store_delivery *deli
 	return store->ops->message_deliver_batch(store, deliveries, count, error_r);
 }
 
+int store_group_begin(struct store *store, const char **error_r)
+{
+	return store->ops->group_begin(store, error_r);
+}
+
+int store_group_commit(struct store *store, const char **error_r)
+{
+	return store->ops->group_commit(store, error_r);
+}
+
+void store_group_rollback(struct store *store)
+{
+	store->ops->group_rollback(store);
+}
+
 int store_search_text(struct store *store, int64_t mailbox_id, const char *needle,
 		      bool include_headers, struct arena *arena, uint32_t **uids_r, size_t *count_r,
 		      const char **error_r)

@@ -475,6 +475,23 @@ struct store_delivery {
 int store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
 				size_t count, const char **error_r);
 
+/* Group commit of any calls (rule 1: one fsync for many writers; the
+ * store writer, delivery/writer.c, runs the IMAP sessions' writes so).
+ * Between store_group_begin and store_group_commit every call on this
+ * handle runs inside ONE write transaction: each call is undone alone when
+ * it fails (the others stay), sees what the earlier ones changed, and
+ * bumps the modseq of the mailboxes it changes anew (each call its own
+ * mod-sequence, RFC 7162 §3.1). Nothing is durable, published on the bus
+ * or visible to other handles before store_group_commit returns 0; when it
+ * fails, every call of the group is undone. store_group_rollback drops the
+ * whole group. A back end may implement the group as one call per
+ * transaction (the result is the same, with more fsyncs; then
+ * store_group_rollback cannot take back the calls already made: the
+ * writer never relies on it). */
+int store_group_begin(struct store *store, const char **error_r);
+int store_group_commit(struct store *store, const char **error_r);
+void store_group_rollback(struct store *store);
+
 /* Full-text search (rule 2: from the index built at save time, no
  * re-parse). UIDs of messages in the mailbox whose body text (or, with
  * include_headers, headers and body: SEARCH TEXT) contains needle,

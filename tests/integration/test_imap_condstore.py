@@ -5,6 +5,7 @@ ENABLE, and the offline device that resynchronises with one SELECT.
 import re
 
 import harness
+from harness import status
 
 USER = 'alice@example.test'
 PASSWORD = 'condstore-pw'
@@ -165,6 +166,69 @@ def test_qresync_needs_enable_and_uidvalidity_mismatch_is_ignored():
     assert untagged[0] == '* OK [CLOSED] Previous mailbox closed', untagged
     _, tagged = r.cmd('FETCH 1 (FLAGS) (CHANGEDSINCE 1 VANISHED)')
     assert harness.status(tagged) == 'BAD', tagged  # VANISHED only with UID FETCH
+    r.close()
+
+
+def test_concurrent_stores_each_get_their_own_modseq():
+    """Sessions' writes are group-committed off the event loops (one
+    transaction for whatever is waiting): every STORE still gets a
+    mod-sequence of its own (RFC 7162 §3.1), each session is answered with
+    its own change, and all of them are kept."""
+    n = 20
+    r = server().raw(USER, PASSWORD)
+    r.ok('CREATE cs-group')
+    fill(r, 2, 'cs-group')
+    before = highestmodseq(r.ok('SELECT cs-group (CONDSTORE)')[0])
+    sessions = [server().raw(USER, PASSWORD) for _ in range(n)]
+    for c in sessions:
+        c.ok('SELECT cs-group (CONDSTORE)')
+    # every STORE on the wire before any answer is read
+    tags = []
+    for i, c in enumerate(sessions):
+        tag = c.next_tag()
+        c.send('%s UID STORE 1 +FLAGS (kw%d)\r\n' % (tag, i))
+        tags.append(tag)
+    seen = []
+    for i, (c, tag) in enumerate(zip(sessions, tags)):
+        lines, tagged = c.read_until(tag)
+        assert status(tagged) == 'OK', (lines, tagged)
+        mine = [l for l in lines if ' FETCH ' in l and 'kw%d' % i in l]
+        assert mine, lines
+        seen.append(modseqs(mine[:1])[1])  # its own answer comes first
+    assert len(set(seen)) == n, seen
+    assert sorted(seen) == list(range(before + 1, before + n + 1)), (before, seen)
+    lines, _ = r.ok('UID FETCH 1 (FLAGS MODSEQ)')
+    flags = ' '.join(lines)
+    assert all('kw%d' % i in flags for i in range(n)), flags
+    assert modseqs(lines)[1] == before + n, lines
+    # and the other writes, from many sessions at once: APPEND, EXPUNGE, MOVE
+    for i, c in enumerate(sessions):
+        c.send(c.next_tag() + ' APPEND cs-group {%d+}\r\n' % len(message(100 + i)) +
+               message(100 + i).decode() + '\r\n')
+    uids = []
+    for c in sessions:
+        lines, tagged = c.read_until('a%d' % c.tags)
+        assert status(tagged) == 'OK', (lines, tagged)
+        uids.append(harness.appenduid(tagged)[1])
+    assert len(set(uids)) == n, uids
+    r.ok('CREATE cs-group-moved')
+    for c, uid in zip(sessions, uids):
+        tag = c.next_tag()
+        if uid % 2:
+            c.send('%s UID MOVE %d cs-group-moved\r\n' % (tag, uid))
+        else:
+            c.send('%s UID STORE %d +FLAGS.SILENT (\\Deleted)\r\n' % (tag, uid))
+    for c in sessions:
+        lines, tagged = c.read_until('a%d' % c.tags)
+        assert status(tagged) == 'OK', (lines, tagged)
+    for c in sessions:
+        c.ok('UID EXPUNGE %s' % ','.join(str(u) for u in uids if u % 2 == 0))
+    lines, _ = r.ok('STATUS cs-group (MESSAGES)')
+    assert '(MESSAGES 2)' in lines[0], lines
+    lines, _ = r.ok('STATUS cs-group-moved (MESSAGES)')
+    assert '(MESSAGES %d)' % sum(1 for u in uids if u % 2) in lines[0], lines
+    for c in sessions:
+        c.close()
     r.close()
 
 

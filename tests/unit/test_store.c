@@ -1450,6 +1450,86 @@ static void bus_watchers_see_commits_from_other_threads(void)
 	test_close(&t);
 }
 
+/* Group commit (store_group_begin): the calls share one transaction, each
+ * with its own modseq (RFC 7162 §3.1), a failing one is undone alone,
+ * nothing is visible to another handle nor published before the commit,
+ * and a rolled-back group leaves nothing. */
+static void group_commit_shares_one_transaction(void)
+{
+	struct test_store t;
+	struct test_watcher w = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct store_watch *h;
+	struct store_message_state *result;
+	struct store *other;
+	uint32_t uid1 = 1, uid2 = 2, *failed, uid = 0, uidvalidity;
+	size_t count, failed_count;
+	uint64_t modseq, seen_modseq;
+	const char *text = "Subject: grouped\r\n\r\nhello\r\n";
+	struct store_new_message m = { .data = text, .size = strlen(text) };
+	int64_t inbox;
+
+	test_open(&t);
+	inbox = test_mailbox_id(&t, "INBOX");
+	test_append(&t, inbox, "a", "1", 0);
+	test_append(&t, inbox, "b", "2", 0);
+	modseq = test_modseq(&t, inbox);
+	UNIT_CHECK(store_open(TEST_SQLITE(t.dir), NULL, &other, &t.error) == STORE_OK);
+	h = store_bus_watch(t.bus, t.account, test_watch_fn, &w);
+
+	UNIT_CHECK(store_group_begin(t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_group_begin(t.store, &t.error) == STORE_EINVALID);
+	UNIT_CHECK(store_message_set_flags(t.store, inbox, &uid1, 1, STORE_FLAGS_ADD,
+					   STORE_FLAG_SEEN, NULL, 0, t.arena, &result, &count,
+					   &failed, &failed_count, &t.error) == 0);
+	UNIT_CHECK(count == 1 && result[0].modseq == modseq + 1);
+	/* a call that fails (no such mailbox) is undone alone */
+	UNIT_CHECK(store_message_set_flags(t.store, 9999, &uid1, 1, STORE_FLAGS_ADD, 0, NULL, 0,
+					   t.arena, &result, &count, &failed, &failed_count,
+					   &t.error) == STORE_ENOTFOUND);
+	/* the next call sees the first and gets a modseq of its own */
+	UNIT_CHECK(store_message_set_flags(t.store, inbox, &uid2, 1, STORE_FLAGS_ADD,
+					   STORE_FLAG_FLAGGED, NULL, 0, t.arena, &result, &count,
+					   &failed, &failed_count, &t.error) == 0);
+	UNIT_CHECK(count == 1 && result[0].modseq == modseq + 2);
+	UNIT_CHECK(store_message_append(t.store, inbox, &m, 1, &uid, &uidvalidity,
+					&t.error) == STORE_OK && uid == 3);
+	UNIT_CHECK(test_modseq(&t, inbox) == modseq + 3); /* a read inside the group */
+	/* nothing is visible elsewhere, nor published, before the commit */
+	{
+		struct store_mailbox_status status = { 0 };
+
+		UNIT_CHECK(store_mailbox_status(other, inbox, &status, &t.error) == STORE_OK);
+		UNIT_CHECK(status.highestmodseq == modseq && status.uidnext == 3);
+	}
+	UNIT_CHECK(test_watcher_calls(&w) == 0);
+	UNIT_CHECK(store_group_commit(t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(test_watcher_calls(&w) >= 1);
+	pthread_mutex_lock(&w.lock);
+	seen_modseq = w.modseq;
+	pthread_mutex_unlock(&w.lock);
+	UNIT_CHECK(seen_modseq == modseq + 3);
+	{
+		struct store_mailbox_status status = { 0 };
+
+		UNIT_CHECK(store_mailbox_status(other, inbox, &status, &t.error) == STORE_OK);
+		UNIT_CHECK(status.highestmodseq == modseq + 3 && status.uidnext == 4);
+	}
+	UNIT_CHECK(store_group_commit(t.store, &t.error) == STORE_EINVALID);
+
+	/* a group rolled back leaves nothing; the handle works on */
+	UNIT_CHECK(store_group_begin(t.store, &t.error) == STORE_OK);
+	UNIT_CHECK(store_message_set_flags(t.store, inbox, &uid1, 1, STORE_FLAGS_ADD,
+					   STORE_FLAG_DELETED, NULL, 0, t.arena, &result, &count,
+					   &failed, &failed_count, &t.error) == 0);
+	store_group_rollback(t.store);
+	UNIT_CHECK(test_modseq(&t, inbox) == modseq + 3);
+	UNIT_CHECK(test_append(&t, inbox, "after", "group", 0) == 4);
+	UNIT_CHECK(test_modseq(&t, inbox) == modseq + 4);
+	store_bus_unwatch(t.bus, h);
+	store_close(other);
+	test_close(&t);
+}
+
 static void mailbox_and_subscription_changes_are_published(void)
 {
 	struct test_store t;
@@ -1643,6 +1723,7 @@ int main(void)
 	UNIT_RUN(search_text_substrings);
 	UNIT_RUN(iterate_visits_messages_in_uid_order);
 	UNIT_RUN(bus_watchers_see_commits_from_other_threads);
+	UNIT_RUN(group_commit_shares_one_transaction);
 	UNIT_RUN(mailbox_and_subscription_changes_are_published);
 	UNIT_RUN(feed_republishes_only_other_processes_changes);
 	UNIT_RUN(reopen_keeps_everything);

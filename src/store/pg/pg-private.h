@@ -377,6 +377,9 @@ int pg_store_blob_read(struct store *store, int64_t blob_id, size_t offset, size
 int pg_store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
 			     const char *data, size_t size, int64_t internal_date, uint32_t *uids_r,
 			     const char **error_r);
+int pg_store_group_begin(struct store *store, const char **error_r);
+int pg_store_group_commit(struct store *store, const char **error_r);
+void pg_store_group_rollback(struct store *store);
 int pg_store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
 				   size_t count, const char **error_r);
 int pg_store_search_text(struct store *store, int64_t mailbox_id, const char *needle,

@@ -155,3 +155,22 @@ int pg_mailbox_reserve_uids(struct pg_store *store, int64_t mailbox_id, size_t c
 	*first_r = (uint32_t)(uidnext - (int64_t)count);
 	return STORE_OK;
 }
+
+/* Group commit (store.h store_group_begin): this back end does not group
+ * yet; each call in the group commits on its own, as store.h allows (the
+ * same result with more round trips and fsyncs). The writer thread still
+ * takes the writes off the event loops. A grouped version would BEGIN
+ * here, SAVEPOINT around each call, and COMMIT then NOTIFY in commit. */
+int pg_store_group_begin(struct store *store, const char **error_r)
+{
+	return STORE_OK;
+}
+
+int pg_store_group_commit(struct store *store, const char **error_r)
+{
+	return STORE_OK;
+}
+
+void pg_store_group_rollback(struct store *store)
+{
+}

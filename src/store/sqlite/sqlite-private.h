@@ -39,6 +39,9 @@ enum sqlite_sql {
 	SQL_SAVEPOINT,
 	SQL_SAVEPOINT_RELEASE,
 	SQL_SAVEPOINT_ROLLBACK,
+	SQL_JOB_SAVEPOINT,
+	SQL_JOB_RELEASE,
+	SQL_JOB_ROLLBACK,
 
 	SQL_ACCOUNT_INSERT,
 	SQL_ACCOUNT_FIND,
@@ -120,6 +123,10 @@ extern const char *const sqlite_sql_text[SQL_COUNT];
 /* Room for one error message; longer ones are cut (they are for logs). */
 #define SQLITE_ERROR_MAX 512
 
+/* Savepoints one job of a group may nest (a store call inside a store
+ * call); the calls nest two deep today. */
+#define SQLITE_GROUP_DEPTH_MAX 8
+
 /* An event of the current write transaction: a mailbox whose messages
  * changed (kind STORE_EVENT_MESSAGES, with its new modseq), or a mailbox
  * created, deleted or renamed, or the subscriptions of an account. Written
@@ -141,6 +148,17 @@ struct sqlite_store {
 	int64_t default_quota_kib;             /* store_quota_set_default */
 	int64_t default_quota_messages;
 	char error[SQLITE_ERROR_MAX];          /* what *error_r points to */
+	/* Group commit (store_group_begin): one open write transaction in
+	 * which every begin is a savepoint, every commit its release and
+	 * every rollback undoes only it. marks[d] is touched.count when the
+	 * savepoint at depth d opened (cut back to it on rollback); a job's
+	 * first change to a mailbox bumps its modseq anew (job_mark: only
+	 * touched entries from job_mark on are reused), so two STOREs never
+	 * share a mod-sequence (RFC 7162 §3.1). */
+	bool group;
+	unsigned depth;
+	size_t job_mark;
+	size_t marks[SQLITE_GROUP_DEPTH_MAX];
 };
 
 /* The SQLite handle behind a store.h handle that sqlite_store_open made. */
@@ -236,6 +254,9 @@ int sqlite_store_blob_read(struct store *store, int64_t blob_id, size_t offset, 
 int sqlite_store_message_deliver(struct store *store, const int64_t *account_ids, size_t count,
 				 const char *data, size_t size, int64_t internal_date,
 				 uint32_t *uids_r, const char **error_r);
+int sqlite_store_group_begin(struct store *store, const char **error_r);
+int sqlite_store_group_commit(struct store *store, const char **error_r);
+void sqlite_store_group_rollback(struct store *store);
 int sqlite_store_message_deliver_batch(struct store *store, struct store_delivery *deliveries,
 				       size_t count, const char **error_r);
 int sqlite_store_search_text(struct store *store, int64_t mailbox_id, const char *needle,

@@ -28,6 +28,9 @@ const char *const sqlite_sql_text[SQL_COUNT] = {
 	[SQL_SAVEPOINT] = "SAVEPOINT one_delivery",
 	[SQL_SAVEPOINT_RELEASE] = "RELEASE one_delivery",
 	[SQL_SAVEPOINT_ROLLBACK] = "ROLLBACK TO one_delivery",
+	[SQL_JOB_SAVEPOINT] = "SAVEPOINT one_job",
+	[SQL_JOB_RELEASE] = "RELEASE one_job",
+	[SQL_JOB_ROLLBACK] = "ROLLBACK TO one_job",
 
 	[SQL_ACCOUNT_INSERT] =
 		"INSERT INTO account (address, password_hash, created) VALUES (?1, ?2, ?3)",

@@ -30,14 +30,36 @@ static int sqlite_run(struct sqlite_store *store, enum sqlite_sql id, const char
 	return sqlite_exec(store, stmt, what);
 }
 
+/* Inside a group: a savepoint instead of a transaction (see struct
+ * store). The outermost one starts a job: its first change to a mailbox
+ * bumps the modseq again. */
+static int sqlite_group_enter(struct sqlite_store *store)
+{
+	int rc;
+
+	if (store->depth == SQLITE_GROUP_DEPTH_MAX)
+		return sqlite_fail(store, STORE_EFAIL, "store calls nested too deep in a group");
+	if ((rc = sqlite_run(store, SQL_JOB_SAVEPOINT, "savepoint")) < 0)
+		return rc;
+	if (store->depth == 0)
+		store->job_mark = store->touched.count;
+	store->marks[store->depth++] = store->touched.count;
+	return STORE_OK;
+}
+
 int sqlite_begin_write(struct sqlite_store *store)
 {
+	if (store->group)
+		return sqlite_group_enter(store);
 	array_clear(&store->touched);
 	return sqlite_run(store, SQL_BEGIN_WRITE, "begin write transaction");
 }
 
 int sqlite_begin_read(struct sqlite_store *store)
 {
+	/* the group's write transaction sees everything a read would */
+	if (store->group)
+		return sqlite_group_enter(store);
 	return sqlite_run(store, SQL_BEGIN_READ, "begin read transaction");
 }
 
@@ -72,6 +94,18 @@ int sqlite_commit(struct sqlite_store *store)
 {
 	int rc = STORE_OK;
 
+	if (store->group) {
+		/* the group's COMMIT writes the log and publishes */
+		if (store->depth == 0)
+			return sqlite_fail(store, STORE_EFAIL, "commit outside a transaction");
+		if ((rc = sqlite_run(store, SQL_JOB_RELEASE, "release savepoint")) < 0) {
+			sqlite_rollback(store);
+			return rc;
+		}
+		store->depth--;
+		return STORE_OK;
+	}
+
 	if (store->touched.count > 0)
 		rc = sqlite_write_change_log(store);
 	if (rc == STORE_OK)
@@ -90,8 +124,28 @@ int sqlite_commit(struct sqlite_store *store)
 	return STORE_OK;
 }
 
+/* Step one statement whose failure the caller cannot act on any more. */
+static void sqlite_run_quietly(struct sqlite_store *store, enum sqlite_sql id)
+{
+	sqlite3_stmt *stmt = sqlite_stmt(store, id);
+
+	if (stmt != NULL) {
+		sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+	}
+}
+
 void sqlite_rollback(struct sqlite_store *store)
 {
+	if (store->group) {
+		/* undo this savepoint alone; the group goes on */
+		if (store->depth == 0)
+			return;
+		store->touched.count = store->marks[--store->depth];
+		sqlite_run_quietly(store, SQL_JOB_ROLLBACK);
+		sqlite_run_quietly(store, SQL_JOB_RELEASE);
+		return;
+	}
 	array_clear(&store->touched);
 	if (!sqlite3_get_autocommit(store->db)) {
 		sqlite3_stmt *stmt = sqlite_stmt(store, SQL_ROLLBACK);
@@ -110,7 +164,7 @@ int sqlite_mailbox_touch(struct sqlite_store *store, int64_t mailbox_id, uint64_
 	sqlite3_stmt *stmt;
 	int rc;
 
-	for (size_t i = 0; i < store->touched.count; i++) {
+	for (size_t i = store->group ? store->job_mark : 0; i < store->touched.count; i++) {
 		if (store->touched.items[i].kind == STORE_EVENT_MESSAGES &&
 		    store->touched.items[i].mailbox_id == mailbox_id) {
 			*modseq_r = store->touched.items[i].modseq;
@@ -194,4 +248,49 @@ int sqlite_finish(struct sqlite_store *store, int rc)
 		return rc;
 	}
 	return sqlite_commit(store);
+}
+
+int sqlite_store_group_begin(struct store *base, const char **error_r)
+{
+	struct sqlite_store *store = sqlite_store_of(base);
+	int rc;
+
+	if (store->group)
+		return sqlite_result(store, sqlite_fail(store, STORE_EINVALID, "group already open"),
+				     error_r);
+	if ((rc = sqlite_begin_write(store)) < 0)
+		return sqlite_result(store, rc, error_r);
+	store->group = true;
+	store->depth = 0;
+	store->job_mark = 0;
+	return STORE_OK;
+}
+
+int sqlite_store_group_commit(struct store *base, const char **error_r)
+{
+	struct sqlite_store *store = sqlite_store_of(base);
+
+	if (!store->group)
+		return sqlite_result(store, sqlite_fail(store, STORE_EINVALID, "no group open"),
+				     error_r);
+	store->group = false;
+	if (store->depth > 0) {
+		/* a job left a savepoint open: our bug; keep nothing of it */
+		store->depth = 0;
+		sqlite_rollback(store);
+		return sqlite_result(store, sqlite_fail(store, STORE_EFAIL, "unbalanced savepoints"),
+				     error_r);
+	}
+	return sqlite_result(store, sqlite_commit(store), error_r);
+}
+
+void sqlite_store_group_rollback(struct store *base)
+{
+	struct sqlite_store *store = sqlite_store_of(base);
+
+	if (!store->group)
+		return;
+	store->group = false;
+	store->depth = 0;
+	sqlite_rollback(store);
 }
