@@ -94,6 +94,26 @@ def memory_kb(pid):
     return rss, pss
 
 
+def memory_anon_kb(pid):
+    """Anonymous and shared-memory PSS in KB summed over the tree under pid
+    (Pss_Anon + Pss_Shmem of smaps_rollup): what connections cost (heaps,
+    buffers, a process's private pages), without file-backed pages. Those
+    are left out because a shared library's PSS changes whenever ANY other
+    process maps or unmaps it: starting the load generator (it maps libc
+    and libssl too) lowered buzon's PSS by megabytes, which is why the
+    memory per connection once came out negative."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            with open('/proc/%d/smaps_rollup' % p) as f:
+                for line in f:
+                    if line.startswith('Pss_Anon:') or line.startswith('Pss_Shmem:'):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
 # ---- accounts --------------------------------------------------------------------------
 
 def write_passwd(path, users, password):
