@@ -55,6 +55,7 @@ struct fetch_state {
 	bool from_view;     /* answer from the view: no store read per message */
 	/* the message whose response is being written (paused mid-literal) */
 	bool in_message;
+	bool message_gone;  /* its bytes went with an expunge meanwhile */
 	size_t item;        /* next item of that message */
 	bool need_space;    /* an item was written: the next needs a separator */
 	bool flags_changed; /* FLAGS goes at the end */
@@ -154,9 +155,21 @@ static bool fetch_stream_literal(struct imap_session *s, struct fetch_state *st)
 		if (want > FETCH_LITERAL_CHUNK)
 			want = FETCH_LITERAL_CHUNK;
 		/* len is only set by a successful read: decide the message first */
-		bool read_ok = store_blob_read(s->store, st->blob_id, (size_t)st->literal_pos, want,
-					       arena, &data, &len, &error) == 0;
-		if (!read_ok || len != want) {
+		int r = store_blob_read(s->store, st->blob_id, (size_t)st->literal_pos, want, arena,
+					&data, &len, &error);
+		bool read_ok = r == 0;
+		if (r == STORE_ENOTFOUND) {
+			/* Expunged by another session since its metadata was
+			 * read (the blob goes with the last copy): the length is
+			 * on the wire, so pad; the reply says EXPUNGEISSUED. */
+			char *pad = arena_alloc(arena, want);
+			memset(pad, ' ', want);
+			data = pad;
+			if (!st->message_gone) {
+				st->message_gone = true;
+				st->skipped++;
+			}
+		} else if (!read_ok || len != want) {
 			if (!st->failed)
 				log_warn("imap: fetch: reading blob %lld: %s", (long long)st->blob_id,
 					 read_ok ? "message shorter than its part table" : error);
@@ -180,9 +193,11 @@ static bool fetch_stream_literal(struct imap_session *s, struct fetch_state *st)
 
 /* HEADER.FIELDS[.NOT]: the filtered header lines, then <partial> on them
  * (RFC 9051 §6.4.5: "calculated after subsetting the header"). NULL on a
- * read error. */
+ * read error; "" with *gone_r set when the message was expunged since its
+ * metadata was read. */
 static const char *fetch_filtered_header(struct fetch_message *fm, const struct imap_fetch_item *item,
-					 const struct imap_fetch_range *range, size_t *len_r)
+					 const struct imap_fetch_range *range, size_t *len_r,
+					 bool *gone_r)
 {
 	const struct imap_fetch_section *section = &item->section;
 	const char *header, *error;
@@ -190,9 +205,16 @@ static const char *fetch_filtered_header(struct fetch_message *fm, const struct 
 	struct buf out = BUF_INIT;
 	char *data;
 
-	if (store_blob_read(fm->session->store, fm->info.blob_id, (size_t)range->start,
-			    (size_t)(range->end - range->start), fm->arena, &header, &header_len,
-			    &error) < 0) {
+	int r = store_blob_read(fm->session->store, fm->info.blob_id, (size_t)range->start,
+				(size_t)(range->end - range->start), fm->arena, &header, &header_len,
+				&error);
+	if (r == STORE_ENOTFOUND) {
+		/* expunged meanwhile: an empty value, and EXPUNGEISSUED */
+		*gone_r = true;
+		*len_r = 0;
+		return "";
+	}
+	if (r < 0) {
 		log_warn("imap: fetch: reading header of message %u: %s", fm->info.uid, error);
 		return NULL;
 	}
@@ -230,7 +252,12 @@ static bool fetch_write_section(struct fetch_message *fm, const struct imap_fetc
 	}
 	if (section->text == IMAP_SECTION_HEADER_FIELDS ||
 	    section->text == IMAP_SECTION_HEADER_FIELDS_NOT) {
-		data = fetch_filtered_header(fm, item, &range, &length);
+		bool gone = false;
+		data = fetch_filtered_header(fm, item, &range, &length, &gone);
+		if (gone && !st->message_gone) {
+			st->message_gone = true;
+			st->skipped++;
+		}
 		if (data == NULL) {
 			buf_append_str(out, "NIL");
 			st->failed = true;
@@ -492,6 +519,8 @@ static bool fetch_one(struct imap_session *s, struct fetch_state *st, struct are
 		st->skipped++;
 		return true;
 	}
+	if (!resuming)
+		st->message_gone = false;
 	ret = fetch_load_message(s, st, &fm);
 	if (ret < 0) {
 		if (resuming) {
