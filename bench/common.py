@@ -3,9 +3,10 @@ servers (a private Dovecot, a private Postfix handing mail to it over LMTP)
 on loopback in temporary folders, waiting for ports, and reading the CPU
 time and memory of a server's process tree.
 
-Used by bench/compare and bench/smtp-delivery.py. Needs root for Postfix
-(its master drops to the postfix user) and for the Dovecot mail user;
-`apt-get install dovecot-imapd dovecot-lmtpd postfix`.
+Used by bench/compare, bench/smtp-delivery.py, bench/imap-search.py and
+bench/pop3-download.py. Needs root for Postfix (its master drops to the
+postfix user) and for the Dovecot mail user;
+`apt-get install dovecot-imapd dovecot-lmtpd dovecot-pop3d postfix`.
 """
 
 import grp
@@ -144,7 +145,7 @@ base_dir = {dir}/run
 state_dir = {dir}/state
 log_path = {dir}/dovecot.log
 instance_name = buzon-bench-{imap_port}
-protocols = imap lmtp
+protocols = {protocols}
 listen = 127.0.0.1
 ssl = yes
 ssl_cert = <{cert}
@@ -190,7 +191,20 @@ service lmtp {{
     port = {lmtp_port}
   }}
 }}
-{tuning}
+{pop3_service}{tuning}
+"""
+
+# With pop3=True (bench/pop3-download.py): Dovecot's POP3 too, plain.
+DOVECOT_POP3 = """\
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
 """
 
 # What Dovecot's documentation and its experts recommend for many users
@@ -221,20 +235,25 @@ service imap {{
 
 class Dovecot:
     """A private Dovecot: IMAP, IMAPS and LMTP on loopback, passwd-file
-    accounts, Maildir under a temporary folder. tuned: the settings above."""
+    accounts, Maildir under a temporary folder. tuned: the settings above.
+    pop3: plain POP3 too (pop3_port)."""
 
-    def __init__(self, users, password, tuned=False, limit=20000, name=None):
-        for need in ('/usr/lib/dovecot/imap', '/usr/lib/dovecot/lmtp'):
+    def __init__(self, users, password, tuned=False, limit=20000, name=None, pop3=False):
+        needs = ['/usr/lib/dovecot/imap', '/usr/lib/dovecot/lmtp']
+        if pop3:
+            needs.append('/usr/lib/dovecot/pop3')
+        for need in needs:
             if shutil.which('dovecot') is None or not os.path.exists(need):
                 raise SystemExit('dovecot is not installed (apt-get install dovecot-imapd '
-                                 'dovecot-lmtpd)')
+                                 'dovecot-lmtpd%s)' % (' dovecot-pop3d' if pop3 else ''))
         self.name = name or ('dovecot-tuned' if tuned else 'dovecot')
         self.users = list(users)
         self.dir = tempfile.mkdtemp(prefix='dvb-')  # short: unix socket paths are limited
         os.chmod(self.dir, 0o755)
         who = pwd.getpwnam('nobody') if os.getuid() == 0 else pwd.getpwuid(os.getuid())
         self.uid, self.gid = who.pw_uid, who.pw_gid
-        self.imap_port, self.imaps_port, self.lmtp_port = harness.free_ports(3)
+        self.imap_port, self.imaps_port, self.lmtp_port, pop3_port = harness.free_ports(4)
+        self.pop3_port = pop3_port if pop3 else None
         os.makedirs(os.path.join(self.dir, 'home'))
         if os.getuid() == 0:
             os.chown(os.path.join(self.dir, 'home'), self.uid, self.gid)
@@ -243,7 +262,9 @@ class Dovecot:
         cpus = os.cpu_count() or 1
         values = dict(dir=self.dir, imap_port=self.imap_port, imaps_port=self.imaps_port,
                       lmtp_port=self.lmtp_port, user=who.pw_name, uid=self.uid, gid=self.gid,
-                      cert=cert, key=key, limit=limit, cpus=cpus)
+                      cert=cert, key=key, limit=limit, cpus=cpus, pop3_port=pop3_port,
+                      protocols='imap lmtp pop3' if pop3 else 'imap lmtp')
+        values['pop3_service'] = DOVECOT_POP3.format(**values) if pop3 else ''
         values['login_tuning'] = DOVECOT_LOGIN_TUNING.format(**values) if tuned else ''
         values['tuning'] = DOVECOT_TUNING.format(**values) if tuned else ''
         self.conf = os.path.join(self.dir, 'dovecot.conf')
@@ -251,12 +272,29 @@ class Dovecot:
             f.write(DOVECOT_CONF.format(**values))
         self.proc = subprocess.Popen(['dovecot', '-F', '-c', self.conf],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        for port in (self.imap_port, self.imaps_port, self.lmtp_port):
-            wait_port(port)
+        for port in (self.imap_port, self.imaps_port, self.lmtp_port, self.pop3_port):
+            if port is not None:
+                wait_port(port)
 
     @property
     def pid(self):
         return self.proc.pid
+
+    def maildir_fill(self, user, messages):
+        """Put messages (bytes) straight into user's Maildir, as files in
+        cur/ owned by the mail user: a bulk load without delivery."""
+        maildir = os.path.join(self.dir, 'home', user, 'Maildir')
+        for sub in ('cur', 'new', 'tmp'):
+            os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+        now = int(time.time())
+        for i, m in enumerate(messages):
+            with open(os.path.join(maildir, 'cur', '%d.M%dP1.bench:2,' % (now, i)), 'wb') as f:
+                f.write(m)
+        if os.getuid() == 0:
+            home = os.path.join(self.dir, 'home', user)
+            for base, dirs, files in os.walk(home):
+                for name in dirs + files + ['']:
+                    os.chown(os.path.join(base, name), self.uid, self.gid)
 
     def maildir_count(self, user=None):
         """Messages in the INBOX Maildirs (of one user, or of all)."""

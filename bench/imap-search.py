@@ -16,7 +16,8 @@ messages and a mid-rank one in a few percent), plus a few planted rare words.
 
 Both servers run on loopback from temporary directories (buzon: harness.Server
 with the release build, a copy of bin/buzon -- run `make` first; Dovecot:
-`dovecot -F -c CONF` with passwd-file auth and maildir) and get the same
+bench/common.py's private instance, as bench/compare runs it, passwd-file
+auth and Maildir) and get the same
 messages in the same order, by MULTIAPPEND batches of --batch messages with
 LITERAL+ over one connection. Then, for each command, --runs rounds of
 (buzon, Dovecot) alternately on one selected connection each, timed at the
@@ -33,28 +34,28 @@ case-insensitive substring test), and whether their SORT / THREAD answers are
 identical. The first run of each command is the colder one (Dovecot fills its
 index cache on demand): --runs 1 shows it alone.
 
-Not part of `make check`. Needs dovecot-imapd (apt-get install dovecot-imapd).
+Not part of `make check`. Needs root and dovecot-imapd, dovecot-lmtpd
+(apt-get install dovecot-imapd dovecot-lmtpd).
 """
 
 import argparse
 import bisect
 import itertools
 import os
-import pwd
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
-import harness  # noqa: E402  (Server, free_ports, Raw)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (the private Dovecot)
+from common import harness  # noqa: E402  (Server, quote)
+
+ROOT = common.ROOT
 
 USER = 'bench@example.test'
 PASSWORD = 'bench pw'
@@ -291,87 +292,6 @@ def start_buzon(binary, work):
     return s, s.ports['imap']
 
 
-# ---- Dovecot ----------------------------------------------------------------------
-
-DOVECOT_CONF = """\
-base_dir = {dir}/run
-state_dir = {dir}/state
-log_path = {dir}/dovecot.log
-instance_name = buzon-bench-{port}
-protocols = imap
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-default_internal_user = {user}
-default_login_user = {user}
-first_valid_uid = {uid}
-mail_location = maildir:{dir}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = {dir}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={dir}/home/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-"""
-
-
-def wait_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def start_dovecot():
-    if shutil.which('dovecot') is None or not os.path.exists('/usr/lib/dovecot/imap'):
-        raise SystemExit('dovecot-imapd is not installed (apt-get install dovecot-imapd)')
-    d = tempfile.mkdtemp(prefix='dvs-')   # short: unix socket paths are limited
-    os.chmod(d, 0o755)   # the auth process runs as the unprivileged user
-    who = pwd.getpwnam('nobody') if os.getuid() == 0 else pwd.getpwuid(os.getuid())
-    port = harness.free_ports(1)[0]
-    os.makedirs(os.path.join(d, 'mail'))
-    os.makedirs(os.path.join(d, 'home', USER))
-    with open(os.path.join(d, 'passwd'), 'w') as f:
-        f.write('%s:{PLAIN}%s::::::\n' % (USER, PASSWORD))
-    conf = os.path.join(d, 'dovecot.conf')
-    with open(conf, 'w') as f:
-        f.write(DOVECOT_CONF.format(dir=d, port=port, user=who.pw_name, uid=who.pw_uid,
-                                    gid=who.pw_gid))
-    if os.getuid() == 0:
-        for sub in ('mail', 'home', os.path.join('home', USER)):
-            os.chown(os.path.join(d, sub), who.pw_uid, who.pw_gid)
-    proc = subprocess.Popen(['dovecot', '-F', '-c', conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
-    wait_port(port)
-    return proc, d, port
-
-
-def stop_dovecot(proc, d):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    shutil.rmtree(d, ignore_errors=True)
-
-
 def du(path):
     total = 0
     for base, _, files in os.walk(path):
@@ -477,17 +397,17 @@ def main():
     ]
 
     work = tempfile.mkdtemp(prefix='imap-search-bench-')
-    buzon = dproc = ddir = None
+    buzon = dovecot = None
     try:
         buzon, bport = start_buzon(os.path.abspath(args.buzon), work)
-        dproc, ddir, dport = start_dovecot()
-        ports = {'buzon': bport, 'dovecot': dport}
+        dovecot = common.Dovecot([USER], PASSWORD, name='dovecot')
+        ports = {'buzon': bport, 'dovecot': dovecot.imap_port}
         loaded = {}
         for name in ('buzon', 'dovecot'):
             loaded[name] = load(ports[name], batches)
             print('# loaded %s in %.1f s' % (name, loaded[name]), flush=True)
         print('# on disk: buzon %.0f MB (data dir), Dovecot %.0f MB (maildir + indexes)'
-              % (du(buzon.data_dir) / 1e6, du(os.path.join(ddir, 'mail')) / 1e6), flush=True)
+              % (du(buzon.data_dir) / 1e6, du(os.path.join(dovecot.dir, 'home')) / 1e6), flush=True)
         del batches
 
         conns, selected = {}, {}
@@ -562,8 +482,8 @@ def main():
             print('No differences: every SEARCH gave the same set on both servers and the '
                   'count the generator expects; SORT and THREAD answers identical.')
     finally:
-        if dproc is not None:
-            stop_dovecot(dproc, ddir)
+        if dovecot is not None:
+            dovecot.stop()
         if buzon is not None:
             buzon.stop()
         shutil.rmtree(work, ignore_errors=True)

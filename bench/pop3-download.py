@@ -17,25 +17,26 @@ Maildir written directly). Then, against each in turn:
                    then we check that the maildrop is empty
 
 Plain POP3 on loopback for both (no TLS), so the figures are the servers'
-work, not the cipher's. Not part of `make check`. Needs fetchmail and
-dovecot-pop3d (apt-get install fetchmail dovecot-pop3d).
+work, not the cipher's. Dovecot is bench/common.py's private instance (as
+bench/compare runs it) with POP3 added. Not part of `make check`. Needs
+root, fetchmail and Dovecot (apt-get install fetchmail dovecot-imapd
+dovecot-lmtpd dovecot-pop3d).
 """
 
 import argparse
 import os
 import poplib
-import pwd
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
-import harness  # noqa: E402  (Server, free ports)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402  (the private Dovecot)
+from common import harness  # noqa: E402  (Server)
+
+ROOT = common.ROOT
 
 USER = 'bench@example.test'
 PASSWORD = 'bench pw'
@@ -52,18 +53,6 @@ def message(i):
     if i % 10 == 0:
         return (head + body).replace(b'\r\n', b'\n') + b'.a line starting with a dot\n'
     return head + body
-
-
-def wait_port(port, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 # ---- buzon ------------------------------------------------------------------------
@@ -86,79 +75,12 @@ def start_buzon(binary, messages):
 
 # ---- Dovecot ----------------------------------------------------------------------
 
-DOVECOT_CONF = """\
-base_dir = {dir}/run
-state_dir = {dir}/state
-log_path = {dir}/dovecot.log
-instance_name = buzon-bench-{port}
-protocols = pop3
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain
-default_internal_user = {user}
-default_login_user = {user}
-first_valid_uid = {uid}
-mail_location = maildir:{dir}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = {dir}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid={uid} gid={gid} home={dir}/home/%u
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {port}
-  }}
-  inet_listener pop3s {{
-    port = 0
-  }}
-}}
-"""
-
-
 def start_dovecot(messages):
-    if shutil.which('dovecot') is None or not os.path.exists('/usr/lib/dovecot/pop3'):
-        raise SystemExit('dovecot-pop3d is not installed')
-    d = tempfile.mkdtemp(prefix='dv-')  # short: unix socket paths are limited
-    os.chmod(d, 0o755)  # the auth process runs as the unprivileged user
-    who = pwd.getpwnam('nobody') if os.getuid() == 0 else pwd.getpwuid(os.getuid())
-    port = harness.free_ports(1)[0]
-    maildir = os.path.join(d, 'mail', USER)
-    for sub in ('cur', 'new', 'tmp'):
-        os.makedirs(os.path.join(maildir, sub))
-    now = int(time.time())
-    for i, m in enumerate(messages):
-        with open(os.path.join(maildir, 'cur', '%d.M%dP1.bench:2,' % (now, i)), 'wb') as f:
-            f.write(m)
-    os.makedirs(os.path.join(d, 'home', USER))
-    with open(os.path.join(d, 'passwd'), 'w') as f:
-        f.write('%s:{PLAIN}%s::::::\n' % (USER, PASSWORD))
-    conf = os.path.join(d, 'dovecot.conf')
-    with open(conf, 'w') as f:
-        f.write(DOVECOT_CONF.format(dir=d, port=port, user=who.pw_name, uid=who.pw_uid,
-                                    gid=who.pw_gid))
-    if os.getuid() == 0:
-        for sub in ('mail', 'home'):
-            for base, dirs, files in os.walk(os.path.join(d, sub)):
-                for name in dirs + files + ['']:
-                    os.chown(os.path.join(base, name), who.pw_uid, who.pw_gid)
-    proc = subprocess.Popen(['dovecot', '-F', '-c', conf], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT)
-    wait_port(port)
-    return proc, d, port
-
-
-def stop_dovecot(proc, d):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    shutil.rmtree(d, ignore_errors=True)
+    """bench/common.py's private Dovecot with POP3, the messages put
+    straight into the Maildir (cur/)."""
+    d = common.Dovecot([USER], PASSWORD, name='dovecot', pop3=True)
+    d.maildir_fill(USER, messages)
+    return d
 
 
 # ---- the clients --------------------------------------------------------------------
@@ -224,7 +146,8 @@ def main():
           % (args.count, sum(len(m) for m in messages), os.cpu_count()))
     work = tempfile.mkdtemp(prefix='pop3-bench-')
     buzon, bport = start_buzon(os.path.abspath(args.buzon), messages)
-    dproc, ddir, dport = start_dovecot(messages)
+    dovecot = start_dovecot(messages)
+    dport = dovecot.pop3_port
     results = {}
     try:
         for name, port in (('buzon', bport), ('dovecot', dport)):
@@ -253,7 +176,7 @@ def main():
                                                ' '.join('%.3f' % x for x in d),
                                                min(d) / min(b)))
     finally:
-        stop_dovecot(dproc, ddir)
+        dovecot.stop()
         buzon.stop()
         shutil.rmtree(work, ignore_errors=True)
 
