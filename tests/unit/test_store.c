@@ -226,6 +226,11 @@ static void open_creates_private_wal_database(void)
 	UNIT_CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0700);
 	test_pragma(t.dir, "PRAGMA journal_mode", value, sizeof(value));
 	UNIT_CHECK_STR(value, "wal");
+	/* FTS5 merges 16 segments at a time (version 10): far fewer index
+	 * pages rewritten per large message */
+	test_pragma(t.dir, "SELECT v FROM blob_text_config WHERE k = 'automerge'", value,
+		    sizeof(value));
+	UNIT_CHECK_STR(value, "16");
 	test_close(&t);
 }
 
